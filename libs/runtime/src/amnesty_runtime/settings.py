@@ -1,0 +1,69 @@
+"""Infrastructure settings shared by the CLI, the local stack and every service.
+
+Read once at start (pydantic-settings); nothing else in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES: tuple[str, ...] = ("intake", "eligibility", "statistics")
+"""The services, each with its own PostgreSQL schema and login role of the same name."""
+
+DATABASE_NAME = "amnesty"
+
+_PROJECT_MARKER = Path("deploy") / "kafka" / "pom.xml"
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` (default: the working directory) holding the project."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / _PROJECT_MARKER).is_file():
+            return candidate
+    return here
+
+
+class InfraSettings(BaseSettings):
+    """Where Kafka and PostgreSQL are, and how the local stack runs when they are not given."""
+
+    model_config = SettingsConfigDict(env_prefix="AMNESTY_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="DATABASE_URL",
+        description="Admin URL of an existing PostgreSQL database; when set, no local PostgreSQL starts.",
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias="KAFKA_BOOTSTRAP_SERVERS",
+        description="Bootstrap servers of an existing Kafka cluster; when set, no local broker starts.",
+    )
+    intake_database_url: str | None = None
+    eligibility_database_url: str | None = None
+    statistics_database_url: str | None = None
+    home: Path = Field(default_factory=find_project_root, description="The project's root directory.")
+    local_dir: Path | None = Field(default=None, description="Data, logs and jars of the local stack.")
+    pg_port: int = 54329
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_heap: str = Field(default="768m", description="The local broker's -Xmx (the machine has 2 cores).")
+    topic_partitions: int = Field(default=6, ge=1)
+    ready_timeout_s: float = Field(default=120.0, gt=0)
+
+    @property
+    def local(self) -> Path:
+        """The ignored folder under the project root where the local stack keeps everything."""
+        return self.local_dir or self.home / ".local"
+
+    def service_database_url_override(self, service: str) -> str | None:
+        """AMNESTY_<SERVICE>_DATABASE_URL, when the operator gives a service its own credentials."""
+        value: str | None = getattr(self, f"{service}_database_url")
+        return value
+
+    @property
+    def kafka_pom(self) -> Path:
+        return self.home / _PROJECT_MARKER

@@ -1,0 +1,115 @@
+"""The local stack as one thing: up (idempotent), down (exactly what it started), status."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from amnesty_runtime.settings import SERVICES, InfraSettings
+from amnesty_runtime.stack.endpoints import Endpoints, resolve, service_password
+from amnesty_runtime.stack.kafka import LocalKafka
+from amnesty_runtime.stack.postgres import LocalPostgres
+from amnesty_runtime.stack.processes import ProcessTable
+from amnesty_runtime.stack.provisioning import ensure_database, ensure_service_roles
+from amnesty_runtime.stack.topics import contract_topics, ensure_topics, wait_for_kafka
+
+
+@dataclass(frozen=True)
+class StartReport:
+    """What `up` did and how long each part took to become ready (seconds from the call)."""
+
+    endpoints: Endpoints
+    postgres_ready_s: float
+    kafka_ready_s: float
+    topics_created: list[str]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    state: str
+    address: str
+    pid: int | None
+    detail: str
+
+
+class Stack:
+    """Kafka and PostgreSQL for the system: local processes, or the infrastructure the settings name."""
+
+    def __init__(self, settings: InfraSettings) -> None:
+        self.settings = settings
+        self.table = ProcessTable(settings.local / "stack.json")
+        self.postgres = LocalPostgres(settings, self.table)
+        self.kafka = LocalKafka(settings, self.table)
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return resolve(self.settings)
+
+    async def up(self) -> StartReport:
+        """Start what is local and not running, provision schemas and topics, wait until both answer."""
+        started = time.monotonic()
+        endpoints = self.endpoints
+        broker = self.kafka.start() if endpoints.local_kafka else None
+        if endpoints.local_postgres:
+            self.postgres.start()
+            await ensure_database(_maintenance_url(endpoints.admin_database_url))
+        await ensure_service_roles(
+            endpoints.admin_database_url,
+            {
+                s: service_password(self.settings, s)
+                for s in SERVICES
+                if self.settings.service_database_url_override(s) is None
+            },
+        )
+        postgres_ready = time.monotonic() - started
+        await wait_for_kafka(
+            endpoints.kafka_bootstrap_servers,
+            self.settings.ready_timeout_s,
+            alive=broker.alive if broker else None,
+        )
+        kafka_ready = time.monotonic() - started
+        created = await ensure_topics(
+            endpoints.kafka_bootstrap_servers, contract_topics(self.settings.topic_partitions)
+        )
+        return StartReport(endpoints, postgres_ready, kafka_ready, created)
+
+    def down(self) -> list[str]:
+        """Stop the processes this stack started (by recorded pid); returns their names."""
+        stopped = [
+            name
+            for name, local in (("kafka", self.kafka.running()), ("postgres", self.postgres.running()))
+            if local is not None
+        ]
+        self.kafka.stop()
+        self.postgres.stop()
+        return stopped
+
+    def status(self) -> list[ComponentStatus]:
+        endpoints = self.endpoints
+        rows = []
+        for name, local, component, address in (
+            ("postgres", endpoints.local_postgres, self.postgres, _redacted(endpoints.admin_database_url)),
+            ("kafka", endpoints.local_kafka, self.kafka, endpoints.kafka_bootstrap_servers),
+        ):
+            if not local:
+                rows.append(ComponentStatus(name, "external", address, None, "given by the environment"))
+                continue
+            record = component.running()
+            state = "running" if record else "stopped"
+            rows.append(
+                ComponentStatus(name, state, address, record.pid if record else None, str(component.log))
+            )
+        return rows
+
+
+def _maintenance_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, parts.fragment))
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = f"{parts.username}:***@{parts.hostname}:{parts.port}" if parts.password else parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -1,0 +1,100 @@
+"""Creating the contract's topics: idempotent, with their partitions and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from amnesty_contracts.topics import TOPICS
+from amnesty_runtime.stack.errors import StackError
+
+UNLIMITED = "-1"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+async def _accepting(bootstrap_servers: str) -> bool:
+    host, _, port = bootstrap_servers.split(",", maxsplit=1)[0].rpartition(":")
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+async def wait_for_kafka(
+    bootstrap_servers: str, timeout_s: float, alive: Callable[[], bool] | None = None
+) -> None:
+    """Return when the cluster answers a metadata request; poll, never a fixed sleep."""
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise StackError("The Kafka broker exited while starting.")
+        # A plain TCP probe first: the Kafka client logs every refused connection as an error.
+        if not await _accepting(bootstrap_servers):
+            await asyncio.sleep(0.1)
+            continue
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
+        try:
+            await asyncio.wait_for(admin.start(), 10)
+            await asyncio.wait_for(admin.describe_cluster(), 10)
+            return
+        except (KafkaError, OSError, TimeoutError) as exc:
+            last = exc
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.2)
+    raise StackError(f"Kafka at {bootstrap_servers} was not ready within {timeout_s:.0f}s: {last!r}")
+
+
+async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], timeout_s: float = 60.0) -> list[str]:
+    """Create the topics that do not exist yet; returns the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if not missing:
+            return []
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                await admin.create_topics(
+                    [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing]
+                )
+                return [s.name for s in missing]
+            except TopicAlreadyExistsError:
+                # Another process created them between our list and create: the goal is reached.
+                return []
+            except KafkaError:
+                # The controller can refuse creation for a moment after the broker first answers.
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
+def contract_topics(partitions: int) -> list[TopicSpec]:
+    """The topics of contract.md with their retention (see amnesty_contracts.topics for why)."""
+    return [
+        TopicSpec(
+            t.name,
+            partitions,
+            {"retention.ms": UNLIMITED, "retention.bytes": UNLIMITED} if t.unlimited_retention else {},
+        )
+        for t in TOPICS.values()
+    ]

@@ -1,0 +1,1 @@
+"""amnesty_eligibility."""

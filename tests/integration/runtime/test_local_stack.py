@@ -1,0 +1,76 @@
+"""The local stack's life: up from nothing, up again, loopback only, down leaves nothing, clear errors."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack import Stack, StackError
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[Stack]:
+    """A second, separate stack: its own data folder and ports, never the session's."""
+    settings = InfraSettings(
+        database_url=None,
+        kafka_bootstrap_servers=None,
+        local_dir=tmp_path / "local",
+        pg_port=_free_port(),
+        kafka_port=_free_port(),
+        kafka_controller_port=_free_port(),
+    )
+    stack = Stack(settings)
+    yield stack
+    stack.down()
+
+
+def _listening(pid: int) -> set[str]:
+    return {
+        c.laddr.ip for c in psutil.Process(pid).net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+    }
+
+
+async def test_up_from_nothing_then_down_leaves_no_process_behind(fresh: Stack) -> None:
+    report = await fresh.up()
+    pids = {row.name: row.pid for row in fresh.status()}
+    assert {row.state for row in fresh.status()} == {"running"}
+    assert sorted(report.topics_created) == sorted(
+        ["amnesty.upstream.v1", "amnesty.cases.v1", "amnesty.decisions.v1", "amnesty.rejected.v1"]
+    )
+    for pid in pids.values():
+        assert pid is not None
+        assert _listening(pid) == {"127.0.0.1"}
+
+    again = await fresh.up()
+    assert {row.name: row.pid for row in fresh.status()} == pids, "a second up must reuse the running stack"
+    assert again.topics_created == []
+
+    assert sorted(fresh.down()) == ["kafka", "postgres"]
+    for pid in pids.values():
+        assert pid is not None
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert {row.state for row in fresh.status()} == {"stopped"}
+    assert fresh.down() == []
+
+
+async def test_a_taken_port_is_a_clear_error_and_starts_nothing(fresh: Stack) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", fresh.settings.kafka_port))
+        squatter.listen()
+        with pytest.raises(StackError, match=f"port 127.0.0.1:{fresh.settings.kafka_port} is taken"):
+            await fresh.up()
+    assert {row.state for row in fresh.status()} == {"stopped"}

@@ -1,0 +1,43 @@
+"""Endpoints: given infrastructure wins; service roles get their own credentials on the same server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack.endpoints import resolve, with_credentials
+
+
+def test_with_credentials_keeps_server_and_database() -> None:
+    url = with_credentials(
+        "postgresql://admin:pw@db.example:5433/amnesty?sslmode=require", "intake", "s/cret"
+    )
+    assert url == "postgresql://intake:s%2Fcret@db.example:5433/amnesty?sslmode=require"
+
+
+def test_given_infrastructure_is_used_and_nothing_is_local(tmp_path: Path) -> None:
+    settings = InfraSettings(
+        database_url="postgresql://admin:pw@db:5432/amnesty",
+        kafka_bootstrap_servers="k1:9092,k2:9092",
+        local_dir=tmp_path,
+        statistics_database_url="postgresql://stats:own@db:5432/amnesty",
+    )
+    endpoints = resolve(settings)
+    assert (endpoints.local_kafka, endpoints.local_postgres) == (False, False)
+    assert endpoints.kafka_bootstrap_servers == "k1:9092,k2:9092"
+    assert endpoints.database_url("statistics") == "postgresql://stats:own@db:5432/amnesty"
+    assert endpoints.database_url("intake").startswith("postgresql://intake:")
+
+
+def test_local_defaults_point_at_loopback(tmp_path: Path) -> None:
+    settings = InfraSettings(
+        database_url=None, kafka_bootstrap_servers=None, local_dir=tmp_path, pg_port=6000
+    )
+    endpoints = resolve(settings)
+    assert endpoints.local_kafka
+    assert endpoints.local_postgres
+    assert "@127.0.0.1:6000/amnesty" in endpoints.admin_database_url
+    assert endpoints.kafka_bootstrap_servers == "127.0.0.1:19092"
+    secrets = tmp_path / "secrets"
+    assert oct(secrets.stat().st_mode & 0o777) == "0o700"
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in secrets.iterdir())
