@@ -1,0 +1,159 @@
+"""The facts intake records on `amnesty.cases.v1`, one per accepted submission, pseudonymized."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Annotated, Final, Literal
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter
+
+from amnesty_contracts.dates import IsoDate
+from amnesty_contracts.events import Event, EventModel, SubmissionRef, new_event_id
+from amnesty_contracts.field_types import Article, ArticlePart, Branch, Channel, Outcome, Pseudonym, UnitName
+from amnesty_contracts.regions import RegionCode
+from amnesty_contracts.submissions import Submission
+
+# The data models repeat the submissions' fields minus the identity ones (type, source, submission_id,
+# person_id, which the envelope carries) with the case number pseudonymized, and without the "not in the
+# future" check: a recorded fact stays valid whatever the reader's clock says.
+
+
+class CaseOpenedData(EventModel):
+    """The `data` of a `CaseOpened` event."""
+
+    case_number: Pseudonym
+    article: Article
+    article_part: ArticlePart | None = None
+    absent_since: IsoDate
+    registered_on: IsoDate
+    region: RegionCode
+    unit: UnitName | None = None
+    branch: Branch | None = None
+
+
+class VoluntaryReturnData(EventModel):
+    """The `data` of a `VoluntaryReturn` event."""
+
+    returned_on: IsoDate
+    channel: Channel
+    case_number: Pseudonym | None = None
+    region: RegionCode | None = None
+    unit: UnitName | None = None
+
+
+class DetainedData(EventModel):
+    """The `data` of a `Detained` event."""
+
+    detained_on: IsoDate
+    case_number: Pseudonym | None = None
+    region: RegionCode | None = None
+
+
+class CaseReclassifiedData(EventModel):
+    """The `data` of a `CaseReclassified` event."""
+
+    case_number: Pseudonym
+    article: Article
+    reclassified_on: IsoDate
+
+
+class CaseClosedData(EventModel):
+    """The `data` of a `CaseClosed` event."""
+
+    case_number: Pseudonym
+    closed_on: IsoDate
+    outcome: Outcome
+
+
+class CaseOpenedEvent(Event):
+    """A case was opened (occurred_on: its registration date)."""
+
+    type: Literal["CaseOpened"] = "CaseOpened"
+    data: CaseOpenedData
+
+
+class VoluntaryReturnEvent(Event):
+    """A voluntary return was reported (occurred_on: the return date)."""
+
+    type: Literal["VoluntaryReturn"] = "VoluntaryReturn"
+    data: VoluntaryReturnData
+
+
+class DetainedEvent(Event):
+    """A detention was reported (occurred_on: the detention date)."""
+
+    type: Literal["Detained"] = "Detained"
+    data: DetainedData
+
+
+class CaseReclassifiedEvent(Event):
+    """A case changed article (occurred_on: the reclassification date)."""
+
+    type: Literal["CaseReclassified"] = "CaseReclassified"
+    data: CaseReclassifiedData
+
+
+class CaseClosedEvent(Event):
+    """A case was closed (occurred_on: the closing date)."""
+
+    type: Literal["CaseClosed"] = "CaseClosed"
+    data: CaseClosedData
+
+
+_AnyCaseEvent = (
+    CaseOpenedEvent | VoluntaryReturnEvent | DetainedEvent | CaseReclassifiedEvent | CaseClosedEvent
+)
+
+CaseEvent = Annotated[_AnyCaseEvent, Field(discriminator="type")]
+"""Any event of `amnesty.cases.v1`; `type` tells which."""
+
+CASE_EVENT_MODELS: Final[Mapping[str, type[_AnyCaseEvent]]] = MappingProxyType(
+    {
+        "CaseOpened": CaseOpenedEvent,
+        "VoluntaryReturn": VoluntaryReturnEvent,
+        "Detained": DetainedEvent,
+        "CaseReclassified": CaseReclassifiedEvent,
+        "CaseClosed": CaseClosedEvent,
+    }
+)
+
+CASE_EVENT_ADAPTER: Final[TypeAdapter[CaseEvent]] = TypeAdapter(CaseEvent)
+
+_IDENTITY_FIELDS: Final = frozenset({"type", "source", "submission_id", "person_id"})
+
+
+def case_event_from_submission(
+    submission: Submission,
+    *,
+    person: str,
+    pseudonymize_case: Callable[[str], str],
+    recorded_at: datetime,
+    correlation_id: UUID,
+    causation_id: UUID,
+    event_id: UUID | None = None,
+) -> CaseEvent:
+    """Record a valid submission as its case event, with the raw identifiers replaced by pseudonyms.
+
+    `person` is the person's pseudonym (the caller needs it anyway as the Kafka key);
+    `pseudonymize_case` maps a raw case number to its pseudonym. The business date is the submission's
+    own (`occurred_on`), so late submissions land in the period they belong to.
+    """
+    data = submission.model_dump(exclude=set(_IDENTITY_FIELDS))
+    if data.get("case_number") is not None:
+        data["case_number"] = pseudonymize_case(data["case_number"])
+    return CASE_EVENT_ADAPTER.validate_python(
+        {
+            "event_id": event_id if event_id is not None else new_event_id(),
+            "type": submission.type,
+            "occurred_on": submission.occurred_on,
+            "recorded_at": recorded_at,
+            "person": person,
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+            "submission": SubmissionRef(source=submission.source, submission_id=submission.submission_id),
+            "data": data,
+        }
+    )

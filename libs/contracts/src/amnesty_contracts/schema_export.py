@@ -1,0 +1,232 @@
+"""Publish the contract: JSON Schema for every message and an AsyncAPI 3.0 document for the topics.
+
+Run `uv run --frozen python -m amnesty_contracts.schema_export` after changing a model; the files in
+`libs/contracts/schemas/` are committed, and a unit test fails when they drift from the models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+
+from amnesty_contracts.case_events import CASE_EVENT_ADAPTER, CASE_EVENT_MODELS
+from amnesty_contracts.decision_events import DECISION_EVENT_ADAPTER, DECISION_EVENT_MODELS
+from amnesty_contracts.rejected import RejectedMessage
+from amnesty_contracts.submissions import SUBMISSION_ADAPTER, SUBMISSION_MODELS
+from amnesty_contracts.topics import CASES, DECISIONS, DEFAULT_PARTITIONS, REJECTED, TOPICS, UPSTREAM, Topic
+
+REGENERATE: Final = "uv run --frozen python -m amnesty_contracts.schema_export"
+SCHEMA_DIR: Final = Path(__file__).resolve().parents[2] / "schemas"
+ASYNCAPI_FILE: Final = "asyncapi.json"
+
+_DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
+_GENERATED: Final = f"Generated from the amnesty_contracts models by `{REGENERATE}`; do not edit."
+_KAFKA_BINDING: Final = "0.5.0"
+_UNLIMITED: Final = -1
+
+
+def _channel(topic: Topic) -> str:
+    # "amnesty.cases.v1" -> "cases": the short name prefixes the schema files and names the channel.
+    return topic.name.split(".")[1]
+
+
+def _schema(title: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"$schema": _DIALECT, "$comment": _GENERATED, **schema, "title": title}
+
+
+def _model_schema(model: type[BaseModel], mode: JsonSchemaMode) -> dict[str, Any]:
+    return _schema(model.__name__, model.model_json_schema(mode=mode))
+
+
+def _union_schema(title: str, adapter: TypeAdapter[Any], mode: JsonSchemaMode) -> dict[str, Any]:
+    return _schema(title, adapter.json_schema(mode=mode))
+
+
+def message_schemas() -> dict[str, dict[str, Any]]:
+    """Return every message's JSON Schema by file name: `<channel>.<message type>.json`.
+
+    Submissions are described as accepted (validation mode: optional fields may be left out); events and
+    rejected messages as written (serialization mode: every field is present).
+    """
+    upstream, cases, decisions, rejected = (
+        _channel(TOPICS[name]) for name in (UPSTREAM, CASES, DECISIONS, REJECTED)
+    )
+    schemas: dict[str, dict[str, Any]] = {}
+    for name, submission in SUBMISSION_MODELS.items():
+        schemas[f"{upstream}.{name}.json"] = _model_schema(submission, "validation")
+    schemas[f"{upstream}.Submission.json"] = _union_schema("Submission", SUBMISSION_ADAPTER, "validation")
+    for name, case_event in CASE_EVENT_MODELS.items():
+        schemas[f"{cases}.{name}.json"] = _model_schema(case_event, "serialization")
+    schemas[f"{cases}.CaseEvent.json"] = _union_schema("CaseEvent", CASE_EVENT_ADAPTER, "serialization")
+    for name, decision_event in DECISION_EVENT_MODELS.items():
+        schemas[f"{decisions}.{name}.json"] = _model_schema(decision_event, "serialization")
+    schemas[f"{decisions}.DecisionEvent.json"] = _union_schema(
+        "DecisionEvent", DECISION_EVENT_ADAPTER, "serialization"
+    )
+    schemas[f"{rejected}.RejectedMessage.json"] = _model_schema(RejectedMessage, "serialization")
+    return schemas
+
+
+def _key_schema(topic: Topic) -> dict[str, Any]:
+    # A rejected message keeps the key it arrived with, which may have been absent.
+    key_type: str | list[str] = ["string", "null"] if topic.name == REJECTED else "string"
+    return {"type": key_type, "description": topic.key}
+
+
+def _asyncapi_channel(topic: Topic) -> dict[str, Any]:
+    channel = _channel(topic)
+    retention = {"retention.ms": _UNLIMITED} if topic.unlimited_retention else {}
+    personal = " Holds raw personal identifiers." if topic.raw_personal_data else ""
+    return {
+        "address": topic.name,
+        "title": topic.title,
+        "description": f"{topic.content}. Produced by {topic.producer}; key: {topic.key}.{personal}",
+        "messages": {
+            name: {"$ref": f"#/components/messages/{channel}.{name}"} for name in topic.message_types
+        },
+        "bindings": {
+            "kafka": {
+                "partitions": DEFAULT_PARTITIONS,
+                "topicConfiguration": retention,
+                "bindingVersion": _KAFKA_BINDING,
+            }
+        },
+    }
+
+
+def _asyncapi_operations(topic: Topic) -> dict[str, Any]:
+    channel = _channel(topic)
+    messages = [{"$ref": f"#/channels/{channel}/messages/{name}"} for name in topic.message_types]
+    operations: dict[str, Any] = {
+        f"send-{channel}": {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "title": f"{topic.producer} publish {topic.title.lower()}",
+            "messages": messages,
+        }
+    }
+    for consumer in topic.consumers:
+        operations[f"receive-{channel}-{consumer}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "title": f"{consumer} consumes {topic.title.lower()}",
+            "messages": messages,
+        }
+    return operations
+
+
+def _asyncapi_messages(topic: Topic, files: Mapping[str, str]) -> dict[str, Any]:
+    channel = _channel(topic)
+    return {
+        f"{channel}.{name}": {
+            "name": name,
+            "title": f"{name} on {topic.name}",
+            "contentType": "application/json",
+            "payload": {"$ref": files[f"{channel}.{name}"]},
+            "bindings": {"kafka": {"key": _key_schema(topic), "bindingVersion": _KAFKA_BINDING}},
+        }
+        for name in topic.message_types
+    }
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """Return the AsyncAPI 3.0 document of the four topics, their keys and message payloads.
+
+    Payloads refer to the JSON Schema files of `message_schemas()`, next to the document.
+    """
+    files = {name.removesuffix(".json"): name for name in message_schemas()}
+    topics = list(TOPICS.values())
+    return {
+        "asyncapi": "3.0.0",
+        "x-generated-by": _GENERATED,
+        "info": {
+            "title": "amnesty-events",
+            "version": version("amnesty-contracts"),
+            "description": (
+                "Cases of unauthorized absence and desertion (Criminal Code art. 407, 408) and the "
+                "voluntary-return amnesty. Upstream systems submit facts; intake validates, pseudonymizes "
+                "and records them as case events; eligibility decides each voluntary return; every refused "
+                "message goes to the rejected topic with its reason and original bytes."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "channels": {_channel(topic): _asyncapi_channel(topic) for topic in topics},
+        "operations": {key: op for topic in topics for key, op in _asyncapi_operations(topic).items()},
+        "components": {
+            "messages": {
+                key: msg for topic in topics for key, msg in _asyncapi_messages(topic, files).items()
+            }
+        },
+    }
+
+
+def _render(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def rendered_files() -> dict[str, str]:
+    """Return the exact text of every published file, by file name (deterministic: sorted keys)."""
+    files = {name: _render(schema) for name, schema in message_schemas().items()}
+    files[ASYNCAPI_FILE] = _render(asyncapi_document())
+    return files
+
+
+def stale_files(directory: Path) -> list[str]:
+    """Return the names of the files in `directory` that differ from, lack or outlive the models."""
+    expected = rendered_files()
+    present = {path.name for path in directory.glob("*.json")}
+    changed = [
+        name
+        for name, text in expected.items()
+        if not (directory / name).is_file() or _read(directory / name) != text
+    ]
+    return sorted({*changed, *(present - expected.keys())})
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def write_schemas(directory: Path) -> list[str]:
+    """Rewrite `directory` to hold exactly the published files; return the names written or removed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    expected = rendered_files()
+    stale = stale_files(directory)
+    for name in stale:
+        if name in expected:
+            (directory / name).write_text(expected[name], encoding="utf-8")
+        else:
+            (directory / name).unlink()
+    return stale
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Regenerate the schema folder, or with `--check` only report whether it is up to date."""
+    parser = argparse.ArgumentParser(prog="python -m amnesty_contracts.schema_export", description=__doc__)
+    parser.add_argument(
+        "--output", type=Path, default=SCHEMA_DIR, help="folder to write (default: %(default)s)"
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 if the folder is not up to date")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_files(args.output)
+        for name in stale:
+            print(f"out of date: {args.output / name}", file=sys.stderr)
+        if stale:
+            print(f"regenerate with: {REGENERATE}", file=sys.stderr)
+        return 1 if stale else 0
+    for name in write_schemas(args.output):
+        print(f"updated {args.output / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

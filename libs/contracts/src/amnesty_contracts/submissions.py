@@ -1,0 +1,161 @@
+"""What upstream systems send on `amnesty.upstream.v1`: the five submission types of the contract."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic_core import PydanticCustomError
+
+from amnesty_contracts.dates import NotFutureDate
+from amnesty_contracts.field_types import (
+    Article,
+    ArticlePart,
+    Branch,
+    CaseNumber,
+    Channel,
+    Outcome,
+    PersonId,
+    SourceName,
+    SubmissionId,
+    UnitName,
+)
+from amnesty_contracts.regions import RegionCode
+
+
+def _type_is_required(schema: dict[str, Any]) -> None:
+    # `type` has a default so that Python code can build a submission without repeating its class name,
+    # but upstream JSON must always carry it.
+    schema["required"] = ["type", *(name for name in schema.get("required", []) if name != "type")]
+
+
+class _Submission(BaseModel):
+    # Unknown fields are ignored, not refused: upstream teams add fields over time and the contract only
+    # grows by adding, so a newer sender must not have its submissions rejected. Ignored fields are dropped
+    # here and never stored or forwarded, so no unvetted personal data passes intake through them.
+    # An optional field sent as null counts as absent.
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra=_type_is_required)
+
+    type: str
+    source: SourceName
+    submission_id: SubmissionId
+    person_id: PersonId
+
+
+class CaseOpened(_Submission):
+    """A criminal proceeding under article 407 or 408 was entered into the ERDR."""
+
+    type: Literal["CaseOpened"] = "CaseOpened"
+    case_number: CaseNumber
+    article: Article
+    article_part: ArticlePart | None = None
+    absent_since: NotFutureDate
+    registered_on: NotFutureDate
+    region: RegionCode
+    unit: UnitName | None = None
+    branch: Branch | None = None
+
+    @model_validator(mode="after")
+    def _absence_precedes_registration(self) -> Self:
+        if self.absent_since > self.registered_on:
+            raise PydanticCustomError(
+                "absence_after_registration", "absent_since: must be on or before registered_on"
+            )
+        return self
+
+    @property
+    def occurred_on(self) -> date:
+        """The business date: the case exists from its registration."""
+        return self.registered_on
+
+
+class VoluntaryReturn(_Submission):
+    """A soldier came back of his own will and reported through one of the channels."""
+
+    type: Literal["VoluntaryReturn"] = "VoluntaryReturn"
+    returned_on: NotFutureDate
+    channel: Channel
+    case_number: CaseNumber | None = None
+    region: RegionCode | None = None
+    unit: UnitName | None = None
+
+    @property
+    def occurred_on(self) -> date:
+        """The business date: the day of the return."""
+        return self.returned_on
+
+
+class Detained(_Submission):
+    """A soldier was brought back by detention, which is not a voluntary return."""
+
+    type: Literal["Detained"] = "Detained"
+    detained_on: NotFutureDate
+    case_number: CaseNumber | None = None
+    region: RegionCode | None = None
+
+    @property
+    def occurred_on(self) -> date:
+        """The business date: the day of the detention."""
+        return self.detained_on
+
+
+class CaseReclassified(_Submission):
+    """A proceeding moved between article 407 and 408."""
+
+    type: Literal["CaseReclassified"] = "CaseReclassified"
+    case_number: CaseNumber
+    article: Article
+    reclassified_on: NotFutureDate
+
+    @property
+    def occurred_on(self) -> date:
+        """The business date: the day of the reclassification."""
+        return self.reclassified_on
+
+
+class CaseClosed(_Submission):
+    """A proceeding ended: released (e.g. under art. 401 part 5), convicted, or otherwise."""
+
+    type: Literal["CaseClosed"] = "CaseClosed"
+    case_number: CaseNumber
+    closed_on: NotFutureDate
+    outcome: Outcome
+
+    @property
+    def occurred_on(self) -> date:
+        """The business date: the day the proceeding was closed."""
+        return self.closed_on
+
+
+_AnySubmission = CaseOpened | VoluntaryReturn | Detained | CaseReclassified | CaseClosed
+
+Submission = Annotated[_AnySubmission, Field(discriminator="type")]
+"""Any upstream submission; `type` tells which."""
+
+SUBMISSION_MODELS: Final[Mapping[str, type[_AnySubmission]]] = MappingProxyType(
+    {
+        "CaseOpened": CaseOpened,
+        "VoluntaryReturn": VoluntaryReturn,
+        "Detained": Detained,
+        "CaseReclassified": CaseReclassified,
+        "CaseClosed": CaseClosed,
+    }
+)
+
+SUBMISSION_ADAPTER: Final[TypeAdapter[Submission]] = TypeAdapter(Submission)
+
+
+def submission_fingerprint(submission: Submission) -> str:
+    """Return the SHA-256 hex digest of the submission's content, for "resent with the same content".
+
+    Two submissions with the same fingerprint say the same thing: fields are compared after validation,
+    in a canonical JSON form (sorted keys, absent and null alike, unknown fields ignored).
+    """
+    content = submission.model_dump(mode="json", exclude_none=True)
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
