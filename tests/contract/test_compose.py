@@ -1,0 +1,479 @@
+"""The compose stack agrees with the Compose Specification and with the repository.
+
+No Docker engine runs where the tests run, so these checks read the documents that `docker compose up`
+would read: the compose file, the Dockerfiles, the Prometheus config and the workspace manifests. Each
+check is a function from a parsed document to a list of problems, shown to find the faults it looks for
+on a deliberately broken document as well as to find none in the real one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from amnesty_contracts.topics import TOPICS
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
+SERVICE_DOCKERFILES = sorted((REPO / "services").glob("*/Dockerfile"))
+LOOPBACK = "127.0.0.1"
+SERVICES = ("intake", "eligibility", "statistics")
+
+Compose = Mapping[str, Any]
+Check = Callable[[Compose, Path], list[str]]
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def load_compose(path: Path = COMPOSE_FILE) -> Compose:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), f"{path} is not a mapping"
+    return document
+
+
+def services_of(compose: Compose) -> dict[str, Mapping[str, Any]]:
+    services = compose.get("services") or {}
+    return {name: spec or {} for name, spec in services.items()}
+
+
+def depends_on_of(service: Mapping[str, Any]) -> dict[str, str]:
+    """The service's dependencies and their conditions, from the list or the mapping form."""
+    depends_on = service.get("depends_on") or {}
+    if isinstance(depends_on, list):
+        return dict.fromkeys(depends_on, "service_started")
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in depends_on.items()}
+
+
+def is_one_shot(service: Mapping[str, Any]) -> bool:
+    """A job that runs to completion; long-running services say how they restart."""
+    return str(service.get("restart")) == "no"
+
+
+def is_local_path(source: str) -> bool:
+    return source.startswith((".", "/", "~"))
+
+
+def run_check_jsonschema(document: Path) -> subprocess.CompletedProcess[str]:
+    beside_interpreter = Path(sys.executable).with_name("check-jsonschema")
+    executable = str(beside_interpreter) if beside_interpreter.is_file() else shutil.which("check-jsonschema")
+    if executable is None:
+        pytest.fail("check-jsonschema is not installed; it is in the dev dependency group")
+    return subprocess.run(
+        [executable, "--builtin-schema", "vendor.compose-spec", str(document)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# --- checks -------------------------------------------------------------------------------------------
+
+
+def build_problems(compose: Compose, root: Path) -> list[str]:
+    problems = []
+    for name, service in services_of(compose).items():
+        build = service.get("build")
+        if build is None:
+            continue
+        spec = {"context": build} if isinstance(build, str) else build
+        context = root / spec.get("context", ".")
+        dockerfile = context / spec.get("dockerfile", "Dockerfile")
+        if not context.is_dir():
+            problems.append(f"{name}: build context {context} is not a directory")
+        elif not dockerfile.is_file():
+            problems.append(f"{name}: Dockerfile {dockerfile} does not exist")
+    return problems
+
+
+def _host_paths(compose: Compose) -> Iterator[tuple[str, str]]:
+    """(owner, host path) for every bind mount and every file-backed config or secret."""
+    for name, service in services_of(compose).items():
+        for volume in service.get("volumes") or []:
+            if isinstance(volume, str):
+                source = volume.split(":", 1)[0]
+                if is_local_path(source):
+                    yield name, source
+            elif volume.get("type") == "bind":
+                yield name, str(volume.get("source", ""))
+    for section in ("configs", "secrets"):
+        for name, spec in (compose.get(section) or {}).items():
+            if "file" in (spec or {}):
+                yield f"{section}.{name}", str(spec["file"])
+
+
+def bind_mount_problems(compose: Compose, root: Path) -> list[str]:
+    problems = []
+    for owner, source in _host_paths(compose):
+        if not source.startswith("."):
+            problems.append(f"{owner}: host path {source!r} is not relative to the compose file")
+        elif not (root / source).exists():
+            problems.append(f"{owner}: host path {source!r} does not exist")
+    return problems
+
+
+def healthcheck_problems(compose: Compose, root: Path) -> list[str]:
+    problems = []
+    for name, service in services_of(compose).items():
+        if "restart" not in service:
+            problems.append(f"{name}: no restart policy (say restart: 'no' for a one-shot job)")
+        elif not is_one_shot(service):
+            healthcheck = service.get("healthcheck") or {}
+            test = healthcheck.get("test")
+            if not test or healthcheck.get("disable") or test == ["NONE"]:
+                problems.append(f"{name}: long-running service without a healthcheck")
+    return problems
+
+
+def host_port_problems(compose: Compose, root: Path) -> list[str]:
+    problems = []
+    for name, service in services_of(compose).items():
+        if service.get("network_mode") == "host":
+            problems.append(f"{name}: network_mode host exposes every port on every interface")
+        for port in service.get("ports") or []:
+            if isinstance(port, Mapping):
+                on_loopback = port.get("host_ip") == LOOPBACK
+            else:
+                # HOST_IP:HOST_PORT:CONTAINER_PORT; the host port may be an ${interpolation}.
+                on_loopback = (
+                    isinstance(port, str) and port.startswith(f"{LOOPBACK}:") and port.count(":") >= 2
+                )
+            if not on_loopback:
+                problems.append(f"{name}: port {port!r} is not bound to {LOOPBACK}")
+    return problems
+
+
+def depends_on_problems(compose: Compose, root: Path) -> list[str]:
+    services = services_of(compose)
+    problems = []
+    for name, service in services.items():
+        for dependency, condition in depends_on_of(service).items():
+            target = services.get(dependency)
+            if target is None:
+                problems.append(f"{name}: depends on undefined service {dependency!r}")
+            elif condition == "service_healthy" and not (target.get("healthcheck") or {}).get("test"):
+                problems.append(f"{name}: waits for {dependency} to be healthy, which has no healthcheck")
+            elif condition == "service_completed_successfully" and not is_one_shot(target):
+                problems.append(f"{name}: waits for {dependency} to complete, which is not a one-shot job")
+    return problems
+
+
+def reference_problems(compose: Compose, root: Path) -> list[str]:
+    """Named volumes, secrets and configs used by a service are declared at the top level."""
+    declared = {section: set(compose.get(section) or {}) for section in ("volumes", "secrets", "configs")}
+    problems = []
+    for name, service in services_of(compose).items():
+        for volume in service.get("volumes") or []:
+            if isinstance(volume, str):
+                source = volume.split(":", 1)[0] if ":" in volume else ""
+                named = source and not is_local_path(source)
+            else:
+                source = str(volume.get("source", ""))
+                named = volume.get("type") == "volume" and bool(source)
+            if named and source not in declared["volumes"]:
+                problems.append(f"{name}: volume {source!r} is not declared under volumes")
+        for section in ("secrets", "configs"):
+            for reference in service.get(section) or []:
+                source = reference if isinstance(reference, str) else reference.get("source")
+                if source not in declared[section]:
+                    problems.append(f"{name}: {section[:-1]} {source!r} is not declared under {section}")
+    return problems
+
+
+def injected_file_problems(compose: Compose, root: Path) -> list[str]:
+    """Compose copies a secret or config given by `environment` or `content` into the container at
+    start, and refuses to on a read-only root filesystem; `docker compose config` does not notice."""
+    injected = {
+        (section, name)
+        for section in ("secrets", "configs")
+        for name, spec in (compose.get(section) or {}).items()
+        if {"environment", "content"} & set(spec or {})
+    }
+    problems = []
+    for name, service in services_of(compose).items():
+        if not service.get("read_only"):
+            continue
+        for section in ("secrets", "configs"):
+            for reference in service.get(section) or []:
+                source = reference if isinstance(reference, str) else reference.get("source")
+                if (section, source) in injected:
+                    problems.append(f"{name}: read_only, so compose cannot inject {section[:-1]} {source!r}")
+    return problems
+
+
+CHECKS: tuple[Check, ...] = (
+    build_problems,
+    bind_mount_problems,
+    healthcheck_problems,
+    host_port_problems,
+    depends_on_problems,
+    reference_problems,
+    injected_file_problems,
+)
+
+# One document with a fault for every check above.
+BROKEN_COMPOSE: Compose = {
+    "services": {
+        "app": {
+            "restart": "unless-stopped",
+            "build": {"context": ".", "dockerfile": "no/such/Dockerfile"},
+            "volumes": ["./no/such/dir:/data", "undeclared-volume:/var/lib/app"],
+            "ports": ["8000:8000"],
+            "depends_on": {
+                "ghost": {"condition": "service_started"},
+                "job": {"condition": "service_healthy"},
+            },
+            "secrets": ["undeclared-secret"],
+        },
+        "job": {"image": "busybox"},
+        "locked": {"restart": "always", "read_only": True, "secrets": ["env-key"]},
+    },
+    "secrets": {"key": {"file": "./no/such/key"}, "env-key": {"environment": "KEY"}},
+}
+
+
+# --- the compose file ---------------------------------------------------------------------------------
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    result = run_check_jsonschema(COMPOSE_FILE)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_schema_check_rejects_a_document_that_breaks_the_specification(tmp_path: Path) -> None:
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(
+        "services:\n  app:\n    image: [not, a, string]\n    restart: sometimes\n    no_such_key: 1\n",
+        encoding="utf-8",
+    )
+
+    result = run_check_jsonschema(broken)
+
+    assert result.returncode != 0
+    assert "no_such_key" in result.stdout + result.stderr
+
+
+def test_compose_file_defines_the_whole_system() -> None:
+    services = services_of(load_compose())
+
+    expected = {"kafka", "topics", "postgres", "intake", "eligibility", "statistics", "prometheus", "grafana"}
+    assert expected <= services.keys()
+    assert "contract" in services["contract-tests"].get("profiles", [])
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
+def test_compose_file_passes_check(check: Check) -> None:
+    assert check(load_compose(), COMPOSE_FILE.parent) == []
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__)
+def test_check_finds_the_fault_in_a_broken_document(check: Check) -> None:
+    assert check(BROKEN_COMPOSE, REPO) != []
+
+
+def test_services_wait_for_the_topics_job_and_healthy_infrastructure() -> None:
+    services = services_of(load_compose())
+
+    for name in SERVICES:
+        assert depends_on_of(services[name]) == {
+            "postgres": "service_healthy",
+            "kafka": "service_healthy",
+            "topics": "service_completed_successfully",
+        }, name
+
+
+def test_topics_job_creates_every_contract_topic_with_its_retention() -> None:
+    topics = services_of(load_compose())["topics"]
+    script = "\n".join(map(str, topics["command"]))
+
+    created = dict(re.findall(r"^\s*create\s+(\S+)(.*)$", script, flags=re.MULTILINE))
+
+    assert created.keys() == TOPICS.keys()
+    for name, arguments in created.items():
+        assert ("keep[@]" in arguments) == TOPICS[name].unlimited_retention, name
+    assert "retention.ms=-1" in script
+
+
+def test_each_service_gets_its_own_database_credentials_and_no_others() -> None:
+    services = services_of(load_compose())
+    own_urls = {f"AMNESTY_{name.upper()}_DATABASE_URL" for name in SERVICES}
+
+    for name in SERVICES:
+        environment = services[name]["environment"]
+        assert environment["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert "DATABASE_URL" not in environment, f"{name} must not hold the admin credentials"
+        assert own_urls & environment.keys() == {f"AMNESTY_{name.upper()}_DATABASE_URL"}, name
+        assert environment[f"AMNESTY_{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}:")
+
+
+def test_only_intake_holds_the_pseudonym_key() -> None:
+    services = services_of(load_compose())
+
+    holders = {
+        name for name, service in services.items() if "pseudonym-key" in (service.get("secrets") or [])
+    }
+
+    assert holders == {"intake"}
+    assert services["intake"]["environment"]["AMNESTY_PSEUDONYM_KEY_FILE"] == "/run/secrets/pseudonym-key"
+
+
+# --- Dockerfiles and the workspace --------------------------------------------------------------------
+
+
+def workspace_members() -> dict[str, Path]:
+    """Name -> directory of every member of the uv workspace."""
+    root = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    members = {}
+    for pattern in root["tool"]["uv"]["workspace"]["members"]:
+        for manifest in sorted(REPO.glob(f"{pattern}/pyproject.toml")):
+            project = tomllib.loads(manifest.read_text(encoding="utf-8"))["project"]
+            members[project["name"]] = manifest.parent
+    return members
+
+
+def dockerfile_copy_sources(dockerfile: str) -> list[str]:
+    """The build-context paths of every COPY that does not copy from another stage or image."""
+    sources = []
+    for line in re.findall(r"^COPY\s+(.+)$", dockerfile, flags=re.MULTILINE):
+        words = line.split()
+        if any(word.startswith("--from=") for word in words):
+            continue
+        sources += [word for word in words[:-1] if not word.startswith("--")]
+    return sources
+
+
+def dockerfile_problems(dockerfile: Path, text: str) -> list[str]:
+    """What keeps a service Dockerfile from building its own workspace member into a runnable image."""
+    members = workspace_members()
+    own = [name for name, directory in members.items() if directory == dockerfile.parent]
+    problems = [] if own else [f"{dockerfile.parent} is not a workspace member"]
+    packages = set(re.findall(r"--package\s+(\S+)", text))
+    if packages != set(own):
+        problems.append(f"installs {sorted(packages)}, not its own member {own}")
+    scripts = {script for name in own for script in _scripts_of(members[name])}
+    commands = re.findall(r'^CMD \["([^"]+)"', text, flags=re.MULTILINE)
+    if not commands or commands[-1] not in scripts:
+        problems.append(f"the image's command {commands[-1:]} is not a console script of {own}")
+    sources = dockerfile_copy_sources(text)
+    problems += [
+        f"COPY of {source}, which does not exist" for source in sources if not (REPO / source).exists()
+    ]
+    manifests = {str((path / "pyproject.toml").relative_to(REPO)) for path in members.values()}
+    problems += [
+        f"does not copy {manifest} for the dependency layer" for manifest in sorted(manifests - set(sources))
+    ]
+    if not re.search(r"^EXPOSE \d+$", text, flags=re.MULTILINE):
+        problems.append("exposes no port")
+    if not re.search(r"^USER \d+", text, flags=re.MULTILINE):
+        problems.append("runs as root")
+    return problems
+
+
+def _scripts_of(member: Path) -> set[str]:
+    project = tomllib.loads((member / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return set(project.get("scripts", {}))
+
+
+def test_every_service_has_a_dockerfile() -> None:
+    assert [path.parent.name for path in SERVICE_DOCKERFILES] == ["eligibility", "intake", "statistics"]
+
+
+@pytest.mark.parametrize("dockerfile", SERVICE_DOCKERFILES, ids=lambda path: path.parent.name)
+def test_dockerfile_builds_its_own_workspace_member(dockerfile: Path) -> None:
+    assert dockerfile_problems(dockerfile, dockerfile.read_text(encoding="utf-8")) == []
+
+
+def test_dockerfile_check_finds_the_faults_of_a_broken_dockerfile() -> None:
+    dockerfile = REPO / "services" / "intake" / "Dockerfile"
+    broken = (
+        "FROM python:3.11-slim\n"
+        "COPY --from=uv /uv /bin/\n"
+        "COPY pyproject.toml uv.lock ./\n"
+        "COPY no/such/dir/ no/such/dir/\n"
+        "RUN uv sync --frozen --package amnesty-eligibility\n"
+        'CMD ["amnesty-eligibility"]\n'
+    )
+
+    problems = dockerfile_problems(dockerfile, broken)
+
+    assert any("not its own member" in problem for problem in problems)
+    assert any("console script" in problem for problem in problems)
+    assert any("no/such/dir/" in problem for problem in problems)
+    assert any("libs/runtime/pyproject.toml" in problem for problem in problems)
+    assert "exposes no port" in problems
+    assert "runs as root" in problems
+
+
+# --- Prometheus ---------------------------------------------------------------------------------------
+
+
+def scrape_targets() -> list[str]:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    return [
+        target
+        for job in config["scrape_configs"]
+        if job["job_name"] != "prometheus"
+        for static in job["static_configs"]
+        for target in static["targets"]
+    ]
+
+
+def test_prometheus_scrapes_each_service_on_the_port_its_image_exposes() -> None:
+    services = services_of(load_compose())
+
+    for target in scrape_targets():
+        host, port = target.split(":")
+        assert host in services, f"{target}: no such compose service"
+        dockerfile = (REPO / services[host]["build"]["dockerfile"]).read_text(encoding="utf-8")
+        assert re.search(rf"^EXPOSE {port}$", dockerfile, flags=re.MULTILINE), target
+    assert {target.split(":")[0] for target in scrape_targets()} == set(SERVICES)
+
+
+def test_prometheus_config_is_accepted_by_promtool() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian's prometheus package has it)")
+
+    result = subprocess.run(
+        [promtool, "check", "config", "--syntax-only", str(PROMETHEUS_CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- Grafana ------------------------------------------------------------------------------------------
+
+
+def test_grafana_provisioning_points_at_the_compose_services_and_mounts() -> None:
+    provisioning = REPO / "deploy" / "grafana" / "provisioning"
+    datasources = yaml.safe_load(
+        (provisioning / "datasources" / "datasources.yaml").read_text(encoding="utf-8")
+    )
+    providers = yaml.safe_load((provisioning / "dashboards" / "dashboards.yaml").read_text(encoding="utf-8"))
+    grafana = services_of(load_compose())["grafana"]
+
+    by_type = {source["type"]: source for source in datasources["datasources"]}
+    assert by_type["prometheus"]["url"] == "http://prometheus:9090"
+    assert by_type["grafana-postgresql-datasource"]["url"] == "postgres:5432"
+    assert by_type["grafana-postgresql-datasource"]["user"] == "grafana"
+    mounts = dict(volume.split(":")[:2] for volume in grafana["volumes"])
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    assert [provider["options"]["path"] for provider in providers["providers"]] == [
+        mounts["./deploy/grafana/dashboards"]
+    ]
