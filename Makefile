@@ -26,10 +26,15 @@ $(UV):
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Debian packages the stack and the tests use: maven resolves the Kafka jars; prometheus brings promtool
+# (config checks) and the server the dashboard tests query.
+DEBIAN_PACKAGES := maven:mvn prometheus:promtool
 system-packages:
-	@if ! command -v mvn >/dev/null; then \
-	  echo "installing Debian's maven (resolves the Kafka jars)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven; \
+	@missing=""; for pair in $(DEBIAN_PACKAGES); do \
+	  command -v "$${pair#*:}" >/dev/null || missing="$$missing $${pair%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 install: $(UV) system-packages

@@ -24,6 +24,7 @@ def test_given_infrastructure_is_used_and_nothing_is_local(tmp_path: Path) -> No
     )
     endpoints = resolve(settings)
     assert (endpoints.local_kafka, endpoints.local_postgres) == (False, False)
+    assert endpoints.admin_database_url == "postgresql://admin:pw@db:5432/amnesty"
     assert endpoints.kafka_bootstrap_servers == "k1:9092,k2:9092"
     assert endpoints.database_url("statistics") == "postgresql://stats:own@db:5432/amnesty"
     assert endpoints.database_url("intake").startswith("postgresql://intake:")
@@ -41,3 +42,14 @@ def test_local_defaults_point_at_loopback(tmp_path: Path) -> None:
     secrets = tmp_path / "secrets"
     assert oct(secrets.stat().st_mode & 0o777) == "0o700"
     assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in secrets.iterdir())
+
+
+def test_a_service_given_its_own_url_writes_no_secret(tmp_path: Path) -> None:
+    settings = InfraSettings(
+        database_url=None,
+        kafka_bootstrap_servers="kafka:9092",
+        local_dir=tmp_path / "ro",
+        intake_database_url="postgresql://intake:given@db:5432/amnesty",
+    )
+    assert resolve(settings).database_url("intake") == "postgresql://intake:given@db:5432/amnesty"
+    assert not (tmp_path / "ro").exists()

@@ -67,3 +67,14 @@ class InfraSettings(BaseSettings):
     @property
     def kafka_pom(self) -> Path:
         return self.home / _PROJECT_MARKER
+
+
+class ServiceSettings(BaseSettings):
+    """What every service sets for itself; each service subclasses it with its own env prefix and port."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    http_host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
+    http_port: int
+    log_json: bool = True
+    log_level: str = "INFO"

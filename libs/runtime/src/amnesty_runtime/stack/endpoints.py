@@ -5,23 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from amnesty_runtime.settings import DATABASE_NAME, SERVICES, InfraSettings
+from amnesty_runtime.settings import DATABASE_NAME, InfraSettings
 from amnesty_runtime.stack.ports import LOOPBACK
 from amnesty_runtime.stack.secrets import local_secret
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Connection details for Kafka and PostgreSQL, and whether each is the local stack's."""
-
-    kafka_bootstrap_servers: str
-    admin_database_url: str
-    service_database_urls: dict[str, str]
-    local_kafka: bool
-    local_postgres: bool
-
-    def database_url(self, service: str) -> str:
-        return self.service_database_urls[service]
 
 
 def with_credentials(url: str, user: str, password: str) -> str:
@@ -34,29 +20,50 @@ def with_credentials(url: str, user: str, password: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def service_password(settings: InfraSettings, service: str) -> str:
-    return local_secret(settings.local / "secrets", f"db-{service}.password")
+@dataclass(frozen=True)
+class Endpoints:
+    """Connection details for Kafka and PostgreSQL, and whether each is the local stack's.
+
+    Database URLs are worked out on demand, so a service given only its own URL (a container) never needs
+    the admin URL nor writes a generated password anywhere.
+    """
+
+    settings: InfraSettings
+
+    @property
+    def kafka_bootstrap_servers(self) -> str:
+        return self.settings.kafka_bootstrap_servers or f"{LOOPBACK}:{self.settings.kafka_port}"
+
+    @property
+    def local_kafka(self) -> bool:
+        return self.settings.kafka_bootstrap_servers is None
+
+    @property
+    def local_postgres(self) -> bool:
+        return self.settings.database_url is None
+
+    @property
+    def admin_database_url(self) -> str:
+        if self.settings.database_url is not None:
+            return self.settings.database_url
+        password = quote(self._secret("db-postgres.password"), safe="")
+        return f"postgresql://postgres:{password}@{LOOPBACK}:{self.settings.pg_port}/{DATABASE_NAME}"
+
+    def service_password(self, service: str) -> str:
+        """The password `stack up` gives a service's role (generated once, kept under .local/secrets)."""
+        return self._secret(f"db-{service}.password")
+
+    def database_url(self, service: str) -> str:
+        """The service's login: AMNESTY_<SERVICE>_DATABASE_URL, else its role on the admin URL's server."""
+        override = self.settings.service_database_url_override(service)
+        if override is not None:
+            return override
+        return with_credentials(self.admin_database_url, service, self.service_password(service))
+
+    def _secret(self, name: str) -> str:
+        return local_secret(self.settings.local / "secrets", name)
 
 
 def resolve(settings: InfraSettings) -> Endpoints:
     """The endpoints everything should use; starts nothing."""
-    local_postgres = settings.database_url is None
-    if settings.database_url is not None:
-        admin = settings.database_url
-    else:
-        password = local_secret(settings.local / "secrets", "db-postgres.password")
-        admin = (
-            f"postgresql://postgres:{quote(password, safe='')}@{LOOPBACK}:{settings.pg_port}/{DATABASE_NAME}"
-        )
-    services = {
-        s: settings.service_database_url_override(s)
-        or with_credentials(admin, s, service_password(settings, s))
-        for s in SERVICES
-    }
-    return Endpoints(
-        kafka_bootstrap_servers=settings.kafka_bootstrap_servers or f"{LOOPBACK}:{settings.kafka_port}",
-        admin_database_url=admin,
-        service_database_urls=services,
-        local_kafka=settings.kafka_bootstrap_servers is None,
-        local_postgres=local_postgres,
-    )
+    return Endpoints(settings)

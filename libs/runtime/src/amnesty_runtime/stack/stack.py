@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from amnesty_runtime.settings import SERVICES, InfraSettings
-from amnesty_runtime.stack.endpoints import Endpoints, resolve, service_password
+from amnesty_runtime.stack.endpoints import Endpoints, resolve
 from amnesty_runtime.stack.kafka import LocalKafka
 from amnesty_runtime.stack.postgres import LocalPostgres
 from amnesty_runtime.stack.processes import ProcessTable
@@ -58,7 +58,7 @@ class Stack:
         await ensure_service_roles(
             endpoints.admin_database_url,
             {
-                s: service_password(self.settings, s)
+                s: endpoints.service_password(s)
                 for s in SERVICES
                 if self.settings.service_database_url_override(s) is None
             },

@@ -1,0 +1,86 @@
+"""What every service serves besides its own work: /healthz, /readyz and /metrics, over one FastAPI app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+
+@dataclass(frozen=True)
+class ReadinessCheck:
+    """One condition for serving traffic, e.g. "database reachable"; returns None when fine, else why not."""
+
+    name: str
+    probe: Callable[[], Awaitable[str | None]]
+    timeout_s: float = 2.0
+
+
+async def _run(check: ReadinessCheck) -> str | None:
+    try:
+        return await asyncio.wait_for(check.probe(), check.timeout_s)
+    except TimeoutError:
+        return f"no answer within {check.timeout_s:.0f}s"
+    except Exception as exc:  # a readiness probe reports failures, it never raises them
+        return f"{type(exc).__name__}: {exc}"
+
+
+def service_app(
+    name: str,
+    *,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+    readiness: Sequence[ReadinessCheck] = (),
+    registry: CollectorRegistry = REGISTRY,
+) -> FastAPI:
+    """A FastAPI app with the three operational endpoints every service of the contract has."""
+    app = FastAPI(title=f"amnesty-events {name}", lifespan=lifespan)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": name}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> JSONResponse:
+        results = dict(
+            zip([c.name for c in readiness], await asyncio.gather(*map(_run, readiness)), strict=True)
+        )
+        failing = {k: v for k, v in results.items() if v is not None}
+        body = {"status": "not-ready" if failing else "ready", "service": name, "failing": failing}
+        return JSONResponse(body, status_code=503 if failing else 200)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """Run the app until SIGTERM/SIGINT; uvicorn then runs the lifespan's shutdown."""
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+def database_ready(ping: Callable[[], Awaitable[object]]) -> ReadinessCheck:
+    """Readiness: the service's database answers a query."""
+
+    async def probe() -> str | None:
+        await ping()
+        return None
+
+    return ReadinessCheck("database", probe)
+
+
+def kafka_ready(ping: Callable[[float], Awaitable[bool]]) -> ReadinessCheck:
+    """Readiness: the broker answers (FastStream's `broker.ping`)."""
+
+    async def probe() -> str | None:
+        return None if await ping(1.5) else "broker unreachable"
+
+    return ReadinessCheck("kafka", probe)
