@@ -11,6 +11,9 @@ import pytest
 
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Stack, StackError
+from amnesty_runtime.stack.java import find_java
+from amnesty_runtime.stack.kafka import LocalKafka
+from amnesty_runtime.stack.processes import ProcessTable
 
 pytestmark = pytest.mark.integration
 
@@ -74,3 +77,12 @@ async def test_a_taken_port_is_a_clear_error_and_starts_nothing(fresh: Stack) ->
         with pytest.raises(StackError, match=f"port 127.0.0.1:{fresh.settings.kafka_port} is taken"):
             await fresh.up()
     assert {row.state for row in fresh.status()} == {"stopped"}
+
+
+def test_storage_formats_with_a_cluster_id_that_starts_with_a_dash(tmp_path: Path) -> None:
+    # One random id in 64 starts with "-": Kafka's storage tool once took such an id for an option.
+    kafka = LocalKafka(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
+    kafka.resolve_jars()
+    kafka.write_config()
+    kafka.format_storage(find_java(), cluster_id="-dashFirst0123456789ab")
+    assert "cluster.id=-dashFirst0123456789ab" in (kafka.data / "meta.properties").read_text()

@@ -67,8 +67,8 @@ class LocalKafka:
             require_free(port, "Kafka", setting)
         java = find_java()
         self.resolve_jars()
-        self._write_config()
-        self._format(java)
+        self.write_config()
+        self.format_storage(java)
         with self._stdout.open("ab") as out:
             proc = subprocess.Popen(
                 [
@@ -143,7 +143,7 @@ class LocalKafka:
             )
         marker.write_text(digest + "\n")
 
-    def _write_config(self) -> None:
+    def write_config(self) -> None:
         s = self._settings
         properties = {
             "process.roles": "broker,controller",
@@ -171,10 +171,11 @@ class LocalKafka:
         self._config.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
         self._log4j.write_text(_LOG4J2.format(log=self.log))
 
-    def _format(self, java: Path) -> None:
+    def format_storage(self, java: Path, cluster_id: str | None = None) -> None:
+        """Format the KRaft storage once, as a standalone controller of a new cluster."""
         if (self.data / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
             [
                 str(java),
@@ -184,8 +185,8 @@ class LocalKafka:
                 "kafka.tools.StorageTool",
                 "format",
                 "--standalone",
-                "-t",
-                cluster_id,
+                # "=" form: a urlsafe-base64 id may start with "-", which argparse would take for an option.
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(self._config),
             ],
