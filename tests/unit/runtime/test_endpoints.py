@@ -32,7 +32,7 @@ def test_given_infrastructure_is_used_and_nothing_is_local(tmp_path: Path) -> No
 
 def test_local_defaults_point_at_loopback(tmp_path: Path) -> None:
     settings = InfraSettings(
-        database_url=None, kafka_bootstrap_servers=None, local_dir=tmp_path, pg_port=6000
+        database_url=None, kafka_bootstrap_servers=None, local_dir=tmp_path, pg_port=6000, kafka_port=19092
     )
     endpoints = resolve(settings)
     assert endpoints.local_kafka
