@@ -16,8 +16,8 @@ from amnesty_contracts import (
     RejectionReason,
     Submission,
     VoluntaryReturn,
+    canonical_submission,
     parse_submission,
-    submission_fingerprint,
 )
 
 from .examples import CASE_NUMBER, OPTIONAL_FIELDS, PERSON_ID, SUBMISSION_TYPES, TODAY, encode, submission
@@ -227,10 +227,10 @@ def test_the_union_reads_json_directly() -> None:
 
 def test_same_content_has_the_same_fingerprint() -> None:
     first = accepted(submission("VoluntaryReturn", unit="u1"))
-    assert submission_fingerprint(first) == submission_fingerprint(
+    assert canonical_submission(first) == canonical_submission(
         accepted(submission("VoluntaryReturn", unit="u1"))
     )
-    assert submission_fingerprint(first) == submission_fingerprint(
+    assert canonical_submission(first) == canonical_submission(
         accepted({"ignored": 1, **submission("VoluntaryReturn", unit="u1")})
     )
 
@@ -248,10 +248,10 @@ def test_same_content_has_the_same_fingerprint() -> None:
 def test_different_content_has_a_different_fingerprint(changes: dict[str, JsonValue]) -> None:
     first = accepted(submission("VoluntaryReturn", unit="u1"))
     second = accepted(submission("VoluntaryReturn", **{"unit": "u1", **changes}))
-    assert submission_fingerprint(first) != submission_fingerprint(second)
+    assert canonical_submission(first) != canonical_submission(second)
 
 
 def test_absent_and_null_have_the_same_fingerprint() -> None:
     absent = accepted(submission("Detained"))
     null = accepted(submission("Detained", region=None))
-    assert submission_fingerprint(absent) == submission_fingerprint(null)
+    assert canonical_submission(absent) == canonical_submission(null)

@@ -57,7 +57,7 @@ from amnesty_contracts.submissions import (
     Detained,
     Submission,
     VoluntaryReturn,
-    submission_fingerprint,
+    canonical_submission,
 )
 from amnesty_contracts.topics import (
     ALL_TOPICS,
@@ -129,6 +129,7 @@ __all__ = [
     "VoluntaryReturn",
     "VoluntaryReturnData",
     "VoluntaryReturnEvent",
+    "canonical_submission",
     "case_event_from_submission",
     "is_region_code",
     "new_event_id",
@@ -137,7 +138,6 @@ __all__ = [
     "parse_json_document",
     "parse_submission",
     "rejected_message",
-    "submission_fingerprint",
     "ukraine_today",
     "validate_submission",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import date
@@ -150,12 +149,13 @@ SUBMISSION_MODELS: Final[Mapping[str, type[_AnySubmission]]] = MappingProxyType(
 SUBMISSION_ADAPTER: Final[TypeAdapter[Submission]] = TypeAdapter(Submission)
 
 
-def submission_fingerprint(submission: Submission) -> str:
-    """Return the SHA-256 hex digest of the submission's content, for "resent with the same content".
+def canonical_submission(submission: Submission) -> bytes:
+    """The submission's content in a canonical JSON form, for recognising "resent with the same content".
 
-    Two submissions with the same fingerprint say the same thing: fields are compared after validation,
-    in a canonical JSON form (sorted keys, absent and null alike, unknown fields ignored).
+    Two submissions with equal canonical bytes say the same thing: fields are compared after validation
+    (sorted keys, absent and null alike, unknown fields ignored). The bytes hold raw identifiers: whoever
+    keeps something to compare later must key it (an HMAC), since a plain hash of a 10-digit identifier
+    is reversed by brute force in seconds.
     """
     content = submission.model_dump(mode="json", exclude_none=True)
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
