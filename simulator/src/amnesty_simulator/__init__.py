@@ -1,0 +1,1 @@
+"""amnesty_simulator: upstream submissions for a period, calibrated on the published figures."""

@@ -1,0 +1,107 @@
+"""The simulated world: calibrated registrations, returns on SBI figures, disorder that moves no figure."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from amnesty_contracts import Rejection, parse_submission
+from amnesty_simulator.calibration import calibrate, read_figures, return_targets
+from amnesty_simulator.submissions import Outgoing, submissions
+from amnesty_simulator.world import World, generate, scaled
+
+SCALE = 0.1
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    figures = read_figures()
+    return generate(
+        calibrate(figures, (2022, 1), (2025, 9)),
+        return_targets(figures),
+        first=(2022, 1),
+        last=(2025, 9),
+        scale=SCALE,
+        seed=11,
+    )
+
+
+@pytest.fixture(scope="module")
+def messages(world: World) -> list[Outgoing]:
+    return submissions(world, seed=11)
+
+
+def test_registrations_follow_the_calendar_month_by_month(world: World) -> None:
+    calendar = calibrate(read_figures(), (2022, 1), (2025, 9))
+    generated = Counter((c.article, (c.registered_on.year, c.registered_on.month)) for c in world.cases)
+    assert generated == {key: scaled(n, SCALE) for key, n in calendar.counts.items() if scaled(n, SCALE)}
+
+
+@pytest.mark.parametrize(
+    ("on", "published"), [(date(2024, 12, 5), 8000), (date(2025, 3, 1), 21100), (date(2025, 8, 30), 29000)]
+)
+def test_returns_since_the_first_window_match_the_sbi_figures(world: World, on: date, published: int) -> None:
+    returned = sum(1 for r in world.returns if date(2024, 11, 29) <= r.returned_on <= on)
+    assert returned == pytest.approx(published * SCALE, rel=0.03)
+
+
+def test_most_returns_fall_inside_a_window(world: World) -> None:
+    inside = sum(
+        1
+        for r in world.returns
+        if date(2024, 11, 29) <= r.returned_on <= date(2025, 3, 1)
+        or date(2025, 5, 10) <= r.returned_on <= date(2025, 8, 30)
+    )
+    assert inside / len(world.returns) > 0.8
+
+
+def test_every_return_follows_its_absence(world: World) -> None:
+    assert all(r.returned_on >= r.case.absent_since for r in world.returns)
+    assert all(d.detained_on >= d.case.absent_since for d in world.detentions)
+
+
+def test_some_persons_offend_again_after_a_return(world: World) -> None:
+    repeat = len(world.cases) - len({c.person for c in world.cases})
+    assert 0 < repeat < len(world.cases) * 0.05
+
+
+def test_every_message_is_a_valid_submission_except_the_malformed_few(messages: list[Outgoing]) -> None:
+    parsed = [parse_submission(m.value, today=date(2025, 10, 1)) for m in messages]
+    rejected = [p for p in parsed if isinstance(p, Rejection)]
+    assert 0 < len(rejected) <= len(messages) * 0.001
+
+
+def test_resends_repeat_a_submission_exactly(messages: list[Outgoing]) -> None:
+    counts = Counter(m.value for m in messages if m.key != b"malformed")
+    resent = [v for v, n in counts.items() if n > 1]
+    assert len(resent) == pytest.approx(len(messages) * 0.01, rel=0.2)
+
+
+def test_some_returns_are_sent_before_their_case(messages: list[Outgoing]) -> None:
+    seen_cases: set[str] = set()
+    early = 0
+    for m in messages:
+        if m.key == b"malformed":
+            continue
+        body = json.loads(m.value)
+        if body["type"] == "CaseOpened":
+            seen_cases.add(body["case_number"])
+        elif body["type"] == "VoluntaryReturn" and body["case_number"] not in seen_cases:
+            early += 1
+    assert early > 0
+
+
+def test_the_same_seed_gives_the_same_history(messages: list[Outgoing]) -> None:
+    figures = read_figures()
+    again = generate(
+        calibrate(figures, (2022, 1), (2025, 9)),
+        return_targets(figures),
+        first=(2022, 1),
+        last=(2025, 9),
+        scale=SCALE,
+        seed=11,
+    )
+    assert submissions(again, seed=11) == messages
