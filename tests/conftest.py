@@ -7,10 +7,13 @@ at the end, so a CI run leaves no process behind.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from amnesty_eventstore import Pool, create_pool, migrate
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints, Stack
 
@@ -28,3 +31,34 @@ async def stack() -> AsyncIterator[Stack]:
 @pytest.fixture(scope="session")
 def endpoints(stack: Stack) -> Endpoints:
     return stack.endpoints
+
+
+@pytest.fixture(scope="session")
+async def admin_pool(endpoints: Endpoints) -> AsyncIterator[Pool]:
+    pool = await create_pool(endpoints.admin_database_url, min_size=1, max_size=20)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def fresh_schema(admin_pool: Pool) -> AsyncIterator[str]:
+    """A new schema with the event store's migrations applied; dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    await admin_pool.execute(f'CREATE SCHEMA "{schema}"')
+    await migrate(admin_pool, schema)
+    yield schema
+    await admin_pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+async def fresh_topic(endpoints: Endpoints) -> AsyncIterator[str]:
+    """A new three-partition topic, so a test reads only its own messages; deleted afterwards."""
+    name = f"test.{uuid.uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 3, 1)])
+        yield name
+        await admin.delete_topics([name])
+    finally:
+        await admin.close()

@@ -1,0 +1,211 @@
+"""Appending: one statement, one round trip, for any number of appends to any streams.
+
+The statement is the schema's ``append_events`` function (migrations/0001): it locks the streams,
+recognises retries, checks every expected version before drawing positions, then writes the events
+and their outbox messages. Run alone it is its own transaction; inside a caller's transaction it is
+part of that one. A version conflict is an outcome, not an SQL error, so it leaves a caller's
+transaction usable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from amnesty_eventstore import metrics
+from amnesty_eventstore.connections import DbConnection
+from amnesty_eventstore.errors import ConcurrencyError, EventIdConflict
+from amnesty_eventstore.events import (
+    ANY,
+    NO_STREAM,
+    AppendRequest,
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    StreamState,
+)
+from amnesty_eventstore.schemas import store_schema
+
+AppendOutcome = AppendResult | ConcurrencyError | EventIdConflict
+"""What became of one append: its result, or why nothing was written."""
+
+_EVENT_ID_CONSTRAINT = "events_pkey"
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedAppends:
+    """The arguments of ``append_events``: per-append arrays, then per-event arrays in append order."""
+
+    stream_ids: list[str]
+    expected_versions: list[int]
+    event_counts: list[int]
+    append_of: list[int]
+    event_ids: list[UUID]
+    types: list[str]
+    schema_versions: list[int]
+    occurred_ons: list[date | None]
+    payloads: list[bytes]
+    metadatas: list[str | None]
+    topics: list[str | None] | None
+    keys: list[bytes | None] | None
+    headers: list[str | None] | None
+
+    def arguments(self) -> tuple[object, ...]:
+        return (
+            self.stream_ids,
+            self.expected_versions,
+            self.event_counts,
+            self.append_of,
+            self.event_ids,
+            self.types,
+            self.schema_versions,
+            self.occurred_ons,
+            self.payloads,
+            self.metadatas,
+            self.topics,
+            self.keys,
+            self.headers,
+        )
+
+
+def encode_expected_version(expected: ExpectedVersion) -> int:
+    """-1 for ANY, 0 for NO_STREAM (a stream without events), the version itself otherwise."""
+    if expected is ANY:
+        return -1
+    if expected is NO_STREAM:
+        return 0
+    if isinstance(expected, StreamState | bool) or expected < 0:
+        raise ValueError(f"expected version must be ANY, NO_STREAM or a version >= 0, got {expected!r}")
+    return expected
+
+
+def encode_appends(requests: Sequence[AppendRequest]) -> EncodedAppends:
+    """Flatten appends into the function's arrays; refuses what can only be a programming error."""
+    if not requests:
+        raise ValueError("nothing to append")
+    for request in requests:
+        _check(request)
+    events = [event for request in requests for event in request.events]
+    routed = [event for event in events if event.topic is not None]
+    return EncodedAppends(
+        stream_ids=[request.stream_id for request in requests],
+        expected_versions=[encode_expected_version(request.expected_version) for request in requests],
+        event_counts=[len(request.events) for request in requests],
+        append_of=[number for number, request in enumerate(requests, 1) for _ in request.events],
+        event_ids=[event.event_id for event in events],
+        types=[event.type for event in events],
+        schema_versions=[event.schema_version for event in events],
+        occurred_ons=[event.occurred_on for event in events],
+        payloads=[orjson.dumps(event.data) for event in events],
+        metadatas=[orjson.dumps(event.metadata).decode() if event.metadata else None for event in events],
+        # Whole-array NULLs let the function skip the outbox when no event goes there.
+        topics=[event.topic for event in events] if routed else None,
+        keys=[_key(event) for event in events] if any(e.key is not None for e in routed) else None,
+        headers=[_headers(event) for event in events] if any(e.headers for e in routed) else None,
+    )
+
+
+def _key(event: NewEvent) -> bytes | None:
+    if event.topic is None or event.key is None:
+        return None
+    return event.key.encode() if isinstance(event.key, str) else event.key
+
+
+def _headers(event: NewEvent) -> str | None:
+    if event.topic is None or not event.headers:
+        return None
+    return orjson.dumps(event.headers).decode()
+
+
+def _check(request: AppendRequest) -> None:
+    if not request.events:
+        raise ValueError(f"an append to stream {request.stream_id!r} needs at least one event")
+    ids = {event.event_id for event in request.events}
+    if len(ids) != len(request.events):
+        raise ValueError(f"an append to stream {request.stream_id!r} repeats an event id")
+
+
+def decode_outcomes(requests: Sequence[AppendRequest], rows: Sequence[Any]) -> list[AppendOutcome]:
+    """Split the function's rows (one per append, in order) into each append's own outcome."""
+    if len(rows) != len(requests):
+        raise RuntimeError(f"append_events answered {len(rows)} rows for {len(requests)} appends")
+    outcomes: list[AppendOutcome] = []
+    for request, row in zip(requests, rows, strict=True):
+        outcome, first, last, actual, conflicting = row
+        if outcome in ("appended", "duplicate"):
+            outcomes.append(AppendResult(request.stream_id, first, last))
+        elif outcome == "conflict":
+            outcomes.append(ConcurrencyError(request.stream_id, request.expected_version, actual))
+        elif outcome == "event_id_conflict":
+            outcomes.append(EventIdConflict(request.stream_id, list(conflicting or ())))
+        else:
+            raise RuntimeError(f"append_events answered an unknown outcome {outcome!r}")
+    return outcomes
+
+
+@lru_cache(maxsize=64)
+def _append_sql(schema: str) -> str:
+    return store_schema(schema).sql(
+        "SELECT outcome, first_version, last_version, actual_version, conflicting_ids "
+        "FROM {append_events}($1::text[], $2::int[], $3::int[], $4::int[], $5::uuid[], $6::text[], "
+        "$7::int[], $8::date[], $9::bytea[], $10::text[], $11::text[], $12::bytea[], $13::text[])"
+    )
+
+
+async def append_many_in(
+    conn: DbConnection, schema: str, requests: Sequence[AppendRequest]
+) -> list[AppendOutcome]:
+    """Append several appends in one round trip on ``conn``; one outcome per append, in order.
+
+    Outside a transaction the statement commits on its own; inside one (e.g. a consumer's batch) it
+    writes in that transaction. A conflicting append writes nothing and does not stop the others. SQL
+    errors (e.g. two appends racing with the same new event id) fail the whole statement.
+    """
+    encoded = encode_appends(requests)
+    rows = await conn.fetch(_append_sql(schema), *encoded.arguments())
+    outcomes = decode_outcomes(requests, rows)
+    _count(schema, rows, requests)
+    return outcomes
+
+
+async def append_in(
+    conn: DbConnection,
+    schema: str,
+    stream_id: str,
+    events: Sequence[NewEvent],
+    expected_version: ExpectedVersion = ANY,
+) -> AppendResult:
+    """Append ``events`` to ``stream_id`` on ``conn``, in the caller's transaction if one is open.
+
+    Raises ConcurrencyError when the stream is not at ``expected_version`` and EventIdConflict when an
+    event id is stored with other content; in both cases nothing is written and a caller's transaction
+    can go on. Retrying an append that is done returns its original result.
+    """
+    request = AppendRequest(stream_id, events, expected_version)
+    try:
+        (outcome,) = await append_many_in(conn, schema, [request])
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == _EVENT_ID_CONSTRAINT:
+            raise EventIdConflict(stream_id, ()) from exc
+        raise
+    if isinstance(outcome, AppendResult):
+        return outcome
+    raise outcome
+
+
+def _count(schema: str, rows: Sequence[Any], requests: Sequence[AppendRequest]) -> None:
+    appended = 0
+    for row, request in zip(rows, requests, strict=True):
+        outcome = row[0]
+        metrics.APPENDS.labels(schema, outcome).inc()
+        if outcome == "appended":
+            appended += len(request.events)
+    if appended:
+        metrics.EVENTS_APPENDED.labels(schema).inc(appended)

@@ -1,0 +1,217 @@
+"""Effectively-once consumption: a batch of Kafka messages applied in one PostgreSQL transaction.
+
+In that transaction the consumer locks its partitions' checkpoints, drops what it has applied before
+(by offset, and by message identity for duplicates at new offsets), lets the service apply the rest to
+its state (and append outgoing events, which reach Kafka through the outbox), records the identities
+and moves the checkpoints. Kafka offsets are committed only afterwards, and on assignment the consumer
+seeks to the stored checkpoint, so a crash anywhere re-delivers a batch that is then skipped or applied
+once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from amnesty_eventstore.connections import DbConnection, Pool
+from amnesty_eventstore.schemas import store_schema
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One Kafka message as the consumer saw it: its coordinates and its raw bytes."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int = 0
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @classmethod
+    def of(cls, record: Any) -> Delivery:
+        """From an aiokafka ``ConsumerRecord`` (what FastStream's ``KafkaMessage.raw_message`` holds)."""
+        return cls(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value if record.value is not None else b"",
+            timestamp_ms=record.timestamp,
+            headers=tuple(record.headers or ()),
+        )
+
+    @property
+    def coordinates(self) -> TopicPartition:
+        return (self.topic, self.partition)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    """What one batch came to: applied, or skipped as already applied (by offset or by identity)."""
+
+    applied: int
+    replayed: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The deliveries of a batch still to apply, and the checkpoints the batch moves to."""
+
+    fresh: list[Delivery]
+    replayed: int
+    next_offsets: dict[TopicPartition, int]
+
+
+def select_unapplied(deliveries: Sequence[Delivery], checkpoints: Mapping[TopicPartition, int]) -> Selection:
+    """Drop deliveries below their partition's checkpoint; compute the checkpoints after this batch."""
+    fresh = [d for d in deliveries if d.offset >= checkpoints.get(d.coordinates, 0)]
+    next_offsets: dict[TopicPartition, int] = {}
+    for d in deliveries:
+        next_offsets[d.coordinates] = max(next_offsets.get(d.coordinates, 0), d.offset + 1)
+    moved = {tp: max(o, checkpoints.get(tp, 0)) for tp, o in next_offsets.items()}
+    return Selection(fresh=fresh, replayed=len(deliveries) - len(fresh), next_offsets=moved)
+
+
+def first_of_each_key(
+    deliveries: Sequence[Delivery], key_of: Callable[[Delivery], str | None]
+) -> tuple[list[Delivery], list[str]]:
+    """Keep the first delivery of each identity (those without one are all kept); return them and the keys."""
+    seen: set[str] = set()
+    kept: list[Delivery] = []
+    for d in deliveries:
+        key = key_of(d)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(d)
+    return kept, sorted(seen)
+
+
+BatchHandler = Callable[[DbConnection, Sequence[Delivery]], Awaitable[None]]
+"""Applies deliveries to a service's state on the given connection, inside the batch's transaction."""
+
+
+class CheckpointedConsumer:
+    """A consumer group's state in one schema: its checkpoints, the identities it handled, its handler."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        schema: str,
+        group: str,
+        handler: BatchHandler,
+        message_key: Callable[[Delivery], str | None],
+    ) -> None:
+        self._pool = pool
+        self._group = group
+        self._handler = handler
+        self._message_key = message_key
+        self._store = store_schema(schema)
+
+    @property
+    def group(self) -> str:
+        return self._group
+
+    async def stored_checkpoints(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """The next offsets to apply, for the partitions that have one."""
+        topics, numbers = _unzip(partitions)
+        rows = await self._pool.fetch(
+            self._store.sql(
+                "SELECT topic, partition, next_offset FROM {consumer_checkpoints} "
+                "WHERE consumer_group = $1 AND (topic, partition) IN "
+                "(SELECT * FROM unnest($2::text[], $3::int[]))"
+            ),
+            self._group,
+            topics,
+            numbers,
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def apply(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
+        """Apply a batch effectively once; raises (and writes nothing) when the handler or database fails."""
+        if not deliveries:
+            return BatchOutcome(0, 0, 0)
+        async with self._pool.acquire() as conn, conn.transaction():
+            checkpoints = await self._lock_checkpoints(conn, {d.coordinates for d in deliveries})
+            selection = select_unapplied(deliveries, checkpoints)
+            candidates, keys = first_of_each_key(selection.fresh, self._message_key)
+            new_keys = await self._record_keys(conn, keys)
+            to_apply = [d for d in candidates if (k := self._message_key(d)) is None or k in new_keys]
+            if to_apply:
+                await self._handler(conn, to_apply)
+            await self._store_checkpoints(conn, selection.next_offsets)
+        return BatchOutcome(
+            applied=len(to_apply),
+            replayed=selection.replayed,
+            duplicates=len(selection.fresh) - len(to_apply),
+        )
+
+    async def _lock_checkpoints(
+        self, conn: DbConnection, partitions: set[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        topics, numbers = _unzip(partitions)
+        # Rows must exist to be locked; a new partition starts at offset 0. Sorted, so two consumers
+        # locking overlapping partitions take the locks in the same order and cannot deadlock.
+        await conn.execute(
+            self._store.sql(
+                "INSERT INTO {consumer_checkpoints} (consumer_group, topic, partition, next_offset) "
+                "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) ORDER BY t, p "
+                "ON CONFLICT (consumer_group, topic, partition) DO NOTHING"
+            ),
+            self._group,
+            topics,
+            numbers,
+        )
+        rows = await conn.fetch(
+            self._store.sql(
+                "SELECT topic, partition, next_offset FROM {consumer_checkpoints} "
+                "WHERE consumer_group = $1 AND (topic, partition) IN "
+                "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE"
+            ),
+            self._group,
+            topics,
+            numbers,
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def _record_keys(self, conn: DbConnection, keys: list[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = await conn.fetch(
+            # A dedupe table, not the event log: a known identity is the answer we ask for, not a conflict.
+            self._store.sql(
+                "INSERT INTO {handled_messages} (consumer_group, message_key) SELECT $1, unnest($2::text[]) "
+                "ON CONFLICT (consumer_group, message_key) DO NOTHING RETURNING message_key"
+            ),
+            self._group,
+            keys,
+        )
+        return {r["message_key"] for r in rows}
+
+    async def _store_checkpoints(
+        self, conn: DbConnection, next_offsets: Mapping[TopicPartition, int]
+    ) -> None:
+        topics, numbers = _unzip(next_offsets)
+        await conn.execute(
+            self._store.sql(
+                "UPDATE {consumer_checkpoints} AS c SET next_offset = u.o, updated_at = now() "
+                "FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o) "
+                "WHERE c.consumer_group = $1 AND c.topic = u.t AND c.partition = u.p"
+            ),
+            self._group,
+            topics,
+            numbers,
+            [next_offsets[tp] for tp in zip(topics, numbers, strict=True)],
+        )
+
+
+def _unzip(partitions: Iterable[TopicPartition]) -> tuple[list[str], list[int]]:
+    ordered = sorted(partitions)
+    return [t for t, _ in ordered], [p for _, p in ordered]

@@ -1,0 +1,179 @@
+"""The outbox relay: publishes a schema's outbox to Kafka, in order, at least once, then deletes it.
+
+Rows are written in the transaction of their events (see ``append_in``), read in id order, sent through
+an idempotent producer (``acks=all``) and deleted only once the broker has acknowledged every one of
+them. A relay killed in between sends those rows again after a restart: consumers drop the duplicates by
+the ``event-id`` header (``CheckpointedConsumer``). One relay per schema is active at a time (a session
+advisory lock), because two would interleave one key's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from amnesty_eventstore.connections import DbConnection, Pool
+from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
+from amnesty_eventstore.schemas import store_schema
+
+EVENT_ID_HEADER = "event-id"
+
+log = structlog.get_logger(__name__)
+
+
+def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+    """A producer that neither loses nor duplicates on its own retries, and keeps per-partition order."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    event_id: str
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class OutboxRelay:
+    """Relays one schema's outbox; run ``run()`` as a task, or call ``publish_pending()`` directly."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        schema: str,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        batch_size: int = 5000,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._store = store_schema(schema)
+        self._producer = producer
+        self._service = service
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._pending_measured_at = 0.0
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to a batch of the oldest rows, delete them; returns how many."""
+        async with self._pool.acquire() as conn:
+            messages = await self._next_batch(conn)
+            if messages:
+                await self._publish(messages)
+                await conn.execute(
+                    self._store.sql("DELETE FROM {outbox} WHERE id = ANY($1::bigint[])"),
+                    [m.id for m in messages],
+                )
+                OUTBOX_PUBLISHED.labels(self._service).inc(len(messages))
+            await self._measure_pending(conn, force=not messages)
+        return len(messages)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set: active while this process holds the schema's relay lock."""
+        async with self._pool.acquire() as leader:
+            while not stop.is_set():
+                if await leader.fetchval(
+                    "SELECT pg_try_advisory_lock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
+                    self._store.name,
+                ):
+                    break
+                await _wait(stop, self._poll_interval_s)
+            else:
+                return
+            await leader.add_listener(self._store.channel, self._on_notify)
+            try:
+                await self._relay_until(stop)
+            finally:
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await leader.remove_listener(self._store.channel, self._on_notify)
+                    await leader.execute(
+                        "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
+                        self._store.name,
+                    )
+
+    async def _relay_until(self, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                published = await self.publish_pending()
+                failures = 0
+            except (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                # Unpublished rows stay in the outbox; try again after a pause instead of dying quietly.
+                failures += 1
+                log.exception("outbox relay pass failed; retrying", service=self._service, failures=failures)
+                await _wait(stop, min(30.0, 0.5 * 2**failures))
+                continue
+            if published == self._batch_size:
+                continue  # a backlog: keep going without waiting for a notification
+            # NOTIFY only wakes us early; polling covers a missed notification or a lost connection.
+            waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            await asyncio.wait(waits, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waits:
+                waiter.cancel()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _next_batch(self, conn: DbConnection) -> list[OutboxMessage]:
+        rows = await conn.fetch(
+            self._store.sql(
+                "SELECT id, event_id, topic, key, value, headers FROM {outbox} ORDER BY id LIMIT $1"
+            ),
+            self._batch_size,
+        )
+        return [
+            OutboxMessage(
+                id=r["id"],
+                event_id=str(r["event_id"]),
+                topic=r["topic"],
+                key=r["key"],
+                value=r["value"],
+                headers=[
+                    (EVENT_ID_HEADER, str(r["event_id"]).encode()),
+                    *((k, str(v).encode()) for k, v in json.loads(r["headers"]).items()),
+                ],
+            )
+            for r in rows
+        ]
+
+    async def _publish(self, messages: list[OutboxMessage]) -> None:
+        # send() only queues; queuing all first lets the producer fill whole batches per partition,
+        # and the idempotent producer keeps them in order. Every acknowledgement is awaited before the
+        # rows are deleted.
+        acknowledgements = [
+            await self._producer.send(m.topic, m.value, key=m.key, headers=m.headers) for m in messages
+        ]
+        await asyncio.gather(*acknowledgements)
+
+    async def _measure_pending(self, conn: DbConnection, *, force: bool) -> None:
+        now = time.monotonic()
+        if force or now - self._pending_measured_at > 1.0:
+            self._pending_measured_at = now
+            OUTBOX_PENDING.labels(self._service).set(
+                await conn.fetchval(self._store.sql("SELECT count(*) FROM {outbox}"))
+            )
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,53 @@
+"""The schema a store lives in: a checked name and the qualified names of the store's objects.
+
+Every statement names its tables with the schema, so a connection's search_path does not matter and
+one role can use several stores (as the tests do).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Notification channels are identifiers too (at most 63 bytes): "<schema>.events" must fit.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,55}")
+_OBJECT_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSchema:
+    """Quoted, schema-qualified names of the event store's objects in one schema."""
+
+    name: str
+
+    @property
+    def quoted(self) -> str:
+        return f'"{self.name}"'
+
+    def table(self, name: str) -> str:
+        """``"schema"."name"`` of a table or function in the schema (a lower-case identifier)."""
+        if not _OBJECT_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a lower-case identifier")
+        return f'{self.quoted}."{name}"'
+
+    def sql(self, template: str) -> str:
+        """``template`` with ``{events}``, ``{streams}``, ... replaced by their qualified names.
+
+        Only names are substituted, never values: those always go as bind parameters.
+        """
+        return _PLACEHOLDER.sub(lambda match: self.table(match.group(1)), template)
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel appends wake subscribers on (see the events_notify trigger)."""
+        return f"{self.name}.events"
+
+
+@lru_cache(maxsize=64)
+def store_schema(name: str) -> StoreSchema:
+    """The store in schema ``name``: lower-case letters, digits and underscores, at most 56 characters."""
+    if not _SCHEMA_NAME.fullmatch(name):
+        raise ValueError(f"schema name {name!r}: use lower-case letters, digits and underscores (at most 56)")
+    return StoreSchema(name)

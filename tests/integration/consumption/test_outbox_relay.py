@@ -1,0 +1,142 @@
+"""The outbox relay publishes in order, at least once; a consumer drops what a killed relay re-sent."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream.kafka import KafkaBroker
+from prometheus_client import REGISTRY
+
+from amnesty_eventstore import DbConnection, NewEvent, Pool, append_in
+from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
+from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, OutboxMessage, OutboxRelay, create_producer
+from amnesty_runtime.stack import Endpoints
+
+pytestmark = pytest.mark.integration
+
+STREAMS, PER_STREAM = 30, 10
+
+
+class KilledAfterPublishing(OutboxRelay):
+    """A relay that dies after Kafka acknowledged its batch and before it deleted the rows."""
+
+    async def _publish(self, messages: list[OutboxMessage]) -> None:
+        await super()._publish(messages)
+        raise SystemExit("killed between publishing and marking published")
+
+
+async def _append_events(pool: Pool, schema: str, topic: str) -> None:
+    async with pool.acquire() as conn:
+        for version in range(1, PER_STREAM + 1):
+            for s in range(STREAMS):
+                stream = f"person-{s}"
+                event = NewEvent(
+                    event_id=uuid.uuid4(),
+                    type="Probe",
+                    data={"stream": stream, "version": version},
+                    topic=topic,
+                    key=stream,
+                )
+                await append_in(conn, schema, stream, [event], version - 1)
+
+
+async def _end_offsets(endpoints: Endpoints, topic: str) -> int:
+    # A group id, though nothing is consumed: aiokafka 0.14's group-less consumer re-raises its own
+    # cancellation from stop().
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=endpoints.kafka_bootstrap_servers, group_id=f"o-{uuid.uuid4()}"
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(3)]  # fresh_topic has three
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def _consume_all(
+    endpoints: Endpoints, pool: Pool, schema: str, topic: str, total: int
+) -> list[tuple[str, int]]:
+    """Consume the topic through the checkpointed batch subscriber; the applied (stream, version) in order."""
+    await pool.execute(f'CREATE TABLE "{schema}".applied (seq bigserial, stream text, version int)')
+
+    async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
+        import json
+
+        rows = [(e["stream"], e["version"]) for e in (json.loads(d.value) for d in deliveries)]
+        await conn.executemany(f'INSERT INTO "{schema}".applied (stream, version) VALUES ($1, $2)', rows)
+
+    consumer = CheckpointedConsumer(
+        pool, schema, f"g-{uuid.uuid4().hex[:6]}", handle, lambda d: dict(d.headers)[EVENT_ID_HEADER].decode()
+    )
+    broker = KafkaBroker(endpoints.kafka_bootstrap_servers)
+    subscribe_checkpointed(broker, consumer, topic, max_records=100)
+    async with broker:
+        await broker.start()
+        for _ in range(300):
+            stored = await consumer.stored_checkpoints([(topic, p) for p in range(3)])
+            if sum(stored.values()) == total:
+                break
+            await asyncio.sleep(0.1)
+    rows = await pool.fetch(f'SELECT stream, version FROM "{schema}".applied ORDER BY seq')
+    return [(r["stream"], r["version"]) for r in rows]
+
+
+async def test_what_a_killed_relay_resends_is_dropped_by_the_consumer(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    await _append_events(admin_pool, fresh_schema, fresh_topic)
+    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
+    await producer.start()
+    try:
+        with pytest.raises(SystemExit):
+            await KilledAfterPublishing(admin_pool, fresh_schema, producer, service="test").publish_pending()
+        assert (
+            await admin_pool.fetchval(f'SELECT count(*) FROM "{fresh_schema}".outbox') == STREAMS * PER_STREAM
+        )
+
+        relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test")
+        assert await relay.publish_pending() == STREAMS * PER_STREAM
+        assert await relay.publish_pending() == 0
+    finally:
+        await producer.stop()
+    assert REGISTRY.get_sample_value("amnesty_outbox_pending", {"service": "test"}) == 0
+
+    published = await _end_offsets(endpoints, fresh_topic)
+    assert published == 2 * STREAMS * PER_STREAM, "the killed relay's batch must really be in Kafka twice"
+
+    applied = await _consume_all(endpoints, admin_pool, fresh_schema, fresh_topic, published)
+
+    assert sorted(applied) == sorted(
+        (f"person-{s}", v) for s in range(STREAMS) for v in range(1, PER_STREAM + 1)
+    )
+    for s in range(STREAMS):
+        versions = [v for stream, v in applied if stream == f"person-{s}"]
+        assert versions == list(range(1, PER_STREAM + 1)), "one person's events must arrive in order"
+
+
+async def test_the_running_relay_publishes_what_is_appended_later(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
+    await producer.start()
+    stop = asyncio.Event()
+    relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test", poll_interval_s=30)
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(0.5)  # the relay is idle, waiting on NOTIFY, not on its 30 s poll
+        await _append_events(admin_pool, fresh_schema, fresh_topic)
+        for _ in range(100):
+            if await _end_offsets(endpoints, fresh_topic) == STREAMS * PER_STREAM:
+                break
+            await asyncio.sleep(0.1)
+        assert await _end_offsets(endpoints, fresh_topic) == STREAMS * PER_STREAM
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await producer.stop()

@@ -1,0 +1,196 @@
+"""Appends against the real PostgreSQL: optimistic concurrency, idempotent retries, group commit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from amnesty_eventstore import (
+    ANY,
+    NO_STREAM,
+    AppendRequest,
+    AppendResult,
+    ConcurrencyError,
+    EventIdConflict,
+    EventStore,
+    NewEvent,
+    Pool,
+    append_in,
+    append_many_in,
+)
+
+pytestmark = pytest.mark.integration
+
+WRITERS, VERSIONS = 16, 8
+
+
+def event(**data: Any) -> NewEvent:
+    return NewEvent(event_id=uuid.uuid4(), type="Probe", data=data)
+
+
+def split(outcomes: list[AppendResult | BaseException]) -> tuple[list[AppendResult], list[ConcurrencyError]]:
+    wins = [o for o in outcomes if isinstance(o, AppendResult)]
+    conflicts = [o for o in outcomes if isinstance(o, ConcurrencyError)]
+    assert len(wins) + len(conflicts) == len(outcomes), outcomes
+    return wins, conflicts
+
+
+async def test_concurrent_appenders_through_group_commit_exactly_one_wins_per_version(
+    store: EventStore,
+) -> None:
+    for version in range(VERSIONS):
+        outcomes = await asyncio.gather(
+            *(store.append("contested", [event(writer=w)], version) for w in range(WRITERS)),
+            return_exceptions=True,
+        )
+        wins, conflicts = split(outcomes)
+        assert [(w.first_version, w.last_version) for w in wins] == [(version + 1, version + 1)]
+        assert {(c.stream_id, c.expected, c.actual) for c in conflicts} == {
+            ("contested", version, version + 1)
+        }
+    stored = await store.read_stream("contested")
+    assert [e.stream_version for e in stored] == list(range(1, VERSIONS + 1))
+
+
+async def test_concurrent_appenders_on_separate_connections_exactly_one_wins_per_version(
+    pool: Pool, schema: str
+) -> None:
+    connections = [await pool.acquire() for _ in range(WRITERS)]
+    try:
+        for version in range(VERSIONS):
+            outcomes = await asyncio.gather(
+                *(
+                    append_in(c, schema, "contested", [event(writer=i)], version)
+                    for i, c in enumerate(connections)
+                ),
+                return_exceptions=True,
+            )
+            wins, conflicts = split(outcomes)
+            assert len(wins) == 1
+            assert wins[0].last_version == version + 1
+            assert {c.actual for c in conflicts} == {version + 1}
+    finally:
+        for conn in connections:
+            await pool.release(conn)
+
+
+async def test_a_retried_append_is_done_once_and_returns_the_original_result(
+    store: EventStore, pool: Pool, schema: str
+) -> None:
+    events = [event(n=1), event(n=2)]
+    first = await store.append("person-1", events, NO_STREAM)
+    await store.append("person-1", [event(n=3)], 2)
+    # The retry's expected version is stale by now: it is recognised by its event ids before that check.
+    assert await store.append("person-1", events, NO_STREAM) == first
+    async with pool.acquire() as conn:
+        assert await append_in(conn, schema, "person-1", events, NO_STREAM) == first
+    assert [e.data for e in await store.read_stream("person-1")] == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+async def test_the_same_event_id_with_another_payload_is_an_event_id_conflict(store: EventStore) -> None:
+    original = event(n=1)
+    await store.append("person-1", [original])
+    changed = NewEvent(event_id=original.event_id, type="Probe", data={"n": 2})
+    with pytest.raises(EventIdConflict) as raised:
+        await store.append("person-1", [changed])
+    assert raised.value.event_ids == (original.event_id,)
+    with pytest.raises(EventIdConflict):
+        await store.append("person-2", [original])  # same content, another stream
+    with pytest.raises(EventIdConflict):
+        await store.append("person-1", [original, event(n=3)])  # part of it done before
+    assert [e.data for e in await store.read_stream("person-1")] == [{"n": 1}]
+    assert await store.read_stream("person-2") == []
+
+
+async def test_expected_version_any_and_no_stream(store: EventStore) -> None:
+    assert (await store.append("s", [event()], ANY)).last_version == 1
+    with pytest.raises(ConcurrencyError, match="is at version 1, expected no stream"):
+        await store.append("s", [event()], NO_STREAM)
+    assert (await store.append("s", [event(), event()], ANY)).last_version == 3
+    assert (await store.append("t", [event()], NO_STREAM)).last_version == 1
+
+
+async def test_one_failing_append_does_not_fail_the_others_of_its_group(pool: Pool, schema: str) -> None:
+    known = event(n=0)
+    async with pool.acquire() as conn:
+        await append_in(conn, schema, "a", [known])
+        outcomes = await append_many_in(
+            conn,
+            schema,
+            [
+                AppendRequest("a", [event(n=1)], 1),
+                AppendRequest("a", [event(n=2)], 1),  # stale: the previous one moved the stream
+                AppendRequest("b", [NewEvent(known.event_id, "Probe", {"n": 9})]),
+                AppendRequest("a", [event(n=3), event(n=4)], 2),
+                AppendRequest("c", [event(n=5)], NO_STREAM),
+            ],
+        )
+    assert outcomes[0] == AppendResult("a", 2, 2)
+    assert isinstance(outcomes[1], ConcurrencyError)
+    assert (outcomes[1].expected, outcomes[1].actual) == (1, 2)
+    assert isinstance(outcomes[2], EventIdConflict)
+    assert outcomes[3] == AppendResult("a", 3, 4)
+    assert outcomes[4] == AppendResult("c", 1, 1)
+
+
+async def test_a_group_whose_statement_fails_is_retried_one_by_one(pool: Pool, schema: str) -> None:
+    # Two appends with the same new event id in one group fail its statement as a whole (a unique
+    # violation); each append is then retried alone, so only the second one fails.
+    shared = event(n=1)
+    async with EventStore(pool, schema, writers=1) as store, pool.acquire() as blocker:
+        await store.append("blocked", [event()])
+        async with blocker.transaction():
+            # The single writer's next group waits on this row lock while the rest queue behind it.
+            await blocker.execute(
+                f"SELECT 1 FROM \"{schema}\".streams WHERE stream_id = 'blocked' FOR UPDATE"
+            )
+            first = asyncio.ensure_future(store.append("blocked", [event()]))
+            await asyncio.sleep(0.2)
+            rest = asyncio.gather(
+                *(store.append(f"s-{i}", [event(n=i)]) for i in range(5)),
+                store.append("x", [shared]),
+                store.append("y", [shared]),
+                return_exceptions=True,
+            )
+            await asyncio.sleep(0.2)
+        await first
+        outcomes = await rest
+    assert [type(o) for o in outcomes] == [AppendResult] * 6 + [EventIdConflict]
+    assert REGISTRY.get_sample_value("amnesty_eventstore_group_fallbacks_total", {"schema": schema}) == 1
+    assert REGISTRY.get_sample_value("amnesty_eventstore_group_appends_count", {"schema": schema}) == 3
+
+
+async def test_a_conflict_leaves_the_callers_transaction_usable(pool: Pool, schema: str) -> None:
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await append_in(conn, schema, "s", [event(n=1)], NO_STREAM)
+            with pytest.raises(ConcurrencyError):
+                await append_in(conn, schema, "s", [event(n=2)], NO_STREAM)
+            await append_in(conn, schema, "s", [event(n=3)], 1)
+        rows = await conn.fetch(f"SELECT stream_version, data->>'n' FROM \"{schema}\".events ORDER BY 1")
+    assert [tuple(r) for r in rows] == [(1, "1"), (2, "3")]
+
+
+async def test_every_event_of_one_transaction_records_its_transaction_id(pool: Pool, schema: str) -> None:
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            xid = await conn.fetchval("SELECT pg_current_xact_id()")
+            await append_in(conn, schema, "s", [event(), event()])
+            await append_in(conn, schema, "t", [event()])
+        recorded = await conn.fetch(f'SELECT transaction_id FROM "{schema}".events')
+    assert {r[0] for r in recorded} == {xid}
+
+
+async def test_appending_an_invalid_request_is_refused_before_sending(pool: Pool, schema: str) -> None:
+    async with pool.acquire() as conn:
+        with pytest.raises(ValueError, match="at least one event"):
+            await append_in(conn, schema, "s", [])
+        repeated = event()
+        with pytest.raises(ValueError, match="repeats an event id"):
+            await append_in(conn, schema, "s", [repeated, repeated])
+        with pytest.raises(ValueError, match="expected version"):
+            await append_in(conn, schema, "s", [event()], -1)

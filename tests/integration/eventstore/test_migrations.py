@@ -1,0 +1,116 @@
+"""Migrations: applied once and recorded, serialised across migrators, applied files immutable."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from amnesty_eventstore import (
+    EVENTSTORE_MIGRATIONS,
+    MigrationChecksumError,
+    MigrationOrderError,
+    MigrationSource,
+    create_pool,
+    migrate,
+)
+from amnesty_runtime.stack import Endpoints
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def service_migrations(tmp_path: Path) -> MigrationSource:
+    (tmp_path / "0001_cases.sql").write_text(
+        "CREATE TABLE cases (person text PRIMARY KEY, opened int NOT NULL DEFAULT 0);\n"
+        # Builds on the event store's tables, applied before.
+        "CREATE VIEW case_events AS SELECT stream_id, count(*) AS n FROM events GROUP BY stream_id;\n"
+    )
+    (tmp_path / "README.md").write_text("not a migration")
+    return MigrationSource("intake", tmp_path)
+
+
+async def applied(conn: asyncpg.Connection, schema: str) -> list[tuple[str, str]]:
+    rows = await conn.fetch(
+        f'SELECT component, name FROM "{schema}".schema_migrations ORDER BY applied_at, name'
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_migrating_twice_applies_each_file_once(
+    endpoints: Endpoints, schema: str, service_migrations: MigrationSource
+) -> None:
+    conn = await asyncpg.connect(endpoints.database_url("intake"))
+    try:
+        first = await migrate(conn, schema, [EVENTSTORE_MIGRATIONS, service_migrations])
+        second = await migrate(conn, schema, [EVENTSTORE_MIGRATIONS, service_migrations])
+        assert second == []
+        store_files = [m.name for m in EVENTSTORE_MIGRATIONS.migrations()]
+        assert [(m.component, m.name) for m in first] == [
+            *(("eventstore", name) for name in store_files),
+            ("intake", "0001_cases.sql"),
+        ]
+        assert await applied(conn, schema) == [(m.component, m.name) for m in first]
+        assert await conn.fetchval(f'SELECT count(*) FROM "{schema}".case_events') == 0
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_migrators_apply_once(endpoints: Endpoints, schema: str) -> None:
+    pools = [await create_pool(endpoints.database_url("intake"), min_size=1, max_size=1) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(migrate(p, schema) for p in pools))
+        assert sorted(len(r) for r in results) == [0, 0, 0, len(EVENTSTORE_MIGRATIONS.migrations())]
+    finally:
+        for p in pools:
+            await p.close()
+
+
+async def test_a_changed_applied_migration_is_refused(
+    endpoints: Endpoints, schema: str, service_migrations: MigrationSource, tmp_path: Path
+) -> None:
+    conn = await asyncpg.connect(endpoints.database_url("intake"))
+    try:
+        await migrate(conn, schema, [EVENTSTORE_MIGRATIONS, service_migrations])
+        (tmp_path / "0001_cases.sql").write_text("CREATE TABLE cases (person text PRIMARY KEY);\n")
+        (tmp_path / "0002_more.sql").write_text("CREATE TABLE more (id int);\n")
+        with pytest.raises(MigrationChecksumError, match=r"intake/0001_cases\.sql changed"):
+            await migrate(conn, schema, [EVENTSTORE_MIGRATIONS, service_migrations])
+        # Refused before anything else was applied.
+        assert await conn.fetchval("SELECT to_regclass($1)", f"{schema}.more") is None
+    finally:
+        await conn.close()
+
+
+async def test_a_new_migration_sorting_before_an_applied_one_is_refused(
+    endpoints: Endpoints, schema: str, tmp_path: Path
+) -> None:
+    (tmp_path / "0002_second.sql").write_text("CREATE TABLE second (id int);\n")
+    source = MigrationSource("intake", tmp_path)
+    conn = await asyncpg.connect(endpoints.database_url("intake"))
+    try:
+        await migrate(conn, schema, [source])
+        (tmp_path / "0001_first.sql").write_text("CREATE TABLE first (id int);\n")
+        with pytest.raises(MigrationOrderError):
+            await migrate(conn, schema, [source])
+    finally:
+        await conn.close()
+
+
+async def test_a_failing_migration_is_not_recorded_and_its_work_is_rolled_back(
+    endpoints: Endpoints, schema: str, tmp_path: Path
+) -> None:
+    (tmp_path / "0001_broken.sql").write_text("CREATE TABLE half (id int);\nSELECT no_such_function();\n")
+    conn = await asyncpg.connect(endpoints.database_url("intake"))
+    try:
+        with pytest.raises(asyncpg.UndefinedFunctionError):
+            await migrate(conn, schema, [MigrationSource("intake", tmp_path)])
+        assert await applied(conn, schema) == []
+        assert await conn.fetchval("SELECT to_regclass($1)", f"{schema}.half") is None
+        # The lock was released: another migrator is not blocked.
+        (tmp_path / "0001_broken.sql").write_text("CREATE TABLE half (id int);\n")
+        assert len(await migrate(conn, schema, [MigrationSource("intake", tmp_path)])) == 1
+    finally:
+        await conn.close()

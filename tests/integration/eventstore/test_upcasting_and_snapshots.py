@@ -1,0 +1,75 @@
+"""Old events are upgraded on read and never rewritten; snapshots round-trip."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from amnesty_eventstore import EventStore, NewEvent, Pool, Snapshot, Upcasters
+
+pytestmark = pytest.mark.integration
+
+
+def returned_v1(n: int) -> NewEvent:
+    return NewEvent(uuid.uuid4(), "VoluntaryReturn", {"schema_version": 1, "returned": f"2025-05-0{n}"})
+
+
+def upcasters() -> Upcasters:
+    registry = Upcasters()
+
+    @registry.upcaster("VoluntaryReturn", 1)
+    def rename_returned(payload: dict[str, Any]) -> dict[str, Any]:
+        rest = {k: v for k, v in payload.items() if k != "returned"}
+        return {**rest, "schema_version": 2, "returned_on": payload["returned"]}
+
+    @registry.upcaster("VoluntaryReturn", 2)
+    def add_channel(payload: dict[str, Any]) -> dict[str, Any]:
+        return {**payload, "schema_version": 3, "channel": "unknown"}
+
+    return registry
+
+
+async def test_old_events_are_upcast_on_read_and_stored_unchanged(pool: Pool, schema: str) -> None:
+    async with EventStore(pool, schema) as plain:
+        await plain.append("person-1", [returned_v1(1), returned_v1(2)])
+        await plain.append("person-1", [NewEvent(uuid.uuid4(), "Detained", {"on": "2025-05-03"})])
+    async with EventStore(pool, schema, upcasters=upcasters()) as store:
+        read = await store.read_stream("person-1")
+        assert [(e.type, e.schema_version) for e in read] == [
+            ("VoluntaryReturn", 3),
+            ("VoluntaryReturn", 3),
+            ("Detained", 1),
+        ]
+        assert read[0].data == {"schema_version": 3, "returned_on": "2025-05-01", "channel": "unknown"}
+        assert await store.read_all() == read
+        async with store.subscribe() as subscription:
+            async for batch in subscription.batches():
+                assert list(batch) == read
+                break
+    stored = await pool.fetch(
+        f"SELECT schema_version, data->>'returned' FROM \"{schema}\".events ORDER BY position"
+    )
+    assert [tuple(r) for r in stored] == [(1, "2025-05-01"), (1, "2025-05-02"), (1, None)]
+
+
+async def test_a_snapshot_round_trips(store: EventStore) -> None:
+    state = {"open_cases": ["c-1", "c-2"], "returns": 3, "nested": {"ok": True}}
+    await store.save_snapshot(Snapshot("person-1", 7, state, schema_version=2))
+    assert await store.load_snapshot("person-1") == Snapshot("person-1", 7, state, 2)
+    assert await store.load_snapshot("person-2") is None
+
+
+async def test_an_older_snapshot_does_not_replace_a_newer_one(store: EventStore) -> None:
+    await store.save_snapshot(Snapshot("person-1", 7, {"v": 7}))
+    await store.save_snapshot(Snapshot("person-1", 5, {"v": 5}))
+    assert await store.load_snapshot("person-1") == Snapshot("person-1", 7, {"v": 7})
+    await store.save_snapshot(Snapshot("person-1", 9, {"v": 9}))
+    assert await store.load_snapshot("person-1") == Snapshot("person-1", 9, {"v": 9})
+
+
+async def test_a_snapshot_in_another_state_version_is_ignored(store: EventStore) -> None:
+    await store.save_snapshot(Snapshot("person-1", 7, {"v": 7}, schema_version=1))
+    assert await store.load_snapshot("person-1", schema_version=2) is None
+    assert await store.load_snapshot("person-1", schema_version=1) is not None
