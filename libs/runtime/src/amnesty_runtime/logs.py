@@ -18,6 +18,8 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    # JSON lines carry the traceback as text; the console renderer prints it itself.
+    tail: list[structlog.types.Processor] = [structlog.processors.format_exc_info] if json else []
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if json
@@ -33,7 +35,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, renderer],
         )
     )
     root = logging.getLogger()

@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICES: tuple[str, ...] = ("intake", "eligibility", "statistics")
 """The services, each with its own PostgreSQL schema and login role of the same name."""
 
+SERVICE_PORTS: dict[str, int] = {"intake": 8001, "eligibility": 8002, "statistics": 8000}
+"""Each service's default HTTP port (statistics has the live page, so it gets the round number)."""
+
 DATABASE_NAME = "amnesty"
 
 _PROJECT_MARKER = Path("deploy") / "kafka" / "pom.xml"

@@ -12,6 +12,7 @@ from amnesty_runtime.stack.kafka import LocalKafka
 from amnesty_runtime.stack.postgres import LocalPostgres
 from amnesty_runtime.stack.processes import ProcessTable
 from amnesty_runtime.stack.provisioning import ensure_database, ensure_service_roles
+from amnesty_runtime.stack.services import SIMULATOR, LocalProcesses
 from amnesty_runtime.stack.topics import contract_topics, ensure_topics, wait_for_kafka
 
 
@@ -42,6 +43,7 @@ class Stack:
         self.table = ProcessTable(settings.local / "stack.json")
         self.postgres = LocalPostgres(settings, self.table)
         self.kafka = LocalKafka(settings, self.table)
+        self.processes = LocalProcesses(settings, self.table)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -76,8 +78,9 @@ class Stack:
         return StartReport(endpoints, postgres_ready, kafka_ready, created)
 
     def down(self) -> list[str]:
-        """Stop the processes this stack started (by recorded pid); returns their names."""
-        stopped = [
+        """Stop the processes this stack started (by recorded pid), users before infrastructure."""
+        stopped = self.processes.stop([SIMULATOR, *reversed(SERVICES)])
+        stopped += [
             name
             for name, local in (("kafka", self.kafka.running()), ("postgres", self.postgres.running()))
             if local is not None

@@ -1,0 +1,85 @@
+"""A service's running parts, opened and closed in order: pool + migrations, broker, outbox relay.
+
+Each service's entry point (its composition root) says which migrations, subscribers and routes it has;
+this module only runs them, so the start and stop order is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+
+from amnesty_eventstore import EVENTSTORE_MIGRATIONS, MigrationSource, Pool, create_pool, migrate
+from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer
+from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
+from amnesty_runtime.stack import Endpoints
+
+
+@dataclass(frozen=True)
+class Running:
+    """What a started service holds: its pool (on its own schema) and its broker."""
+
+    service: str
+    schema: str
+    pool: Pool
+    broker: KafkaBroker
+
+    def readiness(self) -> list[ReadinessCheck]:
+        return [database_ready(lambda: self.pool.fetchval("SELECT 1")), kafka_ready(self.broker.ping)]
+
+
+@contextlib.asynccontextmanager
+async def running(
+    service: str,
+    endpoints: Endpoints,
+    *,
+    migrations: Sequence[MigrationSource] = (),
+    subscribe: Callable[[KafkaBroker, Pool], None] = lambda _broker, _pool: None,
+    relay: bool = True,
+    schema: str | None = None,
+    pool_size: int = 8,
+) -> AsyncIterator[Running]:
+    """Open the service's pool, migrate its schema, start its subscribers and its outbox relay.
+
+    Subscribers start last, once the relay runs, so nothing is consumed before the service can publish;
+    on the way out they stop first, so no batch is cut short by a closed pool.
+    """
+    schema = schema or service
+    pool = await create_pool(
+        endpoints.database_url(service), min_size=2, max_size=pool_size, application_name=f"amnesty-{service}"
+    )
+    try:
+        await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, *migrations])
+        broker = KafkaBroker(endpoints.kafka_bootstrap_servers, client_id=f"amnesty-{service}")
+        subscribe(broker, pool)
+        async with _relaying(service, schema, pool, endpoints, enabled=relay):
+            await broker.start()
+            try:
+                yield Running(service, schema, pool, broker)
+            finally:
+                await broker.stop()
+    finally:
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def _relaying(
+    service: str, schema: str, pool: Pool, endpoints: Endpoints, *, enabled: bool
+) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    producer = create_producer(endpoints.kafka_bootstrap_servers, f"amnesty-{service}-relay")
+    await producer.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(OutboxRelay(pool, schema, producer, service=service).run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await producer.stop()

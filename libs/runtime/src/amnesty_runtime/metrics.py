@@ -1,0 +1,29 @@
+"""The operational metrics of contract.md, defined once for every service.
+
+Labels never carry a person, case or unit: only service, topic, event type, reason.
+(`amnesty_outbox_pending` lives with the outbox relay in amnesty_eventstore.)
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram, disable_created_metrics
+
+# The *_created samples add a series per label set that no dashboard reads.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+MESSAGES_CONSUMED = Counter(
+    "amnesty_messages_consumed",
+    "Messages a service consumed, by topic and message type.",
+    ["service", "topic", "type"],
+)
+MESSAGES_REJECTED = Counter(
+    "amnesty_messages_rejected",
+    "Messages a service rejected, by machine-readable reason.",
+    ["service", "reason"],
+)
+HANDLER_SECONDS = Histogram(
+    "amnesty_handler_seconds",
+    "Time to handle messages of one type, per message (a batch's time shared among its messages).",
+    ["service", "type"],
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
