@@ -1,7 +1,8 @@
 """Publish the contract: JSON Schema for every message and an AsyncAPI 3.0 document for the topics.
 
 Run `uv run --frozen python -m amnesty_contracts.schema_export` after changing a model; the files in
-`libs/contracts/schemas/` are committed, and a unit test fails when they drift from the models.
+`amnesty_contracts/schemas/` (package data) are committed, and a unit test fails when they drift
+from the models.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from amnesty_contracts.submissions import SUBMISSION_ADAPTER, SUBMISSION_MODELS
 from amnesty_contracts.topics import CASES, DECISIONS, DEFAULT_PARTITIONS, REJECTED, TOPICS, UPSTREAM, Topic
 
 REGENERATE: Final = "uv run --frozen python -m amnesty_contracts.schema_export"
-SCHEMA_DIR: Final = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMA_DIR: Final = Path(__file__).resolve().parent / "schemas"  # package data: services serve them
 ASYNCAPI_FILE: Final = "asyncapi.json"
 
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"

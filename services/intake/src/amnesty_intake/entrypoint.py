@@ -1,48 +1,97 @@
-"""The intake service's composition root: settings, pool, broker and HTTP wired here and nowhere else.
+"""The intake service's composition root: settings, secrets, store, doors (Kafka and HTTP) wired here.
 
-Validates upstream submissions, pseudonymizes them and records case events.
+Validates upstream submissions, pseudonymizes them, drops duplicates, records case events and publishes
+them through the outbox; rejects the rest to the dead-letter topic.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib.resources import files
 
-import asyncpg
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from amnesty_eventstore import MigrationSource, Pool
+from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_eventstore.outbox_relay import create_producer
+from amnesty_intake.adapters.rejected_publisher import RejectedPublisher
+from amnesty_intake.adapters.secrets import api_token, pseudonym_key
+from amnesty_intake.adapters.submission_log import SubmissionLog
+from amnesty_intake.domain.pseudonyms import Pseudonymizer
+from amnesty_intake.entrypoints.contract_docs import contract_router
+from amnesty_intake.entrypoints.http import submissions_router
+from amnesty_intake.entrypoints.upstream_consumer import upstream_consumer
+from amnesty_intake.service_layer.admission import SERVICE, Admission
 from amnesty_intake.settings import IntakeSettings
+from amnesty_runtime.lifecycle import Running, running
 from amnesty_runtime.logs import configure_logging
-from amnesty_runtime.service import database_ready, kafka_ready, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 
-SERVICE = "intake"
+MIGRATIONS = MigrationSource(SERVICE, files("amnesty_intake") / "migrations")
+
+
+@dataclass
+class _Started:
+    """What exists only while the app runs, for the routes and readiness checks to reach."""
+
+    admission: Admission | None = None
+    running: Running | None = None
+    readiness: list[ReadinessCheck] = field(default_factory=list)
+
+    def pool(self) -> Pool:
+        assert self.running is not None, "the service is not started"
+        return self.running.pool
+
+    def the_admission(self) -> Admission:
+        assert self.admission is not None, "the service is not started"
+        return self.admission
 
 
 def build_app(settings: IntakeSettings, infra: InfraSettings) -> FastAPI:
     endpoints = resolve(infra)
-    broker = KafkaBroker(endpoints.kafka_bootstrap_servers, client_id=f"amnesty-{SERVICE}")
-    pools: list[asyncpg.Pool] = []
-
-    async def ping_database() -> object:
-        return await pools[0].fetchval("SELECT 1")
+    pseudonyms = Pseudonymizer(pseudonym_key(settings, infra.local))
+    token = api_token(settings, infra.local)
+    started = _Started()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(endpoints.database_url(SERVICE), min_size=1, max_size=4)
-        pools.append(pool)
-        await broker.start()
-        try:
-            yield
-        finally:
-            await broker.stop()
-            await pool.close()
+        producer = create_producer(endpoints.kafka_bootstrap_servers, "amnesty-intake-rejections")
+        await producer.start()
+        started.admission = Admission(
+            schema=settings.schema_name,
+            pseudonyms=pseudonyms,
+            log=SubmissionLog(settings.schema_name),
+            rejected=RejectedPublisher(producer, settings.rejected_topic),
+            cases_topic=settings.cases_topic,
+        )
 
-    return service_app(
-        SERVICE, lifespan=lifespan, readiness=[database_ready(ping_database), kafka_ready(broker.ping)]
-    )
+        def subscribe(broker: KafkaBroker, pool: Pool) -> None:
+            consumer = upstream_consumer(
+                pool, settings.schema_name, settings.consumer_group, started.the_admission()
+            )
+            subscribe_checkpointed(
+                broker, consumer, settings.upstream_topic, max_records=settings.batch_max_records
+            )
+
+        try:
+            async with running(
+                SERVICE, endpoints, migrations=[MIGRATIONS], subscribe=subscribe, schema=settings.schema_name
+            ) as run:
+                started.running = run
+                started.readiness[:] = run.readiness()
+                yield
+        finally:
+            await producer.stop()
+
+    app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
+    app.include_router(submissions_router(started.the_admission, started.pool, token))
+    app.include_router(contract_router())
+    return app
 
 
 def main() -> None:

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from amnesty_runtime.settings import ServiceSettings
+from amnesty_contracts import CASES, REJECTED, UPSTREAM
+from amnesty_runtime.settings import SERVICE_PORTS, ServiceSettings
+
+
+class Profile(StrEnum):
+    """Production refuses to start without its secrets; demo and test generate local ones and keep them."""
+
+    PRODUCTION = "production"
+    DEMO = "demo"
+    TEST = "test"
 
 
 class IntakeSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="AMNESTY_INTAKE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AMNESTY_INTAKE_", extra="ignore", populate_by_name=True)
 
-    http_port: int = 8001
+    http_port: int = SERVICE_PORTS["intake"]
+    profile: Profile = Field(default=Profile.PRODUCTION, validation_alias="AMNESTY_PROFILE")
+    pseudonym_key: SecretStr | None = Field(default=None, validation_alias="AMNESTY_PSEUDONYM_KEY")
+    pseudonym_key_file: Path | None = Field(default=None, validation_alias="AMNESTY_PSEUDONYM_KEY_FILE")
+    api_token: SecretStr | None = Field(default=None, description="Bearer token for POST /v1/submissions.")
+    api_token_file: Path | None = None
+    schema_name: str = Field(default="intake", description="The PostgreSQL schema (the service's own).")
+    consumer_group: str = "intake"
+    upstream_topic: str = UPSTREAM
+    cases_topic: str = CASES
+    rejected_topic: str = REJECTED
+    batch_max_records: int = Field(default=500, ge=1)

@@ -1,0 +1,188 @@
+"""Admitting submissions: validate, pseudonymize, deduplicate, record as case events; reject the rest.
+
+One function for both doors (the Kafka batch and the HTTP request), always inside the caller's
+transaction, so a batch's events, its submission log entries and its checkpoint commit together.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from amnesty_contracts import (
+    Rejection,
+    Submission,
+    canonical_submission,
+    case_event_from_submission,
+    new_event_id,
+    parse_submission,
+    rejected_message,
+)
+from amnesty_eventstore import AppendRequest, DbConnection, NewEvent, append_many_in
+from amnesty_intake.adapters.rejected_publisher import RejectedPublisher
+from amnesty_intake.adapters.submission_log import SubmissionLog
+from amnesty_intake.domain.admission import Candidate, SubmissionKey, Verdict, classify, first_occurrences
+from amnesty_intake.domain.pseudonyms import Pseudonymizer
+from amnesty_runtime.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
+
+SERVICE = "intake"
+# Correlation ids derive from the idempotency key, so every event a submission causes, in any service,
+# can be traced back to it without storing anything more.
+_CORRELATION_NAMESPACE = uuid.UUID("6f1c1a52-4c55-4b0e-9d07-6b0f7e0f3a21")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """Raw bytes from upstream and where they came from (no coordinates for HTTP)."""
+
+    raw: bytes
+    key: bytes | None = None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    verdict: Verdict
+    type: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    event_id: uuid.UUID | None = None
+
+
+def correlation_id(source: str, submission_id: str) -> uuid.UUID:
+    return uuid.uuid5(_CORRELATION_NAMESPACE, f"{source}\x00{submission_id}")
+
+
+class Admission:
+    """The intake use case, given its collaborators."""
+
+    def __init__(
+        self,
+        *,
+        schema: str,
+        pseudonyms: Pseudonymizer,
+        log: SubmissionLog,
+        rejected: RejectedPublisher,
+        cases_topic: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._schema = schema
+        self._pseudonyms = pseudonyms
+        self._log = log
+        self._rejected = rejected
+        self._cases_topic = cases_topic
+        self._clock = clock
+
+    async def admit(self, conn: DbConnection, items: Sequence[Incoming]) -> list[Outcome]:
+        """Admit a batch on ``conn`` (in its transaction); one outcome per item, in order."""
+        started = time.perf_counter()
+        now = self._clock()
+        parsed = [parse_submission(item.raw) for item in items]
+        valid = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, Rejection)]
+        candidates = [Candidate((s.source, s.submission_id), self._content(s)) for _, s in valid]
+        first = {key: (content, new_event_id()) for key, content in first_occurrences(candidates).items()}
+        claimed, stored = await self._log.claim(conn, first) if first else (set(), {})
+        answers: dict[int, Verdict | Rejection] = {
+            i: p for i, p in enumerate(parsed) if isinstance(p, Rejection)
+        }
+        accepted: list[tuple[Submission, uuid.UUID]] = []
+        for (index, submission), verdict in zip(valid, classify(candidates, claimed, stored), strict=True):
+            answers[index] = verdict
+            if verdict is Verdict.ACCEPTED:
+                accepted.append((submission, first[(submission.source, submission.submission_id)][1]))
+        await self._record(conn, accepted, now)
+        await self._reject(items, answers, now)
+        outcomes = [self._outcome(parsed[i], answers[i], first) for i in range(len(items))]
+        self._count(items, outcomes, time.perf_counter() - started)
+        return outcomes
+
+    def _content(self, submission: Submission) -> str:
+        return self._pseudonyms.content(canonical_submission(submission))
+
+    async def _record(
+        self, conn: DbConnection, accepted: list[tuple[Submission, uuid.UUID]], now: datetime
+    ) -> None:
+        per_person: dict[str, list[NewEvent]] = defaultdict(list)
+        for submission, event_id in accepted:
+            person = self._pseudonyms.person(submission.person_id)
+            correlation = correlation_id(submission.source, submission.submission_id)
+            event = case_event_from_submission(
+                submission,
+                person=person,
+                pseudonymize_case=self._pseudonyms.case,
+                recorded_at=now,
+                correlation_id=correlation,
+                causation_id=correlation,
+                event_id=event_id,
+            )
+            per_person[person].append(
+                NewEvent(
+                    event_id=event.event_id,
+                    type=event.type,
+                    data=event.model_dump(mode="json"),
+                    schema_version=event.schema_version,
+                    occurred_on=event.occurred_on,
+                    topic=self._cases_topic,
+                    key=person,
+                )
+            )
+        if per_person:
+            # One stream per person; the order within the batch is kept, and one round trip appends all.
+            await append_many_in(
+                conn, self._schema, [AppendRequest(f"person-{p}", e) for p, e in per_person.items()]
+            )
+
+    async def _reject(
+        self, items: Sequence[Incoming], answers: dict[int, Verdict | Rejection], now: datetime
+    ) -> None:
+        rejected = [
+            (
+                items[i].key,
+                rejected_message(
+                    items[i].raw,
+                    answer,
+                    topic=items[i].topic,
+                    partition=items[i].partition,
+                    offset=items[i].offset,
+                    service=SERVICE,
+                    now=now,
+                ),
+            )
+            for i, answer in sorted(answers.items())
+            if isinstance(answer, Rejection)
+        ]
+        if rejected:
+            await self._rejected.publish(rejected)
+
+    @staticmethod
+    def _outcome(
+        parsed: Submission | Rejection,
+        answer: Verdict | Rejection,
+        first: dict[SubmissionKey, tuple[str, uuid.UUID]],
+    ) -> Outcome:
+        if isinstance(answer, Rejection):
+            kind = None if isinstance(parsed, Rejection) else parsed.type
+            return Outcome(Verdict.REJECTED, kind, str(answer.reason), answer.detail)
+        assert not isinstance(parsed, Rejection)
+        event_id = first[(parsed.source, parsed.submission_id)][1] if answer is Verdict.ACCEPTED else None
+        return Outcome(answer, parsed.type, event_id=event_id)
+
+    @staticmethod
+    def _count(items: Sequence[Incoming], outcomes: list[Outcome], elapsed: float) -> None:
+        per_message = elapsed / len(outcomes) if outcomes else 0.0
+        consumed = Counter(
+            (item.topic or "http", o.type or "invalid") for item, o in zip(items, outcomes, strict=True)
+        )
+        for (topic, kind), n in consumed.items():
+            MESSAGES_CONSUMED.labels(SERVICE, topic, kind).inc(n)
+            histogram = HANDLER_SECONDS.labels(SERVICE, kind)
+            for _ in range(n):
+                histogram.observe(per_message)
+        for reason, n in Counter(o.reason for o in outcomes if o.reason).items():
+            MESSAGES_REJECTED.labels(SERVICE, reason).inc(n)

@@ -1,0 +1,81 @@
+"""Reading and creating topics in tests: everything on a topic up to its end, fresh topics by name."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+
+async def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    finally:
+        await admin.close()
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+    # A group id, though nothing is committed: aiokafka 0.14's group-less consumer re-raises its own
+    # cancellation from stop().
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4()}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    # The admin client asks the broker; a consumer's own metadata may not know a topic created just now.
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic, p["partition"])
+        for p in sorted(description["partitions"], key=lambda p: p["partition"])
+    ]
+
+
+async def end_offsets(bootstrap: str, topic: str) -> int:
+    """How many messages the topic holds (the sum of its partitions' end offsets)."""
+    consumer = _consumer(bootstrap)
+    await consumer.start()
+    try:
+        partitions = await _partitions(bootstrap, topic)
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every message on the topic, as of now, partition by partition."""
+    consumer = _consumer(bootstrap)
+    await consumer.start()
+    try:
+        partitions = await _partitions(bootstrap, topic)
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+        return records
+    finally:
+        await consumer.stop()

@@ -1,0 +1,35 @@
+"""Pseudonyms are keyed, stable, separated by kind, and shaped as the contract's pseudonym field."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from amnesty_intake.domain.pseudonyms import Pseudonymizer
+
+KEY = b"k" * 32
+
+
+def test_the_same_identifier_under_the_same_key_gives_the_same_pseudonym() -> None:
+    assert Pseudonymizer(KEY).person("3012345678") == Pseudonymizer(KEY).person("3012345678")
+
+
+def test_another_key_gives_another_pseudonym() -> None:
+    assert Pseudonymizer(KEY).person("3012345678") != Pseudonymizer(b"j" * 32).person("3012345678")
+
+
+def test_a_person_and_a_case_with_the_same_digits_get_different_pseudonyms() -> None:
+    pseudonyms = Pseudonymizer(KEY)
+    assert pseudonyms.person("12024100000001234") != pseudonyms.case("12024100000001234")
+
+
+def test_pseudonyms_fit_the_contracts_pseudonym_pattern_and_hide_the_identifier() -> None:
+    value = Pseudonymizer(KEY).person("3012345678")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,128}", value)
+    assert "3012345678" not in value
+
+
+def test_a_short_key_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        Pseudonymizer(b"short")
