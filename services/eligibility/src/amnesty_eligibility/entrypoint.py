@@ -1,6 +1,7 @@
-"""The eligibility service's composition root: settings, pool, broker and HTTP wired here and nowhere else.
+"""The eligibility service's composition root: settings, rule set, store, consumer and HTTP wired here.
 
-Applies the amnesty law to each voluntary return and publishes decisions.
+Applies the amnesty law in force to each return in amnesty.cases.v1 and publishes decisions to
+amnesty.decisions.v1 through the outbox.
 """
 
 from __future__ import annotations
@@ -8,41 +9,49 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import asyncpg
+import structlog
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from amnesty_eligibility.adapters.rule_files import load_rule_set
+from amnesty_eligibility.entrypoints.cases_consumer import cases_consumer
+from amnesty_eligibility.service_layer.handlers import SERVICE, Eligibility
 from amnesty_eligibility.settings import EligibilitySettings
+from amnesty_eventstore import Pool
+from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_logging
-from amnesty_runtime.service import database_ready, kafka_ready, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 
-SERVICE = "eligibility"
+log = structlog.get_logger(__name__)
 
 
 def build_app(settings: EligibilitySettings, infra: InfraSettings) -> FastAPI:
     endpoints = resolve(infra)
-    broker = KafkaBroker(endpoints.kafka_bootstrap_servers, client_id=f"amnesty-{SERVICE}")
-    pools: list[asyncpg.Pool] = []
+    # Read at start: a missing or invalid rule set stops the service before it consumes anything.
+    rules = load_rule_set(settings.rule_set, settings.rules_file)
+    eligibility = Eligibility(
+        schema=settings.schema_name,
+        rules=rules,
+        decisions_topic=settings.decisions_topic,
+        rejected_topic=settings.rejected_topic,
+    )
+    readiness: list[ReadinessCheck] = []
 
-    async def ping_database() -> object:
-        return await pools[0].fetchval("SELECT 1")
+    def subscribe(broker: KafkaBroker, pool: Pool) -> None:
+        consumer = cases_consumer(pool, settings.consumer_group, eligibility)
+        subscribe_checkpointed(broker, consumer, settings.cases_topic, max_records=settings.batch_max_records)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(endpoints.database_url(SERVICE), min_size=1, max_size=4)
-        pools.append(pool)
-        await broker.start()
-        try:
+        async with running(SERVICE, endpoints, subscribe=subscribe, schema=settings.schema_name) as run:
+            readiness[:] = run.readiness()
+            log.info("deciding", rule_set=rules.version, regimes=[r.id for r in rules.regimes])
             yield
-        finally:
-            await broker.stop()
-            await pool.close()
 
-    return service_app(
-        SERVICE, lifespan=lifespan, readiness=[database_ready(ping_database), kafka_ready(broker.ping)]
-    )
+    return service_app(SERVICE, lifespan=lifespan, readiness=readiness)
 
 
 def main() -> None:

@@ -1,13 +1,33 @@
-"""The eligibility service's settings, read once at start."""
+"""The eligibility service's settings, read once at start (environment prefix AMNESTY_ELIGIBILITY_)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Final
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from amnesty_runtime.settings import ServiceSettings
+from amnesty_contracts import CASES, DECISIONS, REJECTED
+from amnesty_runtime.settings import SERVICE_PORTS, ServiceSettings
+
+ACTIVE_RULE_SET: Final = "2026-06-12"
+"""The rule set shipped as the law in force (rule_sets/2026-06-12.toml)."""
 
 
 class EligibilitySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AMNESTY_ELIGIBILITY_", extra="ignore")
 
-    http_port: int = 8002
+    http_port: int = SERVICE_PORTS["eligibility"]
+    rule_set: str = Field(
+        default=ACTIVE_RULE_SET, description="Version of a rule set shipped in the package: the law applied."
+    )
+    rules_file: Path | None = Field(
+        default=None, description="A rule-set TOML file to apply instead of the packaged `rule_set`."
+    )
+    schema_name: str = Field(default="eligibility", description="The PostgreSQL schema (the service's own).")
+    consumer_group: str = "eligibility"
+    cases_topic: str = CASES
+    decisions_topic: str = DECISIONS
+    rejected_topic: str = REJECTED
+    batch_max_records: int = Field(default=500, ge=1)

@@ -1,0 +1,1 @@
+"""The edges of eligibility: the rule-set files, the person streams in PostgreSQL."""

@@ -1,0 +1,115 @@
+"""`amnesty whatif`: replay eligibility's recorded history under another rule set, publishing nothing.
+
+Registered in the `amnesty` command through the `amnesty.cli` entry-point group; reads the same settings
+as the service (AMNESTY_ELIGIBILITY_*: its database and schema, the rule set in force).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from amnesty_contracts import DenialReason, PendingReason
+from amnesty_eligibility.adapters.rule_files import RuleFileError, load_rule_file, load_rule_set
+from amnesty_eligibility.domain.decisions import DENIED, GRANTED, PENDING, Outcome
+from amnesty_eligibility.domain.regimes import RuleSet
+from amnesty_eligibility.service_layer.handlers import SERVICE
+from amnesty_eligibility.service_layer.whatif import Comparison, what_if
+from amnesty_eligibility.settings import EligibilitySettings
+from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack import resolve
+
+app = typer.Typer(help="Replay the recorded history under another rule set and compare; publishes nothing.")
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+_DAY = ["%Y-%m-%d"]
+
+
+@app.callback(invoke_without_command=True)
+def whatif(
+    rules: Annotated[
+        Path, typer.Option("--rules", help="The rule-set TOML file to compare with the one in force.")
+    ],
+    since: Annotated[
+        datetime | None, typer.Option("--from", formats=_DAY, help="First return date counted (inclusive).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option("--to", formats=_DAY, help="Last return date counted (inclusive).")
+    ] = None,
+) -> None:
+    """Decisions on the recorded returns under the rule set in force and under FILE, side by side."""
+    first, last = (since.date() if since else None), (until.date() if until else None)
+    if first is not None and last is not None and last < first:
+        raise typer.BadParameter("--to is before --from", param_hint="--to")
+    settings = EligibilitySettings()
+    try:
+        active = load_rule_set(settings.rule_set, settings.rules_file)
+        alternative = load_rule_file(rules)
+    except RuleFileError as exc:
+        console.print(f"[red]rule set:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    dsn = resolve(InfraSettings()).database_url(SERVICE)
+    try:
+        comparison = asyncio.run(
+            _compare(dsn, settings.schema_name, active, alternative, since=first, until=last)
+        )
+    except asyncpg.UndefinedTableError as exc:
+        console.print(
+            f"[red]no history:[/red] schema {settings.schema_name} has no event store (has the service run?)"
+        )
+        raise typer.Exit(1) from exc
+    except (OSError, asyncpg.PostgresError) as exc:
+        console.print(f"[red]database:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(render(comparison))
+    console.print(
+        f"{comparison.returns} returns of {comparison.persons} persons decided; "
+        f"{comparison.returns_changed} decisions of {comparison.persons_changed} persons would change."
+    )
+
+
+async def _compare(
+    dsn: str, schema: str, active: RuleSet, alternative: RuleSet, *, since: date | None, until: date | None
+) -> Comparison:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await what_if(conn, schema, active, alternative, since=since, until=until)
+    finally:
+        await conn.close()
+
+
+def render(comparison: Comparison) -> Table:
+    """Counts by decision and regime or reason, the rule set in force beside the other one."""
+    active, alternative = comparison.active.version, comparison.alternative.version
+    period = f"returns from {comparison.since or 'the start'} to {comparison.until or 'the end'}"
+    table = Table(
+        "decision", "regime / reason", active, alternative, "change", title=f"What if {alternative}: {period}"
+    )
+    for outcome in _rows(comparison):
+        before, after = comparison.under_active[outcome], comparison.under_alternative[outcome]
+        change = f"{after - before:+d}" if after != before else ""
+        table.add_row(_WORDS[outcome.type], outcome.code, str(before), str(after), change)
+    return table
+
+
+_WORDS = {GRANTED: "granted", DENIED: "denied", PENDING: "pending"}
+
+
+def _rules_regimes(*rule_sets: RuleSet) -> list[str]:
+    return list(dict.fromkeys(r.id for rules in rule_sets for r in rules.regimes))
+
+
+def _rows(comparison: Comparison) -> list[Outcome]:
+    """Every regime of either rule set, every denial reason and pending, whether counted or not."""
+    rows = [Outcome(GRANTED, regime) for regime in _rules_regimes(comparison.active, comparison.alternative)]
+    rows += [Outcome(DENIED, reason.value) for reason in DenialReason]
+    rows += [Outcome(PENDING, reason.value) for reason in PendingReason]
+    return rows

@@ -1,0 +1,174 @@
+"""decide_eligibility: a batch of case events in, facts and decisions appended, in the caller's transaction.
+
+For each person of the batch: read their stream, take their events one by one (the domain answers the
+decisions each one calls for), and append the events as facts and the decisions with an outbox message
+for amnesty.decisions.v1, all in one append with the stream version read (optimistic concurrency).
+A message that is not a readable case event is rejected to amnesty.rejected.v1 through the outbox too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from amnesty_contracts import (
+    DECISIONS,
+    REJECTED,
+    CaseEvent,
+    DecisionEvent,
+    Rejection,
+    RejectionReason,
+    new_event_id,
+    parse_case_event,
+    rejected_message,
+)
+from amnesty_eligibility.adapters import person_streams
+from amnesty_eligibility.domain.regimes import RuleSet
+from amnesty_eventstore import ANY, AppendRequest, AppendResult, DbConnection, NewEvent, append_many_in
+from amnesty_eventstore.consumption import Delivery
+
+SERVICE = "eligibility"
+
+INVALID = "invalid"
+"""The message type counted for a delivery that is not a readable case event."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """What deciding needs: where the store is, the law in force, where decisions and rejections go."""
+
+    schema: str
+    rules: RuleSet
+    decisions_topic: str = DECISIONS
+    rejected_topic: str = REJECTED
+    clock: Callable[[], datetime] = _utc_now
+    new_id: Callable[[], UUID] = new_event_id
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    """What a batch came to: the type of each delivery, the rejections' reasons, the decisions by type."""
+
+    types: list[str]
+    rejected: list[RejectionReason]
+    decisions: Counter[str]
+
+
+async def decide_eligibility(
+    conn: DbConnection, deliveries: Sequence[Delivery], eligibility: Eligibility
+) -> BatchSummary:
+    """Apply the deliveries of a batch (already deduplicated by the consumer) and append the outcome."""
+    now = eligibility.clock()
+    read = [(delivery, parse_case_event(delivery.value)) for delivery in deliveries]
+    events = [(d, e) for d, e in read if not isinstance(e, Rejection)]
+    loaded = await person_streams.load(
+        conn,
+        eligibility.schema,
+        list(dict.fromkeys(e.person for _, e in events)),
+        [e.event_id for _, e in events],
+    )
+    appends, refused, decided = _decide(events, loaded, eligibility, now)
+    rejections = [(d, e) for d, e in read if isinstance(e, Rejection)] + refused
+    requests = [AppendRequest(s, new, loaded.streams[s].version) for s, new in appends.items()]
+    requests += _rejections(rejections, eligibility, now)
+    if requests:
+        for outcome in await append_many_in(conn, eligibility.schema, requests):
+            if not isinstance(outcome, AppendResult):
+                raise outcome  # the batch rolls back and comes again
+    return BatchSummary(
+        types=[INVALID if isinstance(e, Rejection) else e.type for _, e in read],
+        rejected=[rejection.reason for _, rejection in rejections],
+        decisions=decided,
+    )
+
+
+def _decide(
+    events: Sequence[tuple[Delivery, CaseEvent]],
+    loaded: person_streams.Loaded,
+    eligibility: Eligibility,
+    now: datetime,
+) -> tuple[dict[str, list[NewEvent]], list[tuple[Delivery, Rejection]], Counter[str]]:
+    """Each person's new events (facts, then the decisions they call for), the refused deliveries, and
+    the decisions by type.
+    """
+    persons = {stream_id: stream.replay() for stream_id, stream in loaded.streams.items()}
+    owners = dict(loaded.stored_in)
+    appends: defaultdict[str, list[NewEvent]] = defaultdict(list)
+    refused: list[tuple[Delivery, Rejection]] = []
+    decided: Counter[str] = Counter()
+    for delivery, event in events:
+        stream_id = person_streams.stream_of(event.person)
+        if owners.setdefault(event.event_id, stream_id) != stream_id:
+            refused.append((delivery, _TAKEN_EVENT_ID))
+            continue
+        if event.event_id in persons[stream_id].history.seen:
+            continue  # recorded before: a resend under another message identity
+        persons[stream_id], decisions = persons[stream_id].handle(
+            event, eligibility.rules, now=now, new_id=eligibility.new_id
+        )
+        appends[stream_id] += [_fact(event), *(_decision(d, eligibility.decisions_topic) for d in decisions)]
+        decided.update(d.type for d in decisions)
+    return appends, refused, decided
+
+
+# The same event id under two persons is a producer's mistake; appending it would fail the whole batch
+# forever, so the later one is refused with the original bytes kept for a re-drive.
+_TAKEN_EVENT_ID = Rejection(
+    RejectionReason.CONFLICTING_DUPLICATE, "event_id: already recorded for another person"
+)
+
+
+def _fact(event: CaseEvent) -> NewEvent:
+    return NewEvent(
+        event_id=event.event_id,
+        type=event.type,
+        data=event.model_dump(mode="json"),
+        schema_version=event.schema_version,
+        occurred_on=event.occurred_on,
+    )
+
+
+def _decision(decision: DecisionEvent, topic: str) -> NewEvent:
+    return NewEvent(
+        event_id=decision.event_id,
+        type=decision.type,
+        data=decision.model_dump(mode="json"),
+        schema_version=decision.schema_version,
+        occurred_on=decision.occurred_on,
+        topic=topic,
+        key=decision.person,
+    )
+
+
+def _rejections(
+    rejections: Sequence[tuple[Delivery, Rejection]], eligibility: Eligibility, now: datetime
+) -> list[AppendRequest]:
+    """One append per source partition: the dead letters of a partition stay in their order."""
+    by_partition: defaultdict[str, list[NewEvent]] = defaultdict(list)
+    for delivery, rejection in rejections:
+        message = rejected_message(
+            delivery.value,
+            rejection,
+            topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
+            service=SERVICE,
+            now=now,
+        )
+        by_partition[f"rejected-{delivery.topic}-{delivery.partition}"].append(
+            NewEvent(
+                event_id=eligibility.new_id(),
+                type="RejectedMessage",
+                data=message.model_dump(mode="json"),
+                topic=eligibility.rejected_topic,
+                key=delivery.key,
+            )
+        )
+    return [AppendRequest(stream_id, new, ANY) for stream_id, new in by_partition.items()]
