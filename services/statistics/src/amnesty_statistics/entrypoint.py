@@ -1,48 +1,109 @@
-"""The statistics service's composition root: settings, pool, broker and HTTP wired here and nowhere else.
+"""The statistics service's composition root: settings, pool, projection, metrics and HTTP wired here.
 
-Projects case events and decisions into read models and serves them.
+Projects case events and decisions into read models by business date, region and article (effectively
+once: each batch with its checkpoints in one transaction), and serves them: the HTTP API, the business
+gauges on /metrics, and the views Grafana reads. Publishes nothing, so no outbox relay runs.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
-import asyncpg
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import REGISTRY
 
+from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_logging
-from amnesty_runtime.service import database_ready, kafka_ready, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
+from amnesty_statistics.adapters.read_model import MIGRATIONS
+from amnesty_statistics.adapters.stats_queries import StatsQueries, save_region_names
+from amnesty_statistics.adapters.topic_ends import TopicEnds
+from amnesty_statistics.entrypoints.http import invalid_request, stats_router
+from amnesty_statistics.entrypoints.live_page import change_feed, mount_live_page
+from amnesty_statistics.entrypoints.metrics import BusinessFigures, LagMonitor, refresh_figures
+from amnesty_statistics.entrypoints.projection import LiveProjection
+from amnesty_statistics.service_layer.live_updates import ChangeFeed
+from amnesty_statistics.service_layer.projecting import SERVICE
 from amnesty_statistics.settings import StatisticsSettings
 
-SERVICE = "statistics"
+
+@dataclass
+class _Started:
+    """What exists only while the app runs, for the routes and readiness checks to reach."""
+
+    queries: StatsQueries | None = None
+    feed: ChangeFeed | None = None
+    readiness: list[ReadinessCheck] = field(default_factory=list)
+
+    def the_queries(self) -> StatsQueries:
+        assert self.queries is not None, "the service is not started"
+        return self.queries
+
+    def the_feed(self) -> ChangeFeed:
+        assert self.feed is not None, "the service is not started"
+        return self.feed
 
 
 def build_app(settings: StatisticsSettings, infra: InfraSettings) -> FastAPI:
     endpoints = resolve(infra)
-    broker = KafkaBroker(endpoints.kafka_bootstrap_servers, client_id=f"amnesty-{SERVICE}")
-    pools: list[asyncpg.Pool] = []
-
-    async def ping_database() -> object:
-        return await pools[0].fetchval("SELECT 1")
+    started = _Started()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(endpoints.database_url(SERVICE), min_size=1, max_size=4)
-        pools.append(pool)
-        await broker.start()
-        try:
-            yield
-        finally:
-            await broker.stop()
-            await pool.close()
+        async with running(
+            SERVICE, endpoints, migrations=[MIGRATIONS], relay=False, schema=settings.schema_name
+        ) as run:
+            await save_region_names(run.pool, settings.schema_name)
+            queries = StatsQueries(run.pool, settings.schema_name)
+            figures = BusinessFigures()
+            figures.update(await queries.totals())  # before the first scrape: never an empty gauge set
+            projection = LiveProjection(run.pool, run.broker, settings)
+            await projection.follow_active()
+            ends = TopicEnds(
+                endpoints.kafka_bootstrap_servers, settings.topics, f"amnesty-{settings.consumer_group}-lag"
+            )
+            await ends.start()
+            monitor = LagMonitor(
+                ends,
+                projection.stored_checkpoints,
+                interval_s=settings.lag_interval_s,
+                bound_s=settings.ready_max_lag_s,
+            )
+            with contextlib.suppress(Exception):  # measured again every second by the monitor's task
+                await monitor.measure()
+            REGISTRY.register(figures)
+            started.feed = change_feed(run.pool, settings, queries)
+            tasks = [
+                asyncio.create_task(projection.run()),
+                asyncio.create_task(monitor.run()),
+                asyncio.create_task(refresh_figures(figures, queries, settings.figures_refresh_s)),
+                asyncio.create_task(started.feed.run()),
+            ]
+            started.queries = queries
+            started.readiness[:] = [*run.readiness(), monitor.readiness()]
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                REGISTRY.unregister(figures)
+                await projection.stop()
+                await ends.stop()
 
-    return service_app(
-        SERVICE, lifespan=lifespan, readiness=[database_ready(ping_database), kafka_ready(broker.ping)]
-    )
+    app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.include_router(stats_router(started.the_queries))
+    mount_live_page(app, started.the_feed)
+    return app
 
 
 def main() -> None:

@@ -1,13 +1,44 @@
-"""The statistics service's settings, read once at start."""
+"""The statistics service's settings, read once at start (environment prefix AMNESTY_STATISTICS_).
+
+`amnesty rebuild statistics` reads the same settings, so it builds the read model the service serves.
+"""
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from amnesty_contracts import CASES, DECISIONS
 from amnesty_runtime.settings import ServiceSettings
 
 
 class StatisticsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="AMNESTY_STATISTICS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AMNESTY_STATISTICS_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8000
+    schema_name: str = Field(default="statistics", description="The PostgreSQL schema (the service's own).")
+    consumer_group: str = Field(
+        default="statistics", description="Base name: version N of the read model consumes as <group>-vN."
+    )
+    cases_topic: str = CASES
+    decisions_topic: str = DECISIONS
+    batch_max_records: int = Field(default=500, ge=1)
+    rebuild_batch_max_records: int = Field(default=2000, ge=1, description="Batches of a rebuild.")
+    version_poll_s: float = Field(default=3.0, gt=0, description="How often the active version is checked.")
+    retired_grace_s: float = Field(
+        default=30.0, ge=0, description="How long a retired version is kept before its tables are dropped."
+    )
+    lag_interval_s: float = Field(default=1.0, gt=0, description="How often the projection lag is measured.")
+    ready_max_lag_s: float = Field(
+        default=120.0, gt=0, description="Ready while the read model is at most this far behind its topics."
+    )
+    figures_refresh_s: float = Field(
+        default=5.0, gt=0, description="How often the business gauges are read from the read model."
+    )
+    live_poll_s: float = Field(
+        default=1.0, gt=0, description="How often the live page's feed checks whether the read model moved."
+    )
+
+    @property
+    def topics(self) -> tuple[str, str]:
+        return (self.cases_topic, self.decisions_topic)

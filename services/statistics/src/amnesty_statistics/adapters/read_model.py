@@ -1,0 +1,126 @@
+"""The read model in PostgreSQL: one version's tables, written a batch at a time.
+
+Everything lives in the service's schema (`statistics` in production), the only one Grafana can read.
+
+Stable names (what the API, the business gauges and Grafana query; they always show the active version):
+
+``daily_stats`` (view) — one row per (metric, day, region, article, regime, reason):
+    ``metric``   ``cases_opened``, ``voluntary_returns``, ``detained``, ``amnesties_granted``,
+                 ``amnesties_denied``, ``pending``, ``revoked``, or ``open_cases_change``
+    ``day``      the business date (the events' ``occurred_on``)
+    ``region``   ISO 3166-2:UA code of the person's case (``unknown`` until a case is known, unless the
+                 return named its own region)
+    ``article``  ``407`` / ``408``: the case's article on ``day`` (``unknown`` until a case is known)
+    ``regime``   for ``amnesties_granted`` and ``revoked``: the grant's regime; else ``''``
+    ``reason``   for ``amnesties_denied``, ``pending``, ``revoked``: the reason code; else ``''``
+    ``value``    the count on that day; for ``open_cases_change`` the day's change of the open cases
+                 (cases open on day D = the sum of ``open_cases_change`` over days <= D). A value can be
+                 0 when late events moved a figure elsewhere.
+``totals`` (view) — the same summed over all days, by (metric, region, article, regime, reason): kept
+    in the same transaction, so that all-time figures (the business gauges) need not scan every day.
+``daily_figures`` (view) — ``daily_stats`` by (day, region, article), one column per metric.
+``region_names`` — ``region`` code -> English ``name``.
+``projection_versions`` — ``version``, ``status`` (``building`` / ``active`` / ``retired`` /
+    ``dropped``) and when it changed; exactly one version is active.
+
+Per version N (internal; read the views instead): ``daily_stats_vN`` and ``totals_vN`` (the tables
+behind the views) and ``persons_vN`` (``person`` pseudonym -> the projection's JSON ``state``: the facts
+the person's figures are computed from; not readable by Grafana). Each version's consumer group
+``<group>-vN`` records its Kafka checkpoints and handled event ids in ``consumer_checkpoints`` /
+``handled_messages`` of the same schema, written in the same transaction as the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+
+from amnesty_eventstore import DbConnection, MigrationSource
+from amnesty_eventstore.schemas import store_schema
+from amnesty_statistics.adapters import person_states
+from amnesty_statistics.domain.figures import Cell
+from amnesty_statistics.domain.persons import PersonState
+
+MIGRATIONS = MigrationSource("statistics", files("amnesty_statistics") / "migrations")
+"""The projection_versions table, the functions that create, activate and drop versions, the views."""
+
+
+class ReadModel:
+    """Version ``version`` of the read model in ``schema``."""
+
+    def __init__(self, schema: str, version: int) -> None:
+        self._store = store_schema(schema)
+        self.version = version
+
+    def _sql(self, template: str) -> str:
+        """``template`` with ``{name_vN}`` naming this version's table ``name``, schema-qualified."""
+        return self._store.sql(template.replace("_vN}", f"_v{self.version}}}"))
+
+    async def lock_persons(self, conn: DbConnection, persons: Sequence[str]) -> dict[str, PersonState]:
+        """The states of ``persons``, locked until the transaction ends (new persons start empty)."""
+        ordered = sorted(persons)
+        # Rows must exist to be locked: two consumers of the same person (the cases and the decisions
+        # partitions can be assigned to different replicas) then take turns instead of losing an update.
+        await conn.execute(
+            self._sql(
+                "INSERT INTO {persons_vN} (person, state) SELECT unnest($1::text[]), jsonb_build_object() "
+                "ON CONFLICT (person) DO NOTHING"
+            ),
+            ordered,
+        )
+        rows = await conn.fetch(
+            self._sql(
+                "SELECT person, state FROM {persons_vN} WHERE person = ANY($1::text[]) "
+                "ORDER BY person FOR UPDATE"
+            ),
+            ordered,
+        )
+        return {r["person"]: person_states.decode(r["state"]) for r in rows}
+
+    async def save_persons(self, conn: DbConnection, states: Mapping[str, PersonState]) -> None:
+        """Store the states of locked persons."""
+        if not states:
+            return
+        persons = sorted(states)
+        await conn.execute(
+            self._sql(
+                "UPDATE {persons_vN} AS p SET state = u.state "
+                "FROM unnest($1::text[], $2::jsonb[]) AS u(person, state) WHERE p.person = u.person"
+            ),
+            persons,
+            [person_states.encode(states[p]) for p in persons],
+        )
+
+    async def add(self, conn: DbConnection, deltas: Mapping[Cell, int]) -> None:
+        """Add ``deltas`` to the daily table and the totals, in one statement.
+
+        Rows are written in key order, so that concurrent batches lock them in the same order.
+        """
+        if not deltas:
+            return
+        cells = sorted(deltas)
+        await conn.execute(
+            self._sql(
+                "WITH input AS (SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
+                "$5::text[], $6::text[], $7::bigint[]) "
+                "AS u(metric, day, region, article, regime, reason, value)), "
+                "daily AS (INSERT INTO {daily_stats_vN} AS d "
+                "(metric, day, region, article, regime, reason, value) "
+                "SELECT * FROM input ORDER BY metric, day, region, article, regime, reason "
+                "ON CONFLICT (metric, day, region, article, regime, reason) "
+                "DO UPDATE SET value = d.value + excluded.value) "
+                "INSERT INTO {totals_vN} AS t (metric, region, article, regime, reason, value) "
+                "SELECT metric, region, article, regime, reason, sum(value) FROM input "
+                "GROUP BY metric, region, article, regime, reason "
+                "ORDER BY metric, region, article, regime, reason "
+                "ON CONFLICT (metric, region, article, regime, reason) "
+                "DO UPDATE SET value = t.value + excluded.value"
+            ),
+            [c.metric.value for c in cells],
+            [c.day for c in cells],
+            [c.region for c in cells],
+            [c.article for c in cells],
+            [c.regime for c in cells],
+            [c.reason for c in cells],
+            [deltas[c] for c in cells],
+        )

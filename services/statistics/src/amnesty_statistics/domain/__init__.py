@@ -1,0 +1,1 @@
+"""What the statistics count, as plain values and pure functions: the projection fold, no I/O."""

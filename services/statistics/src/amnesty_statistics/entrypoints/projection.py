@@ -1,0 +1,215 @@
+"""The Kafka door: batches of amnesty.cases.v1 and amnesty.decisions.v1 into a version of the read model.
+
+`LiveProjection` is what the service runs: it consumes into the active version and, when a rebuild
+has made another version active, moves to that version's consumer group (whose checkpoints are where
+the rebuild stopped) and later drops the retired version. `rebuild` builds a new version from the
+beginning of the topics beside the live one and switches the views to it once it has caught up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from faststream.kafka import KafkaBroker
+
+from amnesty_eventstore import EVENTSTORE_MIGRATIONS, DbConnection, Pool, migrate
+from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
+from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER
+from amnesty_eventstore.schemas import store_schema
+from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
+from amnesty_statistics.adapters.topic_ends import TopicEnds
+from amnesty_statistics.adapters.versions import ProjectionVersions, version_group
+from amnesty_statistics.domain.lag import TopicPartition
+from amnesty_statistics.service_layer.projecting import Projection, project_events
+from amnesty_statistics.settings import StatisticsSettings
+
+log = structlog.get_logger(__name__)
+
+
+def event_id_of(delivery: Delivery) -> str | None:
+    """The message identity: the event id the producers' outbox relay puts in a header."""
+    for name, value in delivery.headers:
+        if name == EVENT_ID_HEADER:
+            return value.decode()
+    return None
+
+
+def projection_consumer(pool: Pool, settings: StatisticsSettings, version: int) -> CheckpointedConsumer:
+    """The consumer that feeds version ``version`` (its group's checkpoints are that version's)."""
+    projection = Projection(
+        ReadModel(settings.schema_name, version), settings.cases_topic, settings.decisions_topic
+    )
+
+    async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
+        await project_events(conn, deliveries, projection)
+
+    return CheckpointedConsumer(
+        pool, settings.schema_name, version_group(settings.consumer_group, version), handle, event_id_of
+    )
+
+
+class LiveProjection:
+    """The projection the service runs, following the active version."""
+
+    def __init__(self, pool: Pool, broker: KafkaBroker, settings: StatisticsSettings) -> None:
+        self._pool = pool
+        self._broker = broker
+        self._settings = settings
+        self._versions = ProjectionVersions(settings.schema_name)
+        self._subscriber: Any = None
+        self._consumer: CheckpointedConsumer | None = None
+        self.version = 0
+
+    async def stored_checkpoints(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """Where the version consumed now stands (after a switch: the new one)."""
+        assert self._consumer is not None, "the projection is not started"
+        return await self._consumer.stored_checkpoints(partitions)
+
+    async def follow_active(self) -> None:
+        """Consume into the active version (moving there if it changed); drop versions retired long ago."""
+        active = await self._versions.active(self._pool)
+        if active != self.version:
+            await self._move_to(active)
+        grace = self._settings.retired_grace_s
+        for version in await self._versions.with_status(self._pool, "retired", older_than_s=grace):
+            async with self._pool.acquire() as conn:
+                await self._versions.drop(
+                    conn, version, version_group(self._settings.consumer_group, version)
+                )
+            log.info("retired read model version dropped", version=version)
+
+    async def run(self) -> None:
+        """Check the active version every few seconds, until cancelled."""
+        while True:
+            await asyncio.sleep(self._settings.version_poll_s)
+            try:
+                await self.follow_active()
+            except Exception:  # the next check tries again; consumption goes on meanwhile
+                log.exception("checking the active read model version failed")
+
+    async def stop(self) -> None:
+        if self._subscriber is not None:
+            await self._subscriber.stop()
+
+    async def _move_to(self, version: int) -> None:
+        consumer = projection_consumer(self._pool, self._settings, version)
+        subscriber = subscribe_checkpointed(
+            self._broker, consumer, *self._settings.topics, max_records=self._settings.batch_max_records
+        )
+        await self.stop()
+        await subscriber.start()
+        previous, self.version = self.version, version
+        self._subscriber, self._consumer = subscriber, consumer
+        log.info(
+            "projecting into read model version", version=version, previous=previous, group=consumer.group
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildReport:
+    version: int
+    previous: int
+    events: int
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+class RebuildInProgressError(RuntimeError):
+    """Another rebuild of the same schema holds the lock."""
+
+
+async def rebuild(
+    pool: Pool,
+    bootstrap_servers: str,
+    settings: StatisticsSettings,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RebuildReport:
+    """Build a new version from the beginning of the topics; make it active once it has caught up.
+
+    A version left half-built by an interrupted rebuild is dropped first: a rebuild always starts from
+    the beginning, with the code that runs it.
+    """
+    schema = settings.schema_name
+    versions = ProjectionVersions(schema)
+    await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
+    async with _rebuild_lock(pool, schema):
+        for stale in await versions.with_status(pool, "building"):
+            async with pool.acquire() as conn:
+                await versions.drop(conn, stale, version_group(settings.consumer_group, stale))
+            progress(f"dropped version {stale}, left half-built by an earlier rebuild")
+        previous = await versions.active(pool)
+        async with pool.acquire() as conn:
+            version = await versions.create(conn)
+        progress(f"building version {version} beside version {previous}")
+        consumer = projection_consumer(pool, settings, version)
+        started = time.monotonic()
+        applied = await _consume_to_the_end(consumer, bootstrap_servers, settings, progress)
+        seconds = time.monotonic() - started
+        async with pool.acquire() as conn, conn.transaction():
+            await versions.activate(conn, version)
+        progress(f"version {version} is active; version {previous} is retired")
+        return RebuildReport(version, previous, applied, seconds)
+
+
+@contextlib.asynccontextmanager
+async def _rebuild_lock(pool: Pool, schema: str) -> AsyncIterator[None]:
+    key = ("amnesty_statistics.rebuild", store_schema(schema).name)
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1), hashtext($2))", *key):
+            raise RebuildInProgressError(f"another rebuild of schema {schema} is running")
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", *key)
+
+
+async def _consume_to_the_end(
+    consumer: CheckpointedConsumer,
+    bootstrap_servers: str,
+    settings: StatisticsSettings,
+    progress: Callable[[str], None],
+) -> int:
+    """Consume until the checkpoints reach the topics' end offsets; again while that took long (events
+    kept arriving), so that the switch leaves the service little to catch up. Returns the events applied."""
+    broker = KafkaBroker(bootstrap_servers, client_id=f"amnesty-statistics-rebuild-{consumer.group}")
+    subscribe_checkpointed(broker, consumer, *settings.topics, max_records=settings.rebuild_batch_max_records)
+    ends = TopicEnds(bootstrap_servers, settings.topics, f"amnesty-statistics-rebuild-{consumer.group}")
+    await ends.start()
+    try:
+        async with broker:
+            await broker.start()
+            for _ in range(5):
+                target = await ends()
+                started = time.monotonic()
+                await _wait_until_reached(consumer, target, progress)
+                if time.monotonic() - started < 1.0:
+                    break
+            return sum(target.values())  # the messages on the topics when it last caught up
+    finally:
+        await ends.stop()
+
+
+async def _wait_until_reached(
+    consumer: CheckpointedConsumer, target: Mapping[TopicPartition, int], progress: Callable[[str], None]
+) -> None:
+    total = sum(target.values())
+    reported = time.monotonic()
+    while True:
+        applied = await consumer.stored_checkpoints(target)
+        if all(applied.get(tp, 0) >= offset for tp, offset in target.items()):
+            return
+        if time.monotonic() - reported >= 5.0:
+            reported = time.monotonic()
+            done = sum(min(applied.get(tp, 0), offset) for tp, offset in target.items())
+            progress(f"{done} of {total} messages applied")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,147 @@
+"""The API's parameters, checked into values or a 400 naming the parameter; the summary's arithmetic."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from amnesty_statistics.domain.queries import (
+    MAX_PERIODS,
+    Filters,
+    InvalidParameter,
+    Period,
+    SeriesMetric,
+    SeriesQuery,
+    parse_filters,
+    parse_series,
+    period_count,
+    summarize,
+    too_many_periods,
+)
+
+
+def test_no_parameters_mean_all_time_everywhere() -> None:
+    assert parse_filters({}) == Filters()
+
+
+def test_filters_are_parsed() -> None:
+    assert parse_filters({"from": "2025-01-01", "to": "2025-01-31", "region": "UA-48", "article": "408"}) == (
+        Filters(date(2025, 1, 1), date(2025, 1, 31), "UA-48", "408")
+    )
+    assert parse_filters({"region": "unknown", "article": "unknown"}) == Filters(
+        region="unknown", article="unknown"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter"),
+    [
+        ({"from": "2025-1-1"}, "from"),
+        ({"to": "2025-02-30"}, "to"),
+        ({"from": "yesterday"}, "from"),
+        ({"from": "2025-02-01", "to": "2025-01-31"}, "from"),
+        ({"region": "UA-99"}, "region"),
+        ({"region": "ua-48"}, "region"),
+        ({"article": "409"}, "article"),
+    ],
+)
+def test_a_bad_filter_names_its_parameter(params: dict[str, str], parameter: str) -> None:
+    invalid = parse_filters(params)
+    assert isinstance(invalid, InvalidParameter)
+    assert invalid.parameter == parameter
+    assert invalid.as_json()["error"] == "invalid-parameter"
+
+
+def test_the_regions_question_takes_no_region() -> None:
+    assert parse_filters({"region": "nowhere"}, by_region=False) == Filters()
+
+
+def test_a_series_needs_a_known_metric_and_period() -> None:
+    assert parse_series({"metric": "voluntary_returns", "period": "week"}) == SeriesQuery(
+        SeriesMetric.VOLUNTARY_RETURNS, Period.WEEK, Filters()
+    )
+    missing = parse_series({"period": "week"})
+    assert isinstance(missing, InvalidParameter)
+    assert (missing.parameter, missing.error) == ("metric", "missing-parameter")
+    wrong = parse_series({"metric": "returns", "period": "week"})
+    assert isinstance(wrong, InvalidParameter)
+    assert (wrong.parameter, wrong.error) == ("metric", "invalid-parameter")
+    assert isinstance(bad_period := parse_series({"metric": "pending", "period": "year"}), InvalidParameter)
+    assert bad_period.parameter == "period"
+
+
+def test_every_summary_name_can_be_a_series() -> None:
+    names = {"cases_opened", "voluntary_returns", "detained", "amnesties_granted", "amnesties_denied"}
+    names |= {"pending", "revoked", "open_cases", "return_rate"}
+    assert {m.value for m in SeriesMetric} == names
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end", "count"),
+    [
+        (Period.DAY, date(2025, 1, 1), date(2025, 1, 1), 1),
+        (Period.DAY, date(2024, 12, 30), date(2025, 1, 5), 7),
+        (Period.WEEK, date(2024, 12, 30), date(2025, 1, 5), 1),  # 2025-W01 starts in 2024
+        (Period.WEEK, date(2024, 12, 29), date(2025, 1, 6), 3),
+        (Period.MONTH, date(2024, 12, 31), date(2025, 1, 1), 2),
+        (Period.MONTH, date(2024, 1, 15), date(2025, 1, 14), 13),
+    ],
+)
+def test_periods_are_counted_as_iso_weeks_and_calendar_months(
+    period: Period, start: date, end: date, count: int
+) -> None:
+    assert period_count(period, start, end) == count
+
+
+def test_too_long_a_series_is_refused() -> None:
+    query = SeriesQuery(SeriesMetric.PENDING, Period.DAY, Filters())
+    assert (
+        too_many_periods(
+            query,
+            date(2000, 1, 1),
+            date(2000, 1, 1) + (date(2000, 1, 2) - date(2000, 1, 1)) * (MAX_PERIODS - 1),
+        )
+        is None
+    )
+    refused = too_many_periods(query, date(1, 1, 1), date(2025, 1, 1))
+    assert isinstance(refused, InvalidParameter)
+    assert refused.parameter == "from"
+    assert (
+        too_many_periods(
+            SeriesQuery(SeriesMetric.PENDING, Period.MONTH, Filters()), date(1900, 1, 1), date(2025, 1, 1)
+        )
+        is None
+    )
+
+
+def test_a_summary_adds_up_by_regime_and_reason() -> None:
+    summary = summarize(
+        [
+            ("cases_opened", "", "", 10),
+            ("voluntary_returns", "", "", 4),
+            ("amnesties_granted", "window-1", "", 2),
+            ("amnesties_granted", "window-2", "", 1),
+            ("amnesties_granted", "pilot-2026", "", 0),
+            ("amnesties_denied", "", "outside-window", 1),
+            ("revoked", "window-1", "repeat-offence", 1),
+        ],
+        open_cases=6,
+    )
+    assert summary.as_json() == {
+        "cases_opened": 10,
+        "voluntary_returns": 4,
+        "detained": 0,
+        "amnesties_granted": 3,
+        "amnesties_granted_by_regime": {"window-1": 2, "window-2": 1},
+        "amnesties_denied": 1,
+        "amnesties_denied_by_reason": {"outside-window": 1},
+        "pending": 0,
+        "revoked": 1,
+        "open_cases": 6,
+        "return_rate": 0.4,
+    }
+
+
+def test_the_return_rate_of_no_case_is_null() -> None:
+    assert summarize([("voluntary_returns", "", "", 3)], open_cases=0).return_rate is None
