@@ -107,6 +107,7 @@ def _print_where_to_look(infra: InfraSettings, simulated: str) -> None:
     stats = f"http://127.0.0.1:{SERVICE_PORTS['statistics']}"
     intake = f"http://127.0.0.1:{SERVICE_PORTS['intake']}"
     token = infra.local / "secrets" / "intake-api.token"
+    examples = infra.home / "services/eligibility/src/amnesty_eligibility/rule_sets/examples"
     console.print(f"""
 [bold]amnesty-events is running.[/bold] {simulated} (progress: {logs / "simulator.log"}).
 
@@ -116,7 +117,7 @@ def _print_where_to_look(infra: InfraSettings, simulated: str) -> None:
   metrics          {stats}/metrics  {intake}/metrics  http://127.0.0.1:{SERVICE_PORTS["eligibility"]}/metrics
   AsyncAPI docs    {intake}/asyncapi.json  {intake}/schemas/<message>.json
   service logs     {logs}/
-  what-if          amnesty whatif --rules services/eligibility/rule_sets/…
+  what-if          amnesty whatif --rules {examples}/window-2-extended-2025-12-31.toml
 
 Stop everything with: make down""")
 
