@@ -27,7 +27,7 @@ from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, create_producer
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import create_topics, delete_topics, end_offsets, read_all
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.waiting import eventually
+from tests.support.waiting import checkpoints_cover, eventually
 
 Submission = dict[str, Any]
 
@@ -44,15 +44,9 @@ class EligibilityUnderTest:
 
     async def consumed_everything(self, timeout_s: float = 60.0) -> None:
         """Wait until eligibility's checkpoints cover every message on its cases topic."""
-        total = await end_offsets(self.bootstrap, self.cases)
-
-        async def applied() -> int:
-            value = await self.pool.fetchval(
-                f'SELECT coalesce(sum(next_offset), 0) FROM "{self.schema}".consumer_checkpoints'
-            )
-            return int(value)
-
-        await eventually(applied, lambda n: n >= total, timeout_s)
+        await checkpoints_cover(
+            self.pool, self.schema, await end_offsets(self.bootstrap, self.cases), timeout_s
+        )
 
     async def published_everything(self, timeout_s: float = 60.0) -> None:
         """Wait until the outbox relay has published every decision and rejection."""

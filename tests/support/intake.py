@@ -16,7 +16,7 @@ from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import create_topics, delete_topics, end_offsets
 from tests.support.processes import ServiceProcess, free_port
-from tests.support.waiting import eventually
+from tests.support.waiting import checkpoints_cover
 
 TOKEN = "test-token-" + "x" * 24
 PSEUDONYM_KEY = "test-pseudonym-key-" + "k" * 32
@@ -39,15 +39,9 @@ class IntakeUnderTest:
 
     async def consumed_everything(self, timeout_s: float = 60.0) -> None:
         """Wait until intake's checkpoints cover every message on its upstream topic."""
-        total = await end_offsets(self.bootstrap, self.upstream)
-
-        async def applied() -> int:
-            value = await self.pool.fetchval(
-                f'SELECT coalesce(sum(next_offset), 0) FROM "{self.schema}".consumer_checkpoints'
-            )
-            return int(value)
-
-        await eventually(applied, lambda n: n >= total, timeout_s)
+        await checkpoints_cover(
+            self.pool, self.schema, await end_offsets(self.bootstrap, self.upstream), timeout_s
+        )
 
 
 def submission(type_: str = "CaseOpened", **fields: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -22,3 +22,19 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached within {timeout_s}s; last seen: {value!r}")
         await asyncio.sleep(0.2)
+
+
+async def checkpoints_cover(
+    pool: Any, schema: str, total: int, timeout_s: float = 60.0, group: str | None = None
+) -> None:
+    """Wait until a service's stored consumer checkpoints add up to ``total`` messages (its topics' ends)."""
+
+    async def applied() -> int:
+        value = await pool.fetchval(
+            f'SELECT coalesce(sum(next_offset), 0) FROM "{schema}".consumer_checkpoints '
+            "WHERE $1::text IS NULL OR consumer_group = $1",
+            group,
+        )
+        return int(value)
+
+    await eventually(applied, lambda n: n >= total, timeout_s)
