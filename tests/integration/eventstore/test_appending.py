@@ -102,8 +102,13 @@ async def test_the_same_event_id_with_another_payload_is_an_event_id_conflict(st
         await store.append("person-2", [original])  # same content, another stream
     with pytest.raises(EventIdConflict):
         await store.append("person-1", [original, event(n=3)])  # part of it done before
+    await store.append("person-3", [event(n=4)])
+    with pytest.raises(EventIdConflict) as at_the_streams_version:
+        await store.append("person-3", [original], 1)  # an exact version: the single-append path
+    assert at_the_streams_version.value.event_ids == (original.event_id,)
     assert [e.data for e in await store.read_stream("person-1")] == [{"n": 1}]
     assert await store.read_stream("person-2") == []
+    assert [e.stream_version for e in await store.read_stream("person-3")] == [1]
 
 
 async def test_expected_version_any_and_no_stream(store: EventStore) -> None:

@@ -54,6 +54,13 @@ async def test_migrating_twice_applies_each_file_once(
         ]
         assert await applied(conn, schema) == [(m.component, m.name) for m in first]
         assert await conn.fetchval(f'SELECT count(*) FROM "{schema}".case_events') == 0
+        # The latest append_events is the one installed (0003 replaces 0001's).
+        config = await conn.fetchval(
+            "SELECT proconfig FROM pg_proc "
+            "WHERE proname = 'append_events' AND pronamespace = $1::regnamespace",
+            schema,
+        )
+        assert "enable_seqscan=off" in config
     finally:
         await conn.close()
 

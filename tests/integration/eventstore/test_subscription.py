@@ -170,8 +170,12 @@ async def test_a_subscription_resumes_after_its_checkpoint(store: EventStore) ->
     await store.append("s", [event(n=i) for i in range(5)])
     async with store.subscribe() as first:
         async for recorded in first:
-            if recorded.data == {"n": 2}:
+            if recorded.data == {"n": 1}:
                 break
+        # Iterating again goes on after the last event handed out, not after the last batch read.
+        async for recorded in first:
+            assert recorded.data == {"n": 2}
+            break
         checkpoint = first.checkpoint
     await store.append("s", [event(n=5)])
     rest: list[RecordedEvent] = []

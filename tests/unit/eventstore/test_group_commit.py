@@ -139,3 +139,12 @@ async def test_closing_commits_what_is_queued(database: FakeDatabase) -> None:
     assert all(p.done() and p.result().stream_id == f"s{i}" for i, p in enumerate(pending))
     with pytest.raises(RuntimeError, match="not started"):
         await group_commit.append(request("late"))
+
+
+async def test_a_large_append_skips_the_queue(database: FakeDatabase) -> None:
+    group_commit = GroupCommitter(cast(Pool, FakePool()), "test", direct_events=3)
+    group_commit.start()
+    large = AppendRequest("large", [NewEvent(uuid.uuid4(), "Probe", {}) for _ in range(3)])
+    assert await group_commit.append(large) == AppendResult("large", 1, 3)
+    await group_commit.close()
+    assert (database.groups, database.singles) == ([], ["large"])

@@ -9,6 +9,7 @@ transaction usable.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -201,11 +202,9 @@ async def append_in(
 
 
 def _count(schema: str, rows: Sequence[Any], requests: Sequence[AppendRequest]) -> None:
-    appended = 0
-    for row, request in zip(rows, requests, strict=True):
-        outcome = row[0]
-        metrics.APPENDS.labels(schema, outcome).inc()
-        if outcome == "appended":
-            appended += len(request.events)
+    outcomes = Counter(row[0] for row in rows)
+    for outcome, count in outcomes.items():
+        metrics.APPENDS.labels(schema, outcome).inc(count)
+    appended = sum(len(r.events) for row, r in zip(rows, requests, strict=True) if row[0] == "appended")
     if appended:
         metrics.EVENTS_APPENDED.labels(schema).inc(appended)

@@ -24,7 +24,7 @@ class EventIdConflict(EventStoreError):  # noqa: N818 - the name callers know it
     """Event ids already stored with other content (or as part of another append). Nothing was written."""
 
     def __init__(self, stream_id: str, event_ids: Sequence[UUID]) -> None:
-        ids = ", ".join(str(i) for i in event_ids) or "(raced by a concurrent writer)"
+        ids = ", ".join(str(i) for i in event_ids) or "(written meanwhile by a concurrent append)"
         super().__init__(f"append to stream {stream_id!r} reuses event ids with other content: {ids}")
         self.stream_id = stream_id
         self.event_ids = tuple(event_ids)

@@ -40,14 +40,15 @@ class EventStore:
         schema: str,
         *,
         upcasters: Upcasters | None = None,
-        writers: int = 2,
+        writers: int = 1,
         max_group_events: int = 5000,
+        direct_events: int = 256,
     ) -> None:
         self.pool = pool
         self.schema = store_schema(schema).name
         self.upcasters = upcasters
         self._committer = GroupCommitter(
-            pool, self.schema, writers=writers, max_group_events=max_group_events
+            pool, self.schema, writers=writers, max_group_events=max_group_events, direct_events=direct_events
         )
         self._append_seconds = metrics.APPEND_SECONDS.labels(self.schema)
 

@@ -59,7 +59,6 @@ class Subscription:
         self._pool = pool
         self._schema = store_schema(schema)
         self._after = after
-        self._resume = after
         self._last: RecordedEvent | None = None
         self._upcasters = upcasters
         self._prefetch = prefetch
@@ -84,7 +83,9 @@ class Subscription:
     ) -> None:
         iterators, self._iterators = self._iterators, []
         for iterator in iterators:
-            await iterator.aclose()
+            # One still running in another task ends when that task is cancelled.
+            with contextlib.suppress(RuntimeError):
+                await iterator.aclose()
         listener, self._listener = self._listener, None
         if listener is not None:
             with contextlib.suppress(*_RESUMABLE):
@@ -126,24 +127,24 @@ class Subscription:
             self._wakeup.clear()
             try:
                 async with self._pool.acquire() as conn:
+                    # From the last event handed out: a round that ended early, or an iteration left
+                    # mid-batch and started again, goes on from exactly there.
                     batches = catch_up(
                         conn,
                         self._schema.name,
-                        self._resume,
+                        self.checkpoint,
                         prefetch=self._prefetch,
                         upcasters=self._upcasters,
                     )
                     async with contextlib.aclosing(batches):
                         async for batch in batches:
                             yield batch
-                            # Past the yield, the consumer has taken the whole batch.
-                            self._resume = batch[-1].checkpoint
             except _RESUMABLE as exc:
                 log.warning(
                     "subscription round on %s ended (%s); resuming from %s",
                     self._schema.name,
                     exc,
-                    self._resume,
+                    self.checkpoint,
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)

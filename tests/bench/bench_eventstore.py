@@ -1,0 +1,589 @@
+"""Benchmark: the event store beside the `eventsourcing` library's PostgreSQL persistence and raw asyncpg.
+
+Run with ``uv run --frozen python -m tests.bench.bench_eventstore`` (see tests/bench/README.md). It brings
+the stack up as the test fixture does, works in throwaway schemas of the project's database, prints a
+markdown table and writes it to ``bench-results/eventstore.md``.
+
+The machine is shared (2 cores, other suites may run), so every workload runs in short rounds that
+alternate between the implementations, and each one's best round counts: all three see the same
+conditions, and a round slowed down by a neighbour does not decide the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import itertools
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+import orjson
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
+from prometheus_client import REGISTRY
+
+from amnesty_contracts import new_event_id
+from amnesty_eventstore import (
+    NO_STREAM,
+    START,
+    EventStore,
+    NewEvent,
+    Pool,
+    append_in,
+    create_pool,
+    migrate,
+)
+from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack import Endpoints, Stack
+
+CONCURRENT_WRITERS = 16
+BATCH = 1000
+BATCH_WRITERS = 4
+STREAMS_PER_WRITER = 64
+CATCH_UP_EVENTS = 500_000
+TOPIC = "amnesty.cases.v1"
+LIBRARY = "eventsourcing 9.5.6"
+
+Measure = Callable[[float], Awaitable[int]]
+"""Runs a workload for about the given seconds; returns how many events it wrote or read."""
+
+
+# --- the events ----------------------------------------------------------------------------------------
+
+
+def envelope(event_id: uuid.UUID, n: int) -> dict[str, Any]:
+    """A `VoluntaryReturn` as the contract's envelope (about 600 bytes of JSON)."""
+    return {
+        "event_id": str(event_id),
+        "type": "VoluntaryReturn",
+        "schema_version": 1,
+        "occurred_on": "2025-05-03",
+        "recorded_at": "2025-05-04T10:11:12.123456+00:00",
+        "person": f"p_{n % 100_000:043d}",
+        "correlation_id": "0196a1f0-7c1e-7a3e-9b1d-3f6c2a9e4b10",
+        "causation_id": "0196a1f0-7c1e-7a3e-9b1d-3f6c2a9e4b11",
+        "submission": {"source": "army-plus", "submission_id": f"sub-{n:012d}"},
+        "data": {
+            "returned_on": "2025-05-03",
+            "channel": "reserve-battalion",
+            "case_number": f"c_{n % 100_000:043d}",
+            "region": "UA-48",
+            "unit": "A1234",
+        },
+    }
+
+
+def new_event(n: int, *, outbox: bool = False) -> NewEvent:
+    event_id = new_event_id()
+    return NewEvent(
+        event_id=event_id,
+        type="VoluntaryReturn",
+        data=envelope(event_id, n),
+        occurred_on=date(2025, 5, 3),
+        topic=TOPIC if outbox else None,
+        key=f"p_{n % 100_000:043d}" if outbox else None,
+    )
+
+
+def stored_event(originator: uuid.UUID, version: int, n: int) -> StoredEvent:
+    # The library stores bytes; it gets the same JSON, serialised in its timed loop as ours is.
+    return StoredEvent(originator, version, "VoluntaryReturn", orjson.dumps(envelope(new_event_id(), n)))
+
+
+class Streams:
+    """Each writer appends round-robin to streams of its own, tracking their versions."""
+
+    def __init__(self, writer: int) -> None:
+        self.ids = [f"person-{writer}-{i}-{uuid.uuid4().hex[:8]}" for i in range(STREAMS_PER_WRITER)]
+        self.originators = [uuid.uuid4() for _ in range(STREAMS_PER_WRITER)]
+        self.versions = [0] * STREAMS_PER_WRITER
+        self._next = itertools.cycle(range(STREAMS_PER_WRITER))
+
+    def take(self) -> int:
+        return next(self._next)
+
+
+def until(seconds: float) -> Iterator[int]:
+    deadline = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < deadline:
+        yield n
+        n += 1
+
+
+# --- amnesty_eventstore ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Ours:
+    pool: Pool
+    store: EventStore
+    schema: str
+
+    async def sequential(self, seconds: float) -> int:
+        streams = Streams(0)
+        async with self.pool.acquire() as conn:
+            written = 0
+            for n in until(seconds):
+                i = streams.take()
+                await append_in(conn, self.schema, streams.ids[i], [new_event(n)], streams.versions[i])
+                streams.versions[i] += 1
+                written += 1
+        return written
+
+    async def concurrent(self, seconds: float) -> int:
+        async def writer(w: int) -> int:
+            streams = Streams(w)
+            written = 0
+            for n in until(seconds):
+                i = streams.take()
+                await self.store.append(streams.ids[i], [new_event(n)], streams.versions[i])
+                streams.versions[i] += 1
+                written += 1
+            return written
+
+        return sum(await asyncio.gather(*(writer(w) for w in range(CONCURRENT_WRITERS))))
+
+    async def batched(self, seconds: float, writers: int, *, outbox: bool = False) -> int:
+        async def writer() -> int:
+            written = 0
+            for _ in until(seconds):
+                events = [new_event(n, outbox=outbox) for n in range(BATCH)]
+                await self.store.append(f"batch-{uuid.uuid4().hex}", events, NO_STREAM)
+                written += BATCH
+            return written
+
+        return sum(await asyncio.gather(*(writer() for _ in range(writers))))
+
+    async def catch_up(self, per_event: bool) -> int:
+        read = 0
+        async with self.store.subscribe(START, prefetch=2000) as subscription:
+            if per_event:
+                async for _ in subscription:
+                    read += 1
+                    if read >= CATCH_UP_EVENTS:
+                        break
+            else:
+                async for batch in subscription.batches():
+                    read += len(batch)
+                    if read >= CATCH_UP_EVENTS:
+                        break
+        return read
+
+
+# --- the eventsourcing library ---------------------------------------------------------------------------
+
+
+@dataclass
+class Library:
+    recorder: ApplicationRecorder
+    threads: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(CONCURRENT_WRITERS))
+
+    def _writer(self, w: int, seconds: float) -> int:
+        streams = Streams(w)
+        written = 0
+        for n in until(seconds):
+            i = streams.take()
+            streams.versions[i] += 1
+            self.recorder.insert_events([stored_event(streams.originators[i], streams.versions[i], n)])
+            written += 1
+        return written
+
+    def _batch_writer(self, seconds: float) -> int:
+        written = 0
+        for _ in until(seconds):
+            originator = uuid.uuid4()
+            self.recorder.insert_events([stored_event(originator, v, v) for v in range(1, BATCH + 1)])
+            written += BATCH
+        return written
+
+    async def _in_threads(self, count: int, work: Callable[[int], int]) -> int:
+        loop = asyncio.get_running_loop()
+        return sum(await asyncio.gather(*(loop.run_in_executor(self.threads, work, w) for w in range(count))))
+
+    async def sequential(self, seconds: float) -> int:
+        return await self._in_threads(1, lambda w: self._writer(w, seconds))
+
+    async def concurrent(self, seconds: float) -> int:
+        return await self._in_threads(CONCURRENT_WRITERS, lambda w: self._writer(w, seconds))
+
+    async def batched(self, seconds: float, writers: int) -> int:
+        return await self._in_threads(writers, lambda _: self._batch_writer(seconds))
+
+    def _read_all(self) -> int:
+        read, start = 0, 1
+        while read < CATCH_UP_EVENTS and (page := self.recorder.select_notifications(start, 5000)):
+            # Its payloads arrive as bytes; decoded here as ours are, so both hand out usable events.
+            payloads = [orjson.loads(n.state) for n in page]
+            read += len(payloads)
+            start = page[-1].id + 1
+        return read
+
+    async def catch_up(self) -> int:
+        return await asyncio.get_running_loop().run_in_executor(self.threads, self._read_all)
+
+
+# --- raw asyncpg: no version check, no outbox, no streams table: the ceiling -----------------------------
+
+RAW_TABLE = """
+CREATE TABLE {schema}.raw_events (
+    position bigint GENERATED ALWAYS AS IDENTITY,
+    transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    stream_id text NOT NULL,
+    stream_version integer NOT NULL,
+    event_id uuid PRIMARY KEY,
+    type text NOT NULL,
+    schema_version integer NOT NULL DEFAULT 1,
+    occurred_on date,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    data jsonb NOT NULL,
+    metadata jsonb NOT NULL DEFAULT '{{}}',
+    UNIQUE (stream_id, stream_version)
+);
+CREATE INDEX ON {schema}.raw_events (transaction_id, position);
+"""
+
+
+@dataclass
+class Raw:
+    pool: Pool
+    schema: str
+
+    def _insert_one(self) -> str:
+        return (
+            f"INSERT INTO {self.schema}.raw_events "
+            "(stream_id, stream_version, event_id, type, occurred_on, data) "
+            "VALUES ($1, $2, $3, $4, $5, convert_from($6, 'UTF8')::jsonb)"
+        )
+
+    def _insert_many(self) -> str:
+        return (
+            f"INSERT INTO {self.schema}.raw_events "
+            "(stream_id, stream_version, event_id, type, occurred_on, data) "
+            "SELECT $1, v, i, t, o, convert_from(p, 'UTF8')::jsonb "
+            "FROM unnest($2::int[], $3::uuid[], $4::text[], $5::date[], $6::bytea[]) AS u(v, i, t, o, p)"
+        )
+
+    async def _writer(self, w: int, seconds: float) -> int:
+        streams = Streams(w)
+        sql = self._insert_one()
+        written = 0
+        async with self.pool.acquire() as conn:
+            for n in until(seconds):
+                i = streams.take()
+                streams.versions[i] += 1
+                e = new_event(n)
+                payload = orjson.dumps(e.data)
+                await conn.execute(
+                    sql, streams.ids[i], streams.versions[i], e.event_id, e.type, e.occurred_on, payload
+                )
+                written += 1
+        return written
+
+    async def _batch_writer(self, seconds: float) -> int:
+        sql = self._insert_many()
+        written = 0
+        async with self.pool.acquire() as conn:
+            for _ in until(seconds):
+                events = [new_event(n) for n in range(BATCH)]
+                await conn.execute(
+                    sql,
+                    f"batch-{uuid.uuid4().hex}",
+                    list(range(1, BATCH + 1)),
+                    [e.event_id for e in events],
+                    [e.type for e in events],
+                    [e.occurred_on for e in events],
+                    [orjson.dumps(e.data) for e in events],
+                )
+                written += BATCH
+        return written
+
+    async def sequential(self, seconds: float) -> int:
+        return await self._writer(0, seconds)
+
+    async def concurrent(self, seconds: float) -> int:
+        return sum(await asyncio.gather(*(self._writer(w, seconds) for w in range(CONCURRENT_WRITERS))))
+
+    async def batched(self, seconds: float, writers: int) -> int:
+        return sum(await asyncio.gather(*(self._batch_writer(seconds) for _ in range(writers))))
+
+    async def catch_up(self, events_schema: str) -> int:
+        """The same rows as the subscription reads, fetched through a cursor and not decoded."""
+        read = 0
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            cursor = await conn.cursor(
+                "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
+                f"occurred_on, recorded_at, data::text, metadata::text FROM {events_schema}.events "
+                "ORDER BY transaction_id, position"
+            )
+            while read < CATCH_UP_EVENTS and (rows := await cursor.fetch(2000)):
+                read += len(rows)
+        return read
+
+
+# --- running and reporting -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    workload: str
+    ours: float
+    library: float | None = None
+    raw: float | None = None
+    target: str = ""
+    note: str = ""
+
+
+class CpuMeter:
+    """How busy the whole machine was (all processes), to put the figures in context."""
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]
+
+    def busy_percent(self) -> float:
+        total, idle = self._read()
+        return 100.0 * (1 - (idle - self._start[1]) / max(1, total - self._start[0]))
+
+
+async def best_of(rounds: int, seconds: float, contenders: dict[str, Measure]) -> dict[str, float]:
+    """Alternate the contenders round by round; each one's best rate (events/s)."""
+    best: dict[str, float] = dict.fromkeys(contenders, 0.0)
+    for _ in range(rounds):
+        for name, measure in contenders.items():
+            started = time.perf_counter()
+            count = await measure(seconds)
+            best[name] = max(best[name], count / (time.perf_counter() - started))
+    return best
+
+
+def group_size(schema: str) -> float:
+    total = REGISTRY.get_sample_value("amnesty_eventstore_group_appends_sum", {"schema": schema}) or 0.0
+    count = REGISTRY.get_sample_value("amnesty_eventstore_group_appends_count", {"schema": schema}) or 1.0
+    return total / count
+
+
+async def appends(ours: Ours, library: Library, raw: Raw, rounds: int, seconds: float) -> list[Result]:
+    results = []
+    best = await best_of(
+        rounds, seconds, {"ours": ours.sequential, "library": library.sequential, "raw": raw.sequential}
+    )
+    results.append(
+        Result("single-event appends, 1 connection, sequential", best["ours"], best["library"], best["raw"])
+    )
+    groups_before = REGISTRY.get_sample_value(
+        "amnesty_eventstore_group_appends_count", {"schema": ours.schema}
+    )
+    sum_before = REGISTRY.get_sample_value("amnesty_eventstore_group_appends_sum", {"schema": ours.schema})
+    best = await best_of(
+        rounds, seconds, {"ours": ours.concurrent, "library": library.concurrent, "raw": raw.concurrent}
+    )
+    groups = (
+        REGISTRY.get_sample_value("amnesty_eventstore_group_appends_count", {"schema": ours.schema}) or 0
+    ) - (groups_before or 0)
+    appended = (
+        REGISTRY.get_sample_value("amnesty_eventstore_group_appends_sum", {"schema": ours.schema}) or 0
+    ) - (sum_before or 0)
+    results.append(
+        Result(
+            f"single-event appends, {CONCURRENT_WRITERS} concurrent writers",
+            best["ours"],
+            best["library"],
+            best["raw"],
+            "≥ 3x library",
+            f"ours: group commit, {appended / max(groups, 1):.1f} appends per transaction on average; "
+            f"library: {CONCURRENT_WRITERS} threads, pool of {CONCURRENT_WRITERS}; "
+            f"raw: {CONCURRENT_WRITERS} connections, one transaction per event",
+        )
+    )
+    for writers in (1, BATCH_WRITERS):
+        best = await best_of(
+            rounds,
+            seconds,
+            {
+                "ours": functools.partial(ours.batched, writers=writers),
+                "library": functools.partial(library.batched, writers=writers),
+                "raw": functools.partial(raw.batched, writers=writers),
+            },
+        )
+        results.append(
+            Result(
+                f"batched appends, {BATCH} events per append, {writers} writer{'s' if writers > 1 else ''}",
+                best["ours"],
+                best["library"],
+                best["raw"],
+                "≥ 100k/s",
+                "raw: INSERT … SELECT unnest" if writers == 1 else "",
+            )
+        )
+    best = await best_of(
+        rounds, seconds, {"ours": functools.partial(ours.batched, writers=BATCH_WRITERS, outbox=True)}
+    )
+    results.append(
+        Result(
+            f"batched appends with an outbox row per event, {BATCH_WRITERS} writers",
+            best["ours"],
+            note="every event also written to the outbox (its JSON again, as the Kafka value)",
+        )
+    )
+    return results
+
+
+async def catch_ups(ours: Ours, library: Library, raw: Raw, schema: str, rounds: int) -> list[Result]:
+    # Top up to the catch-up size with batched appends (not timed).
+    present = await ours.pool.fetchval(f"SELECT count(*) FROM {schema}.events")
+    while present < CATCH_UP_EVENTS:
+        present += await ours.batched(1.0, BATCH_WRITERS)
+    await ours.pool.execute(f"VACUUM ANALYZE {schema}.events")
+    rates: dict[str, tuple[float, int]] = {}
+    reads: dict[str, Callable[[], Awaitable[int]]] = {
+        "batches": functools.partial(ours.catch_up, per_event=False),
+        "per_event": functools.partial(ours.catch_up, per_event=True),
+        "raw": functools.partial(raw.catch_up, schema),
+        "library": library.catch_up,
+    }
+    for _ in range(rounds):
+        for name, read in reads.items():
+            started = time.perf_counter()
+            count = await read()
+            rate = count / (time.perf_counter() - started)
+            rates[name] = max(rates.get(name, (0.0, 0)), (rate, count))
+    note = (
+        f"{rates['batches'][1]:,} events of ~600 B JSON; raw: the same rows through a cursor, not decoded; "
+        f"library: select_notifications pages of 5000 over its {rates['library'][1]:,} events, "
+        "payloads decoded as ours are"
+    )
+    return [
+        Result(
+            "catch-up read, Subscription.batches() (server-side cursor)",
+            rates["batches"][0],
+            rates["library"][0],
+            rates["raw"][0],
+            "≥ 300k/s",
+            note,
+        ),
+        Result(
+            "catch-up read, Subscription per event",
+            rates["per_event"][0],
+            rates["library"][0],
+            rates["raw"][0],
+        ),
+    ]
+
+
+def render(results: list[Result], busy: float, seconds: float, rounds: int, elapsed: float) -> str:
+    def rate(value: float | None) -> str:
+        return "—" if value is None else f"{value:,.0f}/s"
+
+    lines = [
+        "# Event store benchmark",
+        "",
+        f"| workload | amnesty_eventstore | {LIBRARY} | ours ÷ library | raw asyncpg (ceiling) | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        ratio = "—" if r.library is None else f"{r.ours / r.library:.1f}x"
+        lines.append(
+            f"| {r.workload} | {rate(r.ours)} | {rate(r.library)} | {ratio} | {rate(r.raw)} | {r.target} |"
+        )
+    lines += ["", "Notes:"]
+    lines += [f"- {r.workload}: {r.note}" for r in results if r.note]
+    lines += [
+        f"- Each append workload: {rounds} rounds of {seconds:g} s alternating the implementations, each "
+        f"catch-up {max(1, rounds - 1)} rounds; the best round of each. Events are contract envelopes "
+        "of ~600 B JSON with UUIDv7 ids; fsync and synchronous_commit on.",
+        f"- {LIBRARY}: PostgresApplicationRecorder.insert_events with POSTGRES_ENABLE_DB_FUNCTIONS=y, "
+        "its fastest configuration.",
+        f"- The machine (2 cores, shared) was {busy:.0f}% busy during the run; total {elapsed:.0f} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def new_schema(admin: asyncpg.Connection, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f"CREATE SCHEMA {name}")
+    return name
+
+
+def library_recorder(admin_url: str, schema: str) -> tuple[InfrastructureFactory[Any], ApplicationRecorder]:
+    url = urlsplit(admin_url)
+    factory = InfrastructureFactory.construct(
+        {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or ""),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+            "POSTGRES_POOL_SIZE": str(CONCURRENT_WRITERS),
+        }
+    )
+    return factory, factory.application_recorder()
+
+
+async def run(endpoints: Endpoints, rounds: int, seconds: float) -> str:
+    started = time.perf_counter()
+    meter = CpuMeter()
+    admin = await asyncpg.connect(endpoints.admin_database_url)
+    schemas = [await new_schema(admin, p) for p in ("bench_store", "bench_library", "bench_raw")]
+    ours_schema, library_schema, raw_schema = schemas
+    pool = await create_pool(endpoints.admin_database_url, min_size=4, max_size=CONCURRENT_WRITERS + 8)
+    factory, recorder = library_recorder(endpoints.admin_database_url, library_schema)
+    library = Library(recorder)
+    try:
+        await migrate(pool, ours_schema)
+        await pool.execute(RAW_TABLE.format(schema=raw_schema))
+        async with EventStore(pool, ours_schema) as store:
+            ours = Ours(pool, store, ours_schema)
+            raw = Raw(pool, raw_schema)
+            results = await appends(ours, library, raw, rounds, seconds)
+            results += await catch_ups(ours, library, raw, ours_schema, max(1, rounds - 1))
+        return render(results, meter.busy_percent(), seconds, rounds, time.perf_counter() - started)
+    finally:
+        library.threads.shutdown()
+        factory.close()
+        await pool.close()
+        for schema in schemas:
+            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of one round")
+    args = parser.parse_args()
+    settings = InfraSettings()
+    stack = Stack(settings)
+    already_running = stack.kafka.running() is not None and stack.postgres.running() is not None
+    await stack.up()
+    try:
+        table = await run(stack.endpoints, args.rounds, args.seconds)
+    finally:
+        if not already_running:
+            stack.down()
+    print(table)
+    out = settings.home / "bench-results" / "eventstore.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table)
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
