@@ -72,16 +72,22 @@ def demo(
         asyncio.run(stack.up())
         # The demo profile generates and keeps a local pseudonym key and API token under .local/secrets.
         env = os.environ | {"AMNESTY_PROFILE": "demo"}  # noqa: TID251 - children inherit the environment
-        for service, port in SERVICE_PORTS.items():
+        ports = demo_ports(env)
+        for service, port in ports.items():
             stack.processes.start_service(service, port, env)
-        for service, port in SERVICE_PORTS.items():
+        for service, port in ports.items():
             stack.processes.wait_ready(service, port, infra.ready_timeout_s)
         simulated = _start_simulator(stack, infra, scale=scale, speed=speed, seed=seed, env=env)
     except StackError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         raise typer.Exit(1) from exc
     _print_status(stack)
-    _print_where_to_look(infra, simulated)
+    _print_where_to_look(infra, simulated, ports)
+
+
+def demo_ports(env: dict[str, str]) -> dict[str, int]:
+    """Each service's port: its own AMNESTY_<SERVICE>_HTTP_PORT when set, else the default."""
+    return {s: int(env.get(f"AMNESTY_{s.upper()}_HTTP_PORT", p)) for s, p in SERVICE_PORTS.items()}
 
 
 def _start_simulator(
@@ -98,14 +104,14 @@ def _start_simulator(
         f'"{amnesty}" simulate --from 2022-01 --to 2025-09 --scale {scale} --speed {speed} --seed {seed} '
         f'&& touch "{marker}"'
     )
-    stack.processes.start(SIMULATOR, ["/bin/sh", "-c", command], env)
+    stack.processes.start(SIMULATOR, ["/bin/sh", "-c", command], env, "amnesty.upstream.v1")
     return f"the simulator publishes 2022-01..2025-09 at scale {scale} in the background"
 
 
-def _print_where_to_look(infra: InfraSettings, simulated: str) -> None:
+def _print_where_to_look(infra: InfraSettings, simulated: str, ports: dict[str, int]) -> None:
     logs = infra.local / "logs"
-    stats = f"http://127.0.0.1:{SERVICE_PORTS['statistics']}"
-    intake = f"http://127.0.0.1:{SERVICE_PORTS['intake']}"
+    stats = f"http://127.0.0.1:{ports['statistics']}"
+    intake = f"http://127.0.0.1:{ports['intake']}"
     token = infra.local / "secrets" / "intake-api.token"
     examples = infra.home / "services/eligibility/src/amnesty_eligibility/rule_sets/examples"
     console.print(f"""
@@ -114,7 +120,7 @@ def _print_where_to_look(infra: InfraSettings, simulated: str) -> None:
   live page        {stats}/
   statistics API   {stats}/v1/stats/summary   {stats}/v1/stats/series?metric=voluntary_returns&period=month
   submissions      POST {intake}/v1/submissions  (bearer token in {token})
-  metrics          {stats}/metrics  {intake}/metrics  http://127.0.0.1:{SERVICE_PORTS["eligibility"]}/metrics
+  metrics          {stats}/metrics  {intake}/metrics  http://127.0.0.1:{ports["eligibility"]}/metrics
   AsyncAPI docs    {intake}/asyncapi.json  {intake}/schemas/<message>.json
   service logs     {logs}/
   what-if          amnesty whatif --rules {examples}/window-2-extended-2025-12-31.toml

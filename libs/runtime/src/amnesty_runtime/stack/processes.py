@@ -17,10 +17,11 @@ class ProcessRecord:
     name: str
     pid: int
     started: float
+    address: str = ""
 
     @classmethod
-    def of(cls, name: str, pid: int) -> ProcessRecord:
-        return cls(name=name, pid=pid, started=psutil.Process(pid).create_time())
+    def of(cls, name: str, pid: int, address: str = "") -> ProcessRecord:
+        return cls(name=name, pid=pid, started=psutil.Process(pid).create_time(), address=address)
 
     def process(self) -> psutil.Process | None:
         """The live process, or None when it has exited or the pid now belongs to another process."""

@@ -32,7 +32,7 @@ class LocalProcesses:
         record = self._table.get(name)
         return record if record is not None and record.alive() else None
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> ProcessRecord:
+    def start(self, name: str, argv: list[str], env: dict[str, str], address: str = "") -> ProcessRecord:
         """Start ``argv`` (its first item a console script of this environment) unless it already runs."""
         record = self.running(name)
         if record is not None:
@@ -48,7 +48,7 @@ class LocalProcesses:
                 env=env,
                 start_new_session=True,
             )
-        record = ProcessRecord.of(name, process.pid)
+        record = ProcessRecord.of(name, process.pid, address)
         self._table.put(record)
         return record
 

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from amnesty_runtime.settings import SERVICE_PORTS, SERVICES, InfraSettings
+from amnesty_runtime.settings import SERVICES, InfraSettings
 from amnesty_runtime.stack.endpoints import Endpoints, resolve
 from amnesty_runtime.stack.kafka import LocalKafka
 from amnesty_runtime.stack.postgres import LocalPostgres
@@ -108,13 +108,8 @@ class Stack:
         for name in (*SERVICES, SIMULATOR):
             record = self.processes.running(name)
             if record is not None:
-                port = SERVICE_PORTS.get(name)
-                address = f"http://127.0.0.1:{port}/" if port else "amnesty.upstream.v1"
-                rows.append(
-                    ComponentStatus(
-                        name, "running", address, record.pid, str(self.processes.logs / f"{name}.log")
-                    )
-                )
+                log = str(self.processes.logs / f"{name}.log")
+                rows.append(ComponentStatus(name, "running", record.address, record.pid, log))
         return rows
 
 

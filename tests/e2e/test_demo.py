@@ -1,0 +1,86 @@
+"""`amnesty demo` from nothing: stack, services and simulator up; again is safe; `down` leaves nothing.
+
+A separate stack in a temporary folder on free ports, so it never touches the session's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import httpx2
+import psutil
+import pytest
+
+from amnesty_runtime.settings import SERVICE_PORTS
+from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
+from amnesty_simulator.calibration import calibrate, read_figures
+from amnesty_simulator.world import scaled
+from tests.support.processes import free_port
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+SCALE = 0.01
+
+
+async def _amnesty(env: dict[str, str], *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "amnesty"),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 300)
+    assert process.returncode == 0, out.decode()
+    return out.decode()
+
+
+async def test_demo_runs_the_system_again_safely_and_down_stops_everything(tmp_path: Path) -> None:
+    local = tmp_path / "local"
+    ports = {f"AMNESTY_{s.upper()}_HTTP_PORT": str(free_port()) for s in SERVICE_PORTS}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}  # noqa: TID251
+    env |= ports | {
+        "AMNESTY_LOCAL_DIR": str(local),
+        "AMNESTY_PG_PORT": str(free_port()),
+        "AMNESTY_KAFKA_PORT": str(free_port()),
+        "AMNESTY_KAFKA_CONTROLLER_PORT": str(free_port()),
+    }
+    table = ProcessTable(local / "stack.json")
+    running: dict[str, ProcessRecord | None] = {}
+    try:
+        printed = await _amnesty(env, "demo", "--scale", str(SCALE))
+        stats = f"http://127.0.0.1:{ports['AMNESTY_STATISTICS_HTTP_PORT']}"
+        assert f"live page        {stats}/" in printed
+        running = {name: table.get(name) for name in ("postgres", "kafka", *SERVICE_PORTS, "simulator")}
+        assert all(record is not None for record in running.values()), printed
+
+        calendar = calibrate(read_figures(), (2022, 1), (2025, 9))
+        expected = sum(scaled(n, SCALE) for n in calendar.counts.values())
+        async with httpx2.AsyncClient(base_url=stats, timeout=10) as http:
+
+            async def cases_opened() -> int:
+                return int((await http.get("/v1/stats/summary")).json()["cases_opened"])
+
+            await eventually(cases_opened, lambda n: n == expected, timeout_s=180)
+        await eventually(lambda: _exists(local / "demo" / f"simulated-seed2024-scale{SCALE}"), bool, 60)
+
+        again = await _amnesty(env, "demo", "--scale", str(SCALE))
+        assert "already simulated" in again
+        assert {n: table.get(n) for n in ("postgres", "kafka", *SERVICE_PORTS)} == {
+            n: running[n] for n in ("postgres", "kafka", *SERVICE_PORTS)
+        }, "a second demo reuses what runs"
+    finally:
+        stopped = await _amnesty(env, "stack", "down")
+    assert "statistics" in stopped
+    assert "kafka" in stopped
+    for record in running.values():
+        assert record is not None
+        assert not psutil.pid_exists(record.pid) or psutil.Process(record.pid).create_time() != record.started
+
+
+async def _exists(path: Path) -> bool:
+    return await asyncio.to_thread(path.exists)
