@@ -24,11 +24,12 @@ class FakePool:
 
 
 class FakeDatabase:
-    """Stands in for append_many_in / append_in: records groups, answers per stream name."""
+    """Stands in for append_many_in / append_in / append_copy_in: records calls, answers per stream name."""
 
     def __init__(self) -> None:
         self.groups: list[list[str]] = []
         self.singles: list[str] = []
+        self.copied: list[str] = []
         self.gate = asyncio.Event()
         self.gate.set()
         self.fail_groups = False
@@ -59,12 +60,19 @@ class FakeDatabase:
             return outcome
         raise outcome
 
+    async def append_copy_in(
+        self, conn: object, schema: str, stream_id: str, events: Any, expected: Any
+    ) -> AppendResult:
+        self.copied.append(stream_id)
+        return AppendResult(stream_id, 1, len(events))
+
 
 @pytest.fixture
 def database(monkeypatch: pytest.MonkeyPatch) -> FakeDatabase:
     fake = FakeDatabase()
     monkeypatch.setattr(group_commit_module, "append_many_in", fake.append_many_in)
     monkeypatch.setattr(group_commit_module, "append_in", fake.append_in)
+    monkeypatch.setattr(group_commit_module, "append_copy_in", fake.append_copy_in)
     return fake
 
 
@@ -141,10 +149,10 @@ async def test_closing_commits_what_is_queued(database: FakeDatabase) -> None:
         await group_commit.append(request("late"))
 
 
-async def test_a_large_append_skips_the_queue(database: FakeDatabase) -> None:
+async def test_a_large_append_skips_the_queue_and_goes_by_copy(database: FakeDatabase) -> None:
     group_commit = GroupCommitter(cast(Pool, FakePool()), "test", direct_events=3)
     group_commit.start()
     large = AppendRequest("large", [NewEvent(uuid.uuid4(), "Probe", {}) for _ in range(3)])
     assert await group_commit.append(large) == AppendResult("large", 1, 3)
     await group_commit.close()
-    assert (database.groups, database.singles) == ([], ["large"])
+    assert (database.groups, database.singles, database.copied) == ([], [], ["large"])

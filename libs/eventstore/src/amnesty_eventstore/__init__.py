@@ -1,12 +1,13 @@
 """amnesty_eventstore: a PostgreSQL event store with an outbox, gap-free reads and migrations.
 
-``EventStore`` is the front door; ``append_in`` appends inside a transaction of the caller's;
-``migrate`` sets up a schema.
+``EventStore`` is the front door; ``append_in`` appends inside a transaction of the caller's
+(``append_copy_in`` does the same by binary COPY, for large appends); ``migrate`` sets up a schema.
 """
 
 from amnesty_eventstore.appending import AppendOutcome, append_in, append_many_in
 from amnesty_eventstore.checkpoints import START, Checkpoint
 from amnesty_eventstore.connections import DbConnection, Pool, create_pool
+from amnesty_eventstore.copying import append_copy_in
 from amnesty_eventstore.errors import (
     ConcurrencyError,
     EventIdConflict,
@@ -63,6 +64,7 @@ __all__ = [
     "UpcastError",
     "Upcaster",
     "Upcasters",
+    "append_copy_in",
     "append_in",
     "append_many_in",
     "catch_up",

@@ -92,7 +92,7 @@ def encode_appends(requests: Sequence[AppendRequest]) -> EncodedAppends:
     if not requests:
         raise ValueError("nothing to append")
     for request in requests:
-        _check(request)
+        check_append(request)
     events = [event for request in requests for event in request.events]
     routed = [event for event in events if event.topic is not None]
     return EncodedAppends(
@@ -108,12 +108,12 @@ def encode_appends(requests: Sequence[AppendRequest]) -> EncodedAppends:
         metadatas=[orjson.dumps(event.metadata).decode() if event.metadata else None for event in events],
         # Whole-array NULLs let the function skip the outbox when no event goes there.
         topics=[event.topic for event in events] if routed else None,
-        keys=[_key(event) for event in events] if any(e.key is not None for e in routed) else None,
+        keys=[event_key(event) for event in events] if any(e.key is not None for e in routed) else None,
         headers=[_headers(event) for event in events] if any(e.headers for e in routed) else None,
     )
 
 
-def _key(event: NewEvent) -> bytes | None:
+def event_key(event: NewEvent) -> bytes | None:
     if event.topic is None or event.key is None:
         return None
     return event.key.encode() if isinstance(event.key, str) else event.key
@@ -125,7 +125,8 @@ def _headers(event: NewEvent) -> str | None:
     return orjson.dumps(event.headers).decode()
 
 
-def _check(request: AppendRequest) -> None:
+def check_append(request: AppendRequest) -> None:
+    """Refuse an append without events or with a repeated event id (a programming error)."""
     if not request.events:
         raise ValueError(f"an append to stream {request.stream_id!r} needs at least one event")
     ids = {event.event_id for event in request.events}

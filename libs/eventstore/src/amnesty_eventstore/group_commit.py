@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from amnesty_eventstore import metrics
 from amnesty_eventstore.appending import AppendOutcome, append_in, append_many_in
 from amnesty_eventstore.connections import Pool
+from amnesty_eventstore.copying import append_copy_in
 from amnesty_eventstore.events import AppendRequest, AppendResult
 
 
@@ -40,7 +41,8 @@ class GroupCommitter:
     more writers split the same callers into smaller groups, and a group's cost is mostly fixed (on
     the 2-core benchmark machine one writer commits 16 callers' appends fastest). ``max_group_events``
     bounds one group's size. An append of ``direct_events`` or more skips the queue and commits on a
-    connection of its own: it amortises its commit alone, and large appends then run side by side.
+    connection of its own by binary COPY (see copying): it amortises its commit alone, and large
+    appends then run side by side.
     """
 
     def __init__(
@@ -89,7 +91,7 @@ class GroupCommitter:
             raise RuntimeError("the group committer is not started")
         if len(request.events) >= self._direct_events:
             async with self._pool.acquire() as conn:
-                return await append_in(
+                return await append_copy_in(
                     conn, self._schema, request.stream_id, request.events, request.expected_version
                 )
         pending = _Pending(request, asyncio.get_running_loop().create_future())
