@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -255,3 +256,37 @@ def test_absent_and_null_have_the_same_fingerprint() -> None:
     absent = accepted(submission("Detained"))
     null = accepted(submission("Detained", region=None))
     assert canonical_submission(absent) == canonical_submission(null)
+
+
+@pytest.mark.parametrize(
+    ("submission_id", "accepted"),
+    [
+        ("erdr-00000042", True),
+        ("record-3012345678", False),  # the person's tax number
+        ("12024100000001234", False),  # the case number
+        ("12024100000001234/1", False),
+    ],
+)
+def test_a_submission_id_must_not_carry_a_raw_identifier(submission_id: str, accepted: bool) -> None:
+    raw = json.dumps(
+        {
+            "type": "CaseOpened",
+            "source": "erdr",
+            "submission_id": submission_id,
+            "person_id": "3012345678",
+            "case_number": "12024100000001234",
+            "article": "407",
+            "absent_since": "2024-11-02",
+            "registered_on": "2024-11-20",
+            "region": "UA-48",
+        }
+    ).encode()
+    parsed = parse_submission(raw, today=date(2025, 10, 1))
+    if accepted:
+        assert not isinstance(parsed, Rejection), parsed
+    else:
+        assert isinstance(parsed, Rejection)
+        assert parsed.reason == RejectionReason.INVALID_FIELD
+        assert parsed.detail.startswith("submission_id:")
+        assert "3012345678" not in parsed.detail
+        assert "12024100000001234" not in parsed.detail

@@ -33,6 +33,9 @@ def _type_is_required(schema: dict[str, Any]) -> None:
     schema["required"] = ["type", *(name for name in schema.get("required", []) if name != "type")]
 
 
+_SHORTEST_JUDGED_ID = 5
+
+
 class _Submission(BaseModel):
     # Unknown fields are ignored, not refused: upstream teams add fields over time and the contract only
     # grows by adding, so a newer sender must not have its submissions rejected. Ignored fields are dropped
@@ -44,6 +47,20 @@ class _Submission(BaseModel):
     source: SourceName
     submission_id: SubmissionId
     person_id: PersonId
+
+    @model_validator(mode="after")
+    def _no_identifier_in_the_submission_id(self) -> Self:
+        # submission_id travels on past intake (events, decisions, read models); a source whose record id
+        # is the tax or case number would carry it there. Very short person ids are too common a
+        # substring to judge by.
+        identifiers = [self.person_id] if len(self.person_id) >= _SHORTEST_JUDGED_ID else []
+        identifiers += [str(getattr(self, "case_number", None) or "")]
+        if any(i and i in self.submission_id for i in identifiers):
+            raise PydanticCustomError(
+                "identifier_in_submission_id",
+                "submission_id: must not contain the person_id or case_number (personal data)",
+            )
+        return self
 
 
 class CaseOpened(_Submission):
