@@ -100,8 +100,14 @@ class LiveProjection:
 
     async def _move_to(self, version: int) -> None:
         consumer = projection_consumer(self._pool, self._settings, version)
+        # Not persistent: this object starts and stops it, and a retired version's subscriber must not
+        # come back if the broker is ever restarted.
         subscriber = subscribe_checkpointed(
-            self._broker, consumer, *self._settings.topics, max_records=self._settings.batch_max_records
+            self._broker,
+            consumer,
+            *self._settings.topics,
+            max_records=self._settings.batch_max_records,
+            persistent=False,
         )
         await self.stop()
         await subscriber.start()
