@@ -16,6 +16,7 @@ from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import subscribe_checkpointed
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, OutboxMessage, OutboxRelay, create_producer
 from amnesty_runtime.stack import Endpoints
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +137,36 @@ async def test_the_running_relay_publishes_what_is_appended_later(
                 break
             await asyncio.sleep(0.1)
         assert await _end_offsets(endpoints, fresh_topic) == STREAMS * PER_STREAM
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await producer.stop()
+
+
+async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_again(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
+    await producer.start()
+    stop = asyncio.Event()
+    relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test", poll_interval_s=0.2)
+    running = asyncio.create_task(relay.run(stop))
+    lock_holder = (
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = hashtext('amnesty_eventstore.relay') AND objid = hashtext($1)::oid"
+    )
+    try:
+        first = await eventually(
+            lambda: admin_pool.fetchval(lock_holder, fresh_schema), lambda pid: pid is not None
+        )
+        # The server ends the leader's session: with it goes the lock.
+        assert await admin_pool.fetchval("SELECT pg_terminate_backend($1)", first)
+        second = await eventually(
+            lambda: admin_pool.fetchval(lock_holder, fresh_schema), lambda pid: pid not in (None, first)
+        )
+        assert second != first
+        await _append_events(admin_pool, fresh_schema, fresh_topic)
+        await eventually(lambda: _end_offsets(endpoints, fresh_topic), lambda n: n == STREAMS * PER_STREAM)
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)

@@ -88,7 +88,19 @@ class OutboxRelay:
         return len(messages)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay until ``stop`` is set: active while this process holds the schema's relay lock."""
+        """Relay until ``stop`` is set: active while this process holds the schema's relay lock.
+
+        The lock lives with one connection; if that connection is lost the lock is gone too, so the relay
+        stands down and competes for the lock again rather than publish beside another leader.
+        """
+        while not stop.is_set():
+            try:
+                await self._lead(stop)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+                log.warning("outbox relay lost its leader connection; standing down", service=self._service)
+                await _wait(stop, self._poll_interval_s)
+
+    async def _lead(self, stop: asyncio.Event) -> None:
         async with self._pool.acquire() as leader:
             while not stop.is_set():
                 if await leader.fetchval(
@@ -101,7 +113,7 @@ class OutboxRelay:
                 return
             await leader.add_listener(self._store.channel, self._on_notify)
             try:
-                await self._relay_until(stop)
+                await self._relay_until(stop, leader)
             finally:
                 with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
                     await leader.remove_listener(self._store.channel, self._on_notify)
@@ -110,10 +122,12 @@ class OutboxRelay:
                         self._store.name,
                     )
 
-    async def _relay_until(self, stop: asyncio.Event) -> None:
+    async def _relay_until(self, stop: asyncio.Event, leader: DbConnection) -> None:
         failures = 0
         while not stop.is_set():
             self._wake.clear()
+            # Still the leader? A round trip on the lock's connection raises if it is gone.
+            await leader.execute("SELECT 1")
             try:
                 published = await self.publish_pending()
                 failures = 0
