@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -164,3 +165,31 @@ async def test_a_resend_storm_records_each_submission_once(intake: IntakeUnderTe
     assert set(event_ids_per_submission) == {s["submission_id"] for s in originals}
     assert all(len(ids) == 1 for ids in event_ids_per_submission.values())
     assert await _rejected(intake) == []
+
+
+async def test_a_single_object_is_rejected_with_its_exact_bytes(intake: IntakeUnderTest) -> None:
+    sent = b'{"type": "CaseOpened",   "source": "erdr", "submission_id": "spaced", "person_id": "3012345678"}'
+    async with httpx2.AsyncClient(
+        base_url=intake.process.url, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as http:
+        answer = await http.post("/v1/submissions", content=sent)
+    assert answer.json()["results"][0]["reason"] == "invalid-field"
+    (message,) = await _rejected(intake)
+    assert base64.b64decode(str(message["original"])) == sent
+    assert message["original_sha256"] == hashlib.sha256(sent).hexdigest()
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(intake: IntakeUnderTest) -> None:
+    # A raw request: the declared length is what counts, before a byte of the body is read.
+    reader, writer = await asyncio.open_connection("127.0.0.1", intake.process.port)
+    writer.write(
+        b"POST /v1/submissions HTTP/1.1\r\nHost: intake\r\nAuthorization: Bearer "
+        + TOKEN.encode()
+        + b"\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(1001 * MAX_MESSAGE_BYTES).encode()
+        + b"\r\nConnection: close\r\n\r\n[]"
+    )
+    await writer.drain()
+    status_line = await asyncio.wait_for(reader.readline(), 10)
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 413"), status_line

@@ -18,6 +18,7 @@ MAX_ITEMS = 1000
 MAX_BODY_BYTES = MAX_ITEMS * MAX_MESSAGE_BYTES
 
 _bearer = HTTPBearer(auto_error=False)
+_TOO_LARGE = {"error": "too-large", "detail": f"at most {MAX_BODY_BYTES} bytes per request"}
 
 
 def _result(index: int, outcome: Outcome) -> dict[str, Any]:
@@ -27,6 +28,16 @@ def _result(index: int, outcome: Outcome) -> dict[str, Any]:
     if outcome.event_id is not None:
         result["event_id"] = str(outcome.event_id)
     return result
+
+
+async def _read_capped(request: Request) -> bytes:
+    """The body, refused past the limit while reading: a missing or false Content-Length cannot bypass it."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, _TOO_LARGE)
+    return bytes(body)
 
 
 def submissions_router(admission: Callable[[], Admission], pool: Callable[[], Pool], token: str) -> APIRouter:
@@ -44,19 +55,23 @@ def submissions_router(admission: Callable[[], Admission], pool: Callable[[], Po
 
     @router.post("/v1/submissions", dependencies=[Depends(authorised)], tags=["submissions"])
     async def post_submissions(request: Request) -> dict[str, Any]:
-        body = await request.body()
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise HTTPException(413, _TOO_LARGE)
+        body = await _read_capped(request)
         document = parse_json_document(body, max_bytes=MAX_BODY_BYTES)
-        if isinstance(document, Rejection):
-            # The whole body is unreadable: one item, rejected (and dead-lettered) with the reason.
+        if isinstance(document, Rejection) or not isinstance(document, list):
+            # One object (or an unreadable body): judged on the exact bytes received, so a rejection keeps
+            # the sender's original and its digest.
             items = [Incoming(body)]
         else:
-            values = document if isinstance(document, list) else [document]
-            if len(values) > MAX_ITEMS:
+            if len(document) > MAX_ITEMS:
                 raise HTTPException(
                     413, {"error": "too-many-items", "detail": f"at most {MAX_ITEMS} per request"}
                 )
-            # Each item is judged on its own bytes, re-serialised; the 64 KiB limit applies per item.
-            items = [Incoming(json.dumps(v, ensure_ascii=False).encode()) for v in values]
+            # Items of an array are judged on their own bytes, re-serialised (a rejection's `original` is
+            # then the item as re-encoded); the 64 KiB limit applies per item.
+            items = [Incoming(json.dumps(v, ensure_ascii=False).encode()) for v in document]
         async with pool().acquire() as conn, conn.transaction():
             outcomes = await admission().admit(conn, items)
         return {"results": [_result(i, o) for i, o in enumerate(outcomes)]}
