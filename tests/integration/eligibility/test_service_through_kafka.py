@@ -41,7 +41,7 @@ def _case(person: str, number: str, absent_since: str, **more: str) -> Submissio
     return {
         "type": "CaseOpened",
         "source": "erdr",
-        "submission_id": f"open-{number}",
+        "submission_id": f"open-{number[-9:]}",  # never the case number itself (a contract rule)
         "person_id": person,
         "case_number": number,
         "article": "407",

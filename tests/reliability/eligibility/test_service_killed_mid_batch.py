@@ -35,7 +35,7 @@ def _submissions() -> list[Submission]:
         opened = {
             "type": "CaseOpened",
             "source": "erdr",
-            "submission_id": f"open-{case}",
+            "submission_id": f"open-{case[-9:]}",  # never the case number itself (a contract rule)
             "person_id": person,
             "case_number": case,
             "article": "407",
@@ -54,7 +54,11 @@ def _submissions() -> list[Submission]:
                 else {"detained_on": returned_on}
             ),
         }
-        earlier = {**opened, "submission_id": f"open-early-{case}", "case_number": f"{12023000000000000 + i}"}
+        earlier = {
+            **opened,
+            "submission_id": f"open-early-{case[-9:]}",
+            "case_number": f"{12023000000000000 + i}",
+        }
         earlier["absent_since"] = earlier["registered_on"] = "2023-05-01"
         persons.append([*([ret, opened] if i % 2 else [opened, ret]), *([earlier] if i % 5 == 0 else [])])
     # Persons interleaved, each person's submissions in their order.
