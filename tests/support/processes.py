@@ -34,8 +34,8 @@ class ServiceProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, ready_timeout_s: float = 60.0) -> None:
-        """Start the process and wait until /readyz answers 200."""
+    async def launch(self) -> asyncio.subprocess.Process:
+        """Start the process without waiting for it (e.g. to kill it while it catches up)."""
         executable = Path(sys.executable).parent / self.script
         with self.log.open("ab") as out:
             self.process = await asyncio.create_subprocess_exec(
@@ -44,11 +44,16 @@ class ServiceProcess:
                 stderr=asyncio.subprocess.STDOUT,
                 env={**os.environ, **self.env},  # noqa: TID251 - a child process inherits the environment
             )
+        return self.process
+
+    async def start(self, ready_timeout_s: float = 60.0) -> None:
+        """Start the process and wait until /readyz answers 200."""
+        process = await self.launch()
         async with httpx2.AsyncClient(base_url=self.url, timeout=2) as client:
             for _ in range(int(ready_timeout_s * 10)):
-                if self.process.returncode is not None:
+                if process.returncode is not None:
                     tail = self.log.read_text()[-3000:]
-                    raise RuntimeError(f"{self.script} exited with {self.process.returncode}:\n{tail}")
+                    raise RuntimeError(f"{self.script} exited with {process.returncode}:\n{tail}")
                 try:
                     if (await client.get("/readyz")).status_code == 200:
                         return

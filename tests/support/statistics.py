@@ -52,14 +52,7 @@ class StatisticsUnderTest:
     async def launch(self) -> None:
         """Start the process without waiting for it to be ready: it catches up meanwhile, so that a test
         can kill it in the middle of its batches."""
-        executable = Path(sys.executable).parent / self.process.script
-        with self.process.log.open("ab") as out:
-            self.process.process = await asyncio.create_subprocess_exec(
-                str(executable),
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-                env={**os.environ, **self.env},  # noqa: TID251 - a child process inherits the environment
-            )
+        await self.process.launch()
 
     async def publish(self, events: Sequence[Event]) -> None:
         """As the producers' outbox relays do: keyed by person, with the event-id header, in order."""

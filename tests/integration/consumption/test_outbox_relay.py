@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Sequence
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 
@@ -16,6 +15,7 @@ from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import subscribe_checkpointed
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, OutboxMessage, OutboxRelay, create_producer
 from amnesty_runtime.stack import Endpoints
+from tests.support.kafka import end_offsets
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -44,20 +44,6 @@ async def _append_events(pool: Pool, schema: str, topic: str) -> None:
                     key=stream,
                 )
                 await append_in(conn, schema, stream, [event], version - 1)
-
-
-async def _end_offsets(endpoints: Endpoints, topic: str) -> int:
-    # A group id, though nothing is consumed: aiokafka 0.14's group-less consumer re-raises its own
-    # cancellation from stop().
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=endpoints.kafka_bootstrap_servers, group_id=f"o-{uuid.uuid4()}"
-    )
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(3)]  # fresh_topic has three
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
 
 
 async def _consume_all(
@@ -108,7 +94,7 @@ async def test_what_a_killed_relay_resends_is_dropped_by_the_consumer(
         await producer.stop()
     assert REGISTRY.get_sample_value("amnesty_outbox_pending", {"service": "test"}) == 0
 
-    published = await _end_offsets(endpoints, fresh_topic)
+    published = await end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic)
     assert published == 2 * STREAMS * PER_STREAM, "the killed relay's batch must really be in Kafka twice"
 
     applied = await _consume_all(endpoints, admin_pool, fresh_schema, fresh_topic, published)
@@ -133,10 +119,10 @@ async def test_the_running_relay_publishes_what_is_appended_later(
         await asyncio.sleep(0.5)  # the relay is idle, waiting on NOTIFY, not on its 30 s poll
         await _append_events(admin_pool, fresh_schema, fresh_topic)
         for _ in range(100):
-            if await _end_offsets(endpoints, fresh_topic) == STREAMS * PER_STREAM:
+            if await end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic) == STREAMS * PER_STREAM:
                 break
             await asyncio.sleep(0.1)
-        assert await _end_offsets(endpoints, fresh_topic) == STREAMS * PER_STREAM
+        assert await end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic) == STREAMS * PER_STREAM
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)
@@ -166,7 +152,10 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
         )
         assert second != first
         await _append_events(admin_pool, fresh_schema, fresh_topic)
-        await eventually(lambda: _end_offsets(endpoints, fresh_topic), lambda n: n == STREAMS * PER_STREAM)
+        await eventually(
+            lambda: end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic),
+            lambda n: n == STREAMS * PER_STREAM,
+        )
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)
