@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 
+import asyncpg
 import pytest
 from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
@@ -29,6 +30,30 @@ class KilledAfterPublishing(OutboxRelay):
     async def _publish(self, messages: list[OutboxMessage]) -> None:
         await super()._publish(messages)
         raise SystemExit("killed between publishing and marking published")
+
+
+class FailsItsFirstLeadershipCheck(OutboxRelay):
+    """A relay whose lock connection answers its first check with a client-side protocol error.
+
+    That is what asyncpg raises when the server's error for an ended session is read before the close
+    (``cannot switch to state 15; another operation (2) is in progress``): an error of no expected type.
+    """
+
+    failed_pid: int | None = None
+
+    async def _still_leading(self, leader: DbConnection) -> None:
+        if self.failed_pid is None:
+            self.failed_pid = leader.get_server_pid()
+            raise asyncpg.InternalClientError(
+                "cannot switch to state 15; another operation (2) is in progress"
+            )
+        await super()._still_leading(leader)
+
+
+LOCK_HOLDER = (
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND classid = hashtext('amnesty_eventstore.relay') AND objid = hashtext($1)::oid"
+)
 
 
 async def _append_events(pool: Pool, schema: str, topic: str) -> None:
@@ -137,18 +162,14 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
     stop = asyncio.Event()
     relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test", poll_interval_s=0.2)
     running = asyncio.create_task(relay.run(stop))
-    lock_holder = (
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND classid = hashtext('amnesty_eventstore.relay') AND objid = hashtext($1)::oid"
-    )
     try:
         first = await eventually(
-            lambda: admin_pool.fetchval(lock_holder, fresh_schema), lambda pid: pid is not None
+            lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid is not None
         )
         # The server ends the leader's session: with it goes the lock.
         assert await admin_pool.fetchval("SELECT pg_terminate_backend($1)", first)
         second = await eventually(
-            lambda: admin_pool.fetchval(lock_holder, fresh_schema), lambda pid: pid not in (None, first)
+            lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid not in (None, first)
         )
         assert second != first
         await _append_events(admin_pool, fresh_schema, fresh_topic)
@@ -160,3 +181,36 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
         stop.set()
         await asyncio.wait_for(running, 10)
         await producer.stop()
+
+
+async def test_a_relay_whose_lock_connection_fails_in_any_way_closes_it_and_leads_again(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
+    await producer.start()
+    stop = asyncio.Event()
+    relay = FailsItsFirstLeadershipCheck(
+        admin_pool, fresh_schema, producer, service="test", poll_interval_s=0.2
+    )
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await eventually(
+            lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema),
+            lambda pid: pid not in (None, relay.failed_pid) and relay.failed_pid is not None,
+        )
+        assert not running.done(), "the relay must survive an error of any type on its lock connection"
+        # The failed connection was closed, not handed back to the pool still holding the lock.
+        assert not await admin_pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", relay.failed_pid
+        )
+        await _append_events(admin_pool, fresh_schema, fresh_topic)
+        await eventually(
+            lambda: end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic),
+            lambda n: n == STREAMS * PER_STREAM,
+        )
+        assert REGISTRY.get_sample_value("amnesty_outbox_relay_leading", {"service": "test"}) == 1
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await producer.stop()
+    assert REGISTRY.get_sample_value("amnesty_outbox_relay_leading", {"service": "test"}) == 0

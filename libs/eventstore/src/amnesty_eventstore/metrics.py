@@ -38,3 +38,8 @@ OUTBOX_PENDING = Gauge(
 OUTBOX_PUBLISHED = Counter(
     "amnesty_outbox_published", "Outbox messages acknowledged by Kafka and deleted.", ["service"]
 )
+OUTBOX_RELAY_LEADING = Gauge(
+    "amnesty_outbox_relay_leading",
+    "1 while this process's outbox relay holds its schema's lock and publishes, else 0.",
+    ["service"],
+)

@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from amnesty_eventstore.connections import DbConnection, Pool
-from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
+from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
 from amnesty_eventstore.schemas import store_schema
 
 EVENT_ID_HEADER = "event-id"
@@ -91,43 +91,60 @@ class OutboxRelay:
         """Relay until ``stop`` is set: active while this process holds the schema's relay lock.
 
         The lock lives with one connection; if that connection is lost the lock is gone too, so the relay
-        stands down and competes for the lock again rather than publish beside another leader.
+        stands down and competes for the lock again rather than publish beside another leader. Whatever
+        ends a term of leadership, the relay competes again: a relay that stopped would stall every
+        consumer of its topics without a sound.
         """
         while not stop.is_set():
             try:
                 await self._lead(stop)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
-                log.warning("outbox relay lost its leader connection; standing down", service=self._service)
+            except Exception:
+                log.exception("outbox relay lost its leadership; standing down", service=self._service)
                 await _wait(stop, self._poll_interval_s)
+            finally:
+                OUTBOX_RELAY_LEADING.labels(self._service).set(0)
 
     async def _lead(self, stop: asyncio.Event) -> None:
         async with self._pool.acquire() as leader:
-            while not stop.is_set():
-                if await leader.fetchval(
-                    "SELECT pg_try_advisory_lock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
-                    self._store.name,
-                ):
-                    break
-                await _wait(stop, self._poll_interval_s)
-            else:
-                return
-            await leader.add_listener(self._store.channel, self._on_notify)
             try:
+                if not await self._win_lock(stop, leader):
+                    return
+                OUTBOX_RELAY_LEADING.labels(self._service).set(1)
+                await leader.add_listener(self._store.channel, self._on_notify)
                 await self._relay_until(stop, leader)
-            finally:
-                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
-                    await leader.remove_listener(self._store.channel, self._on_notify)
-                    await leader.execute(
-                        "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
-                        self._store.name,
-                    )
+                await leader.remove_listener(self._store.channel, self._on_notify)
+                await leader.execute(
+                    "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
+                    self._store.name,
+                )
+            except BaseException:
+                # After a failure the connection's protocol state is unknown (a server that ended the
+                # session may have sent its error before closing): close it outright, which releases the
+                # lock and the listener with the session, instead of handing it back for the pool to
+                # reset — that reset would fail again and end the relay.
+                leader.terminate()
+                raise
+
+    async def _win_lock(self, stop: asyncio.Event, leader: DbConnection) -> bool:
+        """Try for the schema's relay lock until won (True) or ``stop`` is set (False)."""
+        while not stop.is_set():
+            if await leader.fetchval(
+                "SELECT pg_try_advisory_lock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
+                self._store.name,
+            ):
+                return True
+            await _wait(stop, self._poll_interval_s)
+        return False
+
+    async def _still_leading(self, leader: DbConnection) -> None:
+        """Raises when the lock's connection is gone: a round trip on it is the proof of leadership."""
+        await leader.execute("SELECT 1")
 
     async def _relay_until(self, stop: asyncio.Event, leader: DbConnection) -> None:
         failures = 0
         while not stop.is_set():
             self._wake.clear()
-            # Still the leader? A round trip on the lock's connection raises if it is gone.
-            await leader.execute("SELECT 1")
+            await self._still_leading(leader)
             try:
                 published = await self.publish_pending()
                 failures = 0
