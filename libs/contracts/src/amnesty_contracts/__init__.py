@@ -40,7 +40,9 @@ from amnesty_contracts.events import Event, SubmissionRef, new_event_id
 from amnesty_contracts.field_types import Article, Branch, Channel, Outcome
 from amnesty_contracts.parsing import (
     parse_case_event,
+    parse_case_events,
     parse_decision_event,
+    parse_decision_events,
     parse_json_document,
     parse_submission,
     validate_submission,
@@ -134,7 +136,9 @@ __all__ = [
     "is_region_code",
     "new_event_id",
     "parse_case_event",
+    "parse_case_events",
     "parse_decision_event",
+    "parse_decision_events",
     "parse_json_document",
     "parse_submission",
     "rejected_message",

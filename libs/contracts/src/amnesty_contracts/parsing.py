@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Final, NoReturn, TypeVar
 
-from pydantic import BaseModel, JsonValue, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import BaseModel, JsonValue, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails, from_json
 
 from amnesty_contracts.case_events import CASE_EVENT_MODELS, CaseEvent
 from amnesty_contracts.dates import TODAY, ukraine_today
@@ -18,6 +18,7 @@ from amnesty_contracts.rejections import MAX_MESSAGE_BYTES, Rejection, Rejection
 from amnesty_contracts.submissions import SUBMISSION_MODELS, Submission
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
+_EventT = TypeVar("_EventT")
 
 # A detail is published and logged; bounding it keeps a message with hundreds of bad fields readable.
 _MAX_DETAIL_CHARS: Final = 1000
@@ -159,3 +160,55 @@ def parse_decision_event(raw: bytes) -> DecisionEvent | Rejection:
     if isinstance(document, Rejection):
         return document
     return _validate_typed(document, DECISION_EVENT_MODELS)
+
+
+_CASE_EVENTS: Final = TypeAdapter(list[CaseEvent])
+_DECISION_EVENTS: Final = TypeAdapter(list[DecisionEvent])
+
+
+def parse_case_events(raws: Sequence[bytes]) -> list[CaseEvent | Rejection]:
+    """`parse_case_event` for a whole batch, in one validation call when the messages are well formed."""
+    return _parse_events(raws, _CASE_EVENTS, parse_case_event)
+
+
+def parse_decision_events(raws: Sequence[bytes]) -> list[DecisionEvent | Rejection]:
+    """`parse_decision_event` for a whole batch, in one validation call when the messages are well formed."""
+    return _parse_events(raws, _DECISION_EVENTS, parse_decision_event)
+
+
+def _parse_events(
+    raws: Sequence[bytes],
+    adapter: TypeAdapter[list[_EventT]],
+    one: Callable[[bytes], _EventT | Rejection],
+) -> list[_EventT | Rejection]:
+    """Validate the messages that are each one JSON object in one pydantic call over their array, and
+    the others (and, if that call fails, the ones it names) one by one, for their exact rejection.
+
+    Every message of the array is checked to be a whole JSON object on its own first, so joining them
+    cannot make two messages into one. Domain events come from this system's own serializers, so the
+    array's validation is the common path; only the one-by-one path refuses duplicate keys.
+    """
+    answers: list[_EventT | Rejection | None] = [None] * len(raws)
+    objects = [i for i, raw in enumerate(raws) if _is_object(raw)]
+    while objects:
+        try:
+            events = adapter.validate_json(b"[" + b",".join(raws[i] for i in objects) + b"]")
+        except ValidationError as exc:
+            failed = {objects[e["loc"][0]] for e in exc.errors() if e["loc"] and isinstance(e["loc"][0], int)}
+            if not failed:
+                break
+            objects = [i for i in objects if i not in failed]
+            continue
+        for i, event in zip(objects, events, strict=True):
+            answers[i] = event
+        break
+    return [one(raws[i]) if answer is None else answer for i, answer in enumerate(answers)]
+
+
+def _is_object(raw: bytes) -> bool:
+    if len(raw) > MAX_MESSAGE_BYTES or not raw.startswith(b"{"):
+        return False
+    try:
+        return isinstance(from_json(raw, allow_inf_nan=False), dict)
+    except ValueError:
+        return False
