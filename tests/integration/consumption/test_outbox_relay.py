@@ -13,8 +13,9 @@ from prometheus_client import REGISTRY
 
 from amnesty_eventstore import DbConnection, NewEvent, Pool, append_in
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
+from amnesty_eventstore.identity import EVENT_ID_HEADER
 from amnesty_eventstore.kafka_batches import subscribe_checkpointed
-from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, OutboxMessage, OutboxRelay, create_producer
+from amnesty_eventstore.outbox_relay import OutboxMessage, OutboxRelay, create_producer
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import end_offsets
 from tests.support.waiting import eventually

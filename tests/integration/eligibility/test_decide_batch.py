@@ -19,7 +19,7 @@ from amnesty_contracts import (
     RejectedMessage,
     parse_decision_event,
 )
-from amnesty_eligibility.entrypoints.cases_consumer import decide_deliveries, message_identity
+from amnesty_eligibility.entrypoints.cases_consumer import cases_consumer
 from amnesty_eligibility.service_layer.handlers import Eligibility
 from amnesty_eventstore import Pool, read_stream
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
@@ -48,7 +48,7 @@ async def _consumer(pool: Pool, schema: str) -> CheckpointedConsumer:
     eligibility = Eligibility(
         schema=schema, rules=RULES, decisions_topic="decisions", rejected_topic="rejected"
     )
-    return CheckpointedConsumer(pool, schema, "eligibility", decide_deliveries(eligibility), message_identity)
+    return cases_consumer(pool, "eligibility", eligibility)
 
 
 async def _outbox(pool: Pool, schema: str) -> list[tuple[str, bytes, bytes]]:

@@ -12,10 +12,10 @@ import pytest
 
 from amnesty_contracts import CaseEvent
 from amnesty_eligibility.adapters.rule_files import PACKAGED
-from amnesty_eligibility.entrypoints.cases_consumer import decide_deliveries, message_identity
+from amnesty_eligibility.entrypoints.cases_consumer import cases_consumer
 from amnesty_eligibility.service_layer.handlers import Eligibility
 from amnesty_eventstore import Pool
-from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
+from amnesty_eventstore.consumption import Delivery
 from amnesty_runtime.stack import Endpoints
 from tests.unit.eligibility.examples import RULES, detained, opened, returned
 
@@ -42,9 +42,7 @@ async def _record(pool: Pool, schema: str, events: list[CaseEvent]) -> None:
     eligibility = Eligibility(
         schema=schema, rules=RULES, decisions_topic="decisions", rejected_topic="rejected"
     )
-    consumer = CheckpointedConsumer(
-        pool, schema, "eligibility", decide_deliveries(eligibility), message_identity
-    )
+    consumer = cases_consumer(pool, "eligibility", eligibility)
     offsets = count()
     await consumer.apply(
         [Delivery("cases", 0, next(offsets), e.person.encode(), e.model_dump_json().encode()) for e in events]

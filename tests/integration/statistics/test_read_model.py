@@ -10,13 +10,13 @@ import pytest
 from amnesty_contracts import Event
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
-from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER
+from amnesty_eventstore.identity import EVENT_ID_HEADER, message_identity
+from amnesty_runtime.processing import policy_consumer
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
 from amnesty_statistics.adapters.stats_queries import StatsQueries
 from amnesty_statistics.adapters.versions import ProjectionVersions
 from amnesty_statistics.domain.queries import Filters
-from amnesty_statistics.entrypoints.projection import event_id_of
-from amnesty_statistics.service_layer.projecting import Projection, project_events
+from amnesty_statistics.service_layer.projecting import Projection
 from tests.support.domain_events import EventFactory, encoded
 
 pytestmark = pytest.mark.integration
@@ -46,11 +46,7 @@ def deliveries(events: Sequence[Event], start: int = 0) -> list[Delivery]:
 
 def consumer(pool: Pool, schema: str, version: int = 1) -> CheckpointedConsumer:
     projection = Projection(ReadModel(schema, version), CASES, DECISIONS)
-
-    async def handle(conn: object, batch: Sequence[Delivery]) -> None:
-        await project_events(conn, batch, projection)  # type: ignore[arg-type]
-
-    return CheckpointedConsumer(pool, schema, f"statistics-v{version}", handle, event_id_of)
+    return policy_consumer(pool, schema, f"statistics-v{version}", projection, message_identity)
 
 
 async def test_a_late_case_moves_its_return_and_a_later_decision_supersedes_the_pending(
@@ -93,7 +89,7 @@ async def test_two_consumers_of_one_person_take_turns(admin_pool: Pool, schema: 
 
     async def apply(batch: list[Delivery]) -> None:
         async with admin_pool.acquire() as conn, conn.transaction():
-            await project_events(conn, batch, projection)
+            await projection.prepare(batch)(conn, batch)
 
     await asyncio.gather(*(apply(batch) for batch in batches))
     # A lost update would leave a grant under an unknown region: counted from a state without the case.

@@ -134,8 +134,13 @@ class CheckpointedConsumer:
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
 
-    async def apply(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
-        """Apply a batch effectively once; raises (and writes nothing) when the handler or database fails."""
+    async def apply(
+        self, deliveries: Sequence[Delivery], handler: BatchHandler | None = None
+    ) -> BatchOutcome:
+        """Apply a batch effectively once; raises (and writes nothing) when the handler or database fails.
+
+        ``handler`` replaces the consumer's own for this batch (one bound to what was prepared of it).
+        """
         if not deliveries:
             return BatchOutcome(0, 0, 0)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -145,7 +150,7 @@ class CheckpointedConsumer:
             new_keys = await self._record_keys(conn, keys)
             to_apply = [d for d in candidates if (k := self._message_key(d)) is None or k in new_keys]
             if to_apply:
-                await self._handler(conn, to_apply)
+                await (handler or self._handler)(conn, to_apply)
             await self._store_checkpoints(conn, selection.next_offsets)
         return BatchOutcome(
             applied=len(to_apply),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+import structlog
+
 from amnesty_eventstore import metrics
 from amnesty_eventstore.connections import DbConnection, Pool
 
@@ -22,6 +24,8 @@ FROM (
 ) AS open_transactions
 """
 
+log = structlog.get_logger(__name__)
+
 
 async def oldest_transaction_age_seconds(conn: DbConnection) -> float:
     """Seconds since the oldest open transaction holding a transaction id began (0 when none)."""
@@ -30,8 +34,15 @@ async def oldest_transaction_age_seconds(conn: DbConnection) -> float:
 
 
 async def watch_oldest_transaction(pool: Pool, interval_s: float = 15.0) -> None:
-    """Keep the ``amnesty_eventstore_oldest_xact_seconds`` gauge current; run it as a task."""
+    """Keep the ``amnesty_eventstore_oldest_xact_seconds`` gauge current; run it as a task.
+
+    A failed measurement (the database away for a while) is logged and tried again: the watch outlives
+    the outage it should help to see.
+    """
     while True:
-        async with pool.acquire() as conn:
-            metrics.OLDEST_XACT_SECONDS.set(await oldest_transaction_age_seconds(conn))
+        try:
+            async with pool.acquire() as conn:
+                metrics.OLDEST_XACT_SECONDS.set(await oldest_transaction_age_seconds(conn))
+        except Exception:
+            log.warning("measuring the oldest open transaction failed", exc_info=True)
         await asyncio.sleep(interval_s)

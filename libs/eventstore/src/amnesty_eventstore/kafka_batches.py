@@ -1,14 +1,21 @@
-"""A FastStream batch subscriber over a CheckpointedConsumer: seek to checkpoints, one commit per batch.
+"""A FastStream batch subscriber over a CheckpointedConsumer: one transaction per batch, pipelined.
 
-Batches (``batch=True``) make one database transaction and one offset commit per poll instead of a broker
-round trip per message. Offsets are committed after the transaction (``NACK_ON_ERROR``: on failure the
-batch is rewound and comes again, after a pause so a database outage is not a busy loop).
+Batches (``batch=True``) make one database transaction per poll instead of a broker round trip per
+message. While one batch's transaction runs, the next batch is fetched and prepared (parsed, validated:
+work that needs no state), so the CPU is not idle while PostgreSQL commits. Batches still commit one
+after the other, in order.
+
+The stored checkpoints are the only truth of where a group stands: on assignment every partition is
+sought to its checkpoint (or to its beginning when it has none), so Kafka's own committed offsets,
+committed in the background, are informational. A failed batch rewinds its partitions and comes again
+after a pause (0.5 s doubling to 30 s), so a database outage is not a busy loop; a batch fetched before
+the rewind is dropped and comes again too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -17,33 +24,15 @@ from aiokafka.abc import ConsumerRebalanceListener
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
-from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
+from amnesty_eventstore.consumption import BatchHandler, BatchOutcome, CheckpointedConsumer, Delivery
 
 log = structlog.get_logger(__name__)
 
+Prepare = Callable[[Sequence[Delivery]], BatchHandler]
+"""The stateless work on a batch, done while the previous batch commits; returns what applies it."""
 
-class SeekToCheckpoints(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On assignment, resume each partition at the checkpoint stored with the service's state."""
-
-    def __init__(self, consumer: CheckpointedConsumer) -> None:
-        self._consumer = consumer
-        self._kafka: Callable[[], Any] = lambda: None
-
-    def attach(self, kafka_consumer: Callable[[], Any]) -> None:
-        self._kafka = kafka_consumer
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        return None
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        kafka = self._kafka()
-        if kafka is None or not assigned:
-            return
-        stored = await self._consumer.stored_checkpoints((tp.topic, tp.partition) for tp in assigned)
-        for tp in assigned:
-            offset = stored.get((tp.topic, tp.partition))
-            if offset is not None:
-                kafka.seek(tp, offset)
+BatchDone = Callable[[Sequence[Delivery], BatchOutcome, float], None]
+"""Told of every committed batch: its deliveries, what they came to, and the seconds it took."""
 
 
 class _Backoff:
@@ -60,48 +49,165 @@ class _Backoff:
         await asyncio.sleep(self._delay)
 
 
+def _first_offsets(deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
+    first: dict[tuple[str, int], int] = {}
+    for d in deliveries:
+        first.setdefault(d.coordinates, d.offset)
+    return first
+
+
+class BatchPipeline:
+    """One batch committing while the next is prepared; what a subscriber of ``consumer`` runs.
+
+    Also the rebalance listener: a partition is handed over only once its batch in flight has
+    committed, and taken over at its stored checkpoint.
+    """
+
+    def __init__(
+        self, consumer: CheckpointedConsumer, prepare: Prepare | None, on_batch: BatchDone | None
+    ) -> None:
+        self._consumer = consumer
+        self._prepare = prepare
+        self._on_batch = on_batch
+        self._kafka: Callable[[], Any] = lambda: None
+        self.subscriber: Any = None
+        self._in_flight: asyncio.Task[bool] | None = None
+        self._rewound: set[tuple[str, int]] = set()
+        self._backoff = _Backoff()
+
+    def attach(self, subscriber: Any) -> None:
+        self.subscriber = subscriber
+        self._kafka = lambda: subscriber.consumer
+
+    async def stop(self) -> None:
+        """Stop the subscriber, then let the batch in flight commit (before the pool closes)."""
+        if self.subscriber is not None:
+            await self.subscriber.stop()
+        await self.settle()
+
+    async def handle(self, deliveries: Sequence[Delivery]) -> None:
+        """Prepare this batch, wait for the previous one, then start committing this one."""
+        if not deliveries:
+            return
+        handler = self._prepare(deliveries) if self._prepare is not None else None
+        if not await self.settle():
+            # Fetched before the failed batch rewound its partitions: drop it; it comes again.
+            self._seek({tp: o for tp, o in _first_offsets(deliveries).items() if tp not in self._rewound})
+            return
+        self._rewound.clear()
+        self._in_flight = asyncio.create_task(self._commit(deliveries, handler))
+
+    async def settle(self) -> bool:
+        """Wait for the batch in flight; whether it committed (True when there was none)."""
+        in_flight, self._in_flight = self._in_flight, None
+        return True if in_flight is None else await in_flight
+
+    async def _commit(self, deliveries: Sequence[Delivery], handler: BatchHandler | None) -> bool:
+        started = asyncio.get_running_loop().time()
+        try:
+            outcome = await self._consumer.apply(deliveries, handler)
+        except Exception:
+            log.exception(
+                "batch failed; it will be re-delivered", group=self._consumer.group, size=len(deliveries)
+            )
+            first = _first_offsets(deliveries)
+            self._seek(first)
+            self._rewound = set(first)
+            await self._backoff.failed()
+            return False
+        self._backoff.succeeded()
+        if self._on_batch is not None:
+            self._on_batch(deliveries, outcome, asyncio.get_running_loop().time() - started)
+        log.debug(
+            "batch applied",
+            group=self._consumer.group,
+            applied=outcome.applied,
+            replayed=outcome.replayed,
+            duplicates=outcome.duplicates,
+        )
+        return True
+
+    def _seek(self, offsets: dict[tuple[str, int], int]) -> None:
+        kafka = self._kafka()
+        if kafka is None:
+            return
+        assigned = kafka.assignment()
+        for (topic, partition), offset in offsets.items():
+            tp = TopicPartition(topic, partition)
+            if tp in assigned:
+                kafka.seek(tp, offset)
+
+    # ConsumerRebalanceListener's two callbacks (aiokafka calls them by name).
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.settle()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        kafka = self._kafka()
+        if kafka is None or not assigned:
+            return
+        stored = await self._consumer.stored_checkpoints((tp.topic, tp.partition) for tp in assigned)
+        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in stored]
+        for tp in assigned:
+            if (offset := stored.get((tp.topic, tp.partition))) is not None:
+                kafka.seek(tp, offset)
+        if fresh:
+            # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
+            await kafka.seek_to_beginning(*fresh)
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, pipeline: BatchPipeline) -> None:
+        self._pipeline = pipeline
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._pipeline.on_partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._pipeline.on_partitions_assigned(assigned)
+
+
+async def _undecoded(_message: Any) -> None:
+    """The handler reads the raw records: decoding each one into a body of its own would be wasted."""
+    return None
+
+
 def subscribe_checkpointed(
     broker: KafkaBroker,
     consumer: CheckpointedConsumer,
     *topics: str,
     max_records: int = 500,
     persistent: bool = True,
-) -> Any:
+    prepare: Prepare | None = None,
+    on_batch: BatchDone | None = None,
+) -> BatchPipeline:
     """Register a batch subscriber of ``topics`` in ``consumer``'s group that applies every batch once.
 
-    ``persistent=False`` for a subscriber added at run time and stopped later (e.g. a projection moving
-    to a new version), so the broker object does not keep it.
+    ``prepare`` (optional) does a batch's stateless work while the previous batch commits and returns the
+    handler that applies it; without it the consumer's own handler applies the batch. ``on_batch`` is
+    told of each committed batch (for metrics). ``persistent=False`` for a subscriber added at run time
+    and stopped later (e.g. a projection moving to a new version), so the broker object does not keep
+    it. Returns the pipeline (its ``subscriber`` is FastStream's); ``await pipeline.settle()`` once the
+    broker has stopped, or ``await pipeline.stop()``, so the last transaction ends before the pool closes.
     """
-    listener = SeekToCheckpoints(consumer)
+    pipeline = BatchPipeline(consumer, prepare, on_batch)
     subscriber = broker.subscriber(
         *topics,
         group_id=consumer.group,
         batch=True,
         max_records=max_records,
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        listener=listener,
+        # The stored checkpoints decide where a partition resumes, so Kafka's commits need not wait
+        # for each batch: they go in the background.
+        ack_policy=AckPolicy.ACK_FIRST,
+        listener=_Listener(pipeline),
         persistent=persistent,
+        decoder=_undecoded,
     )
-    listener.attach(lambda: subscriber.consumer)
-    backoff = _Backoff()
+    pipeline.attach(subscriber)
 
     @subscriber
     async def apply_batch(msg: KafkaMessage) -> None:
         records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-        try:
-            outcome = await consumer.apply([Delivery.of(r) for r in records])
-        except Exception:
-            log.exception("batch failed; it will be re-delivered", group=consumer.group, size=len(records))
-            await backoff.failed()
-            raise
-        backoff.succeeded()
-        log.debug(
-            "batch applied",
-            group=consumer.group,
-            applied=outcome.applied,
-            replayed=outcome.replayed,
-            duplicates=outcome.duplicates,
-        )
+        await pipeline.handle([Delivery.of(r) for r in records])
 
-    return subscriber
+    return pipeline

@@ -3,7 +3,7 @@
 Rows are written in the transaction of their events (see ``append_in``), read in id order, sent through
 an idempotent producer (``acks=all``) and deleted only once the broker has acknowledged every one of
 them. A relay killed in between sends those rows again after a restart: consumers drop the duplicates by
-the ``event-id`` header (``CheckpointedConsumer``). One relay per schema is active at a time (a session
+the ``event-id`` header (``identity.message_identity``). One relay per schema is active at a time (a session
 advisory lock), because two would interleave one key's messages.
 """
 
@@ -21,10 +21,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from amnesty_eventstore.connections import DbConnection, Pool
+from amnesty_eventstore.identity import EVENT_ID_HEADER
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
 from amnesty_eventstore.schemas import store_schema
-
-EVENT_ID_HEADER = "event-id"
 
 log = structlog.get_logger(__name__)
 

@@ -1,4 +1,5 @@
-"""A service's running parts, opened and closed in order: pool + migrations, broker, outbox relay.
+"""A service's running parts, opened and closed in order: pool + migrations, broker, outbox relay, and
+the watch on the oldest open transaction.
 
 Each service's entry point (its composition root) says which migrations, subscribers and routes it has;
 this module only runs them, so the start and stop order is the same everywhere.
@@ -13,7 +14,15 @@ from dataclasses import dataclass
 
 from faststream.kafka import KafkaBroker
 
-from amnesty_eventstore import EVENTSTORE_MIGRATIONS, MigrationSource, Pool, create_pool, migrate
+from amnesty_eventstore import (
+    EVENTSTORE_MIGRATIONS,
+    MigrationSource,
+    Pool,
+    create_pool,
+    migrate,
+    watch_oldest_transaction,
+)
+from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer
 from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
 from amnesty_runtime.stack import Endpoints
@@ -38,7 +47,7 @@ async def running(
     endpoints: Endpoints,
     *,
     migrations: Sequence[MigrationSource] = (),
-    subscribe: Callable[[KafkaBroker, Pool], None] = lambda _broker, _pool: None,
+    subscribe: Callable[[KafkaBroker, Pool], Sequence[BatchPipeline]] = lambda _broker, _pool: (),
     relay: bool = True,
     schema: str | None = None,
     pool_size: int = 8,
@@ -46,7 +55,8 @@ async def running(
     """Open the service's pool, migrate its schema, start its subscribers and its outbox relay.
 
     Subscribers start last, once the relay runs, so nothing is consumed before the service can publish;
-    on the way out they stop first, so no batch is cut short by a closed pool.
+    on the way out they stop first and their batches in flight commit, so no batch is cut short by a
+    closed pool. Every service exports the age of the oldest open transaction (it holds back readers).
     """
     schema = schema or service
     pool = await create_pool(
@@ -55,13 +65,21 @@ async def running(
     try:
         await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, *migrations])
         broker = KafkaBroker(endpoints.kafka_bootstrap_servers, client_id=f"amnesty-{service}")
-        subscribe(broker, pool)
-        async with _relaying(service, schema, pool, endpoints, enabled=relay):
-            await broker.start()
-            try:
-                yield Running(service, schema, pool, broker)
-            finally:
-                await broker.stop()
+        pipelines = subscribe(broker, pool)
+        watch = asyncio.create_task(watch_oldest_transaction(pool))
+        try:
+            async with _relaying(service, schema, pool, endpoints, enabled=relay):
+                await broker.start()
+                try:
+                    yield Running(service, schema, pool, broker)
+                finally:
+                    await broker.stop()
+                    for pipeline in pipelines:
+                        await pipeline.settle()
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
     finally:
         await pool.close()
 

@@ -14,11 +14,11 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from amnesty_eligibility.adapters.rule_files import load_rule_set
-from amnesty_eligibility.entrypoints.cases_consumer import cases_consumer
+from amnesty_eligibility.entrypoints.cases_consumer import subscribe_cases
 from amnesty_eligibility.service_layer.handlers import SERVICE, Eligibility
 from amnesty_eligibility.settings import EligibilitySettings
 from amnesty_eventstore import Pool
-from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
@@ -40,9 +40,17 @@ def build_app(settings: EligibilitySettings, infra: InfraSettings) -> FastAPI:
     )
     readiness: list[ReadinessCheck] = []
 
-    def subscribe(broker: KafkaBroker, pool: Pool) -> None:
-        consumer = cases_consumer(pool, settings.consumer_group, eligibility)
-        subscribe_checkpointed(broker, consumer, settings.cases_topic, max_records=settings.batch_max_records)
+    def subscribe(broker: KafkaBroker, pool: Pool) -> list[BatchPipeline]:
+        return [
+            subscribe_cases(
+                broker,
+                pool,
+                eligibility,
+                group=settings.consumer_group,
+                topic=settings.cases_topic,
+                max_records=settings.batch_max_records,
+            )
+        ]
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

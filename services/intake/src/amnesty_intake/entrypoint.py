@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import MigrationSource, Pool
-from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.outbox_relay import create_producer
 from amnesty_intake.adapters.rejected_publisher import RejectedPublisher
 from amnesty_intake.adapters.secrets import api_token, pseudonym_key
@@ -23,7 +23,7 @@ from amnesty_intake.adapters.submission_log import SubmissionLog
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_intake.entrypoints.contract_docs import contract_router
 from amnesty_intake.entrypoints.http import submissions_router
-from amnesty_intake.entrypoints.upstream_consumer import upstream_consumer
+from amnesty_intake.entrypoints.upstream_consumer import subscribe_upstream
 from amnesty_intake.service_layer.admission import SERVICE, Admission
 from amnesty_intake.settings import IntakeSettings
 from amnesty_runtime.lifecycle import Running, running
@@ -70,13 +70,18 @@ def build_app(settings: IntakeSettings, infra: InfraSettings) -> FastAPI:
             cases_topic=settings.cases_topic,
         )
 
-        def subscribe(broker: KafkaBroker, pool: Pool) -> None:
-            consumer = upstream_consumer(
-                pool, settings.schema_name, settings.consumer_group, started.the_admission()
-            )
-            subscribe_checkpointed(
-                broker, consumer, settings.upstream_topic, max_records=settings.batch_max_records
-            )
+        def subscribe(broker: KafkaBroker, pool: Pool) -> list[BatchPipeline]:
+            return [
+                subscribe_upstream(
+                    broker,
+                    pool,
+                    started.the_admission(),
+                    schema=settings.schema_name,
+                    group=settings.consumer_group,
+                    topic=settings.upstream_topic,
+                    max_records=settings.batch_max_records,
+                )
+            ]
 
         try:
             async with running(

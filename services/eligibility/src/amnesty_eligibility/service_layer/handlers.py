@@ -1,16 +1,18 @@
-"""decide_eligibility: a batch of case events in, facts and decisions appended, in the caller's transaction.
+"""Eligibility's policy: a batch of case events in, facts and decisions appended, in the batch's transaction.
 
-For each person of the batch: read their stream, take their events one by one (the domain answers the
-decisions each one calls for), and append the events as facts and the decisions with an outbox message
-for amnesty.decisions.v1, all in one append with the stream version read (optimistic concurrency).
-A message that is not a readable case event is rejected to amnesty.rejected.v1 through the outbox too.
+``Eligibility.prepare`` parses the whole batch while the previous one commits. Then, in the transaction
+(``decide_eligibility``), for each person of the batch: read their stream, take their events one by one
+(the domain answers the decisions each one calls for), and append the events as facts and the decisions
+with an outbox message for amnesty.decisions.v1, all in one append with the stream version read
+(optimistic concurrency). A message that is not a readable case event is rejected to
+amnesty.rejected.v1 through the outbox too.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -22,18 +24,19 @@ from amnesty_contracts import (
     Rejection,
     RejectionReason,
     new_event_id,
-    parse_case_event,
+    parse_case_events,
     rejected_message,
 )
 from amnesty_eligibility.adapters import person_streams
 from amnesty_eligibility.domain.regimes import RuleSet
 from amnesty_eventstore import ANY, AppendRequest, AppendResult, DbConnection, NewEvent, append_many_in
 from amnesty_eventstore.consumption import Delivery
+from amnesty_runtime.policy import INVALID, Apply, BatchReport
 
 SERVICE = "eligibility"
 
-INVALID = "invalid"
-"""The message type counted for a delivery that is not a readable case event."""
+Read = tuple[Delivery, CaseEvent | Rejection]
+"""A delivery and what it reads as."""
 
 
 def _utc_now() -> datetime:
@@ -42,7 +45,7 @@ def _utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Eligibility:
-    """What deciding needs: where the store is, the law in force, where decisions and rejections go."""
+    """The policy: where the store is, the law in force, where decisions and rejections go."""
 
     schema: str
     rules: RuleSet
@@ -51,22 +54,32 @@ class Eligibility:
     clock: Callable[[], datetime] = _utc_now
     new_id: Callable[[], UUID] = new_event_id
 
+    @property
+    def service(self) -> str:
+        return SERVICE
+
+    def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
+        """Parse the batch (one validation call); decide what the consumer leaves of it."""
+        read = dict(zip(deliveries, parse_case_events([d.value for d in deliveries]), strict=True))
+
+        async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
+            return await decide_eligibility(conn, [(d, read[d]) for d in to_apply], self)
+
+        return apply
+
 
 @dataclass(frozen=True, slots=True)
-class BatchSummary:
+class BatchSummary(BatchReport):
     """What a batch came to: the type of each delivery, the rejections' reasons, the decisions by type."""
 
-    types: list[str]
-    rejected: list[RejectionReason]
-    decisions: Counter[str]
+    decisions: Counter[str] = field(default_factory=Counter)
 
 
 async def decide_eligibility(
-    conn: DbConnection, deliveries: Sequence[Delivery], eligibility: Eligibility
+    conn: DbConnection, read: Sequence[Read], eligibility: Eligibility
 ) -> BatchSummary:
-    """Apply the deliveries of a batch (already deduplicated by the consumer) and append the outcome."""
+    """Decide the read deliveries of a batch (already deduplicated by the consumer); append the outcome."""
     now = eligibility.clock()
-    read = [(delivery, parse_case_event(delivery.value)) for delivery in deliveries]
     events = [(d, e) for d, e in read if not isinstance(e, Rejection)]
     loaded = await person_streams.load(
         conn,
@@ -84,7 +97,7 @@ async def decide_eligibility(
                 raise outcome  # the batch rolls back and comes again
     return BatchSummary(
         types=[INVALID if isinstance(e, Rejection) else e.type for _, e in read],
-        rejected=[rejection.reason for _, rejection in rejections],
+        rejected=[str(rejection.reason) for _, rejection in rejections],
         decisions=decided,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -12,7 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from amnesty_contracts import MAX_MESSAGE_BYTES, Rejection, parse_json_document
 from amnesty_eventstore import Pool
-from amnesty_intake.service_layer.admission import Admission, Incoming, Outcome
+from amnesty_intake.service_layer.admission import SERVICE, Admission, Incoming, Outcome, report
+from amnesty_runtime.processing import count_batch
 
 MAX_ITEMS = 1000
 MAX_BODY_BYTES = MAX_ITEMS * MAX_MESSAGE_BYTES
@@ -72,8 +74,10 @@ def submissions_router(admission: Callable[[], Admission], pool: Callable[[], Po
             # Items of an array are judged on their own bytes, re-serialised (a rejection's `original` is
             # then the item as re-encoded); the 64 KiB limit applies per item.
             items = [Incoming(json.dumps(v, ensure_ascii=False).encode()) for v in document]
+        started = time.perf_counter()
         async with pool().acquire() as conn, conn.transaction():
             outcomes = await admission().admit(conn, items)
+        count_batch(SERVICE, ["http"] * len(items), report(outcomes), time.perf_counter() - started)
         return {"results": [_result(i, o) for i, o in enumerate(outcomes)]}
 
     return router

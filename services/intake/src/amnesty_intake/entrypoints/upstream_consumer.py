@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from faststream.kafka import KafkaBroker
 
-from amnesty_eventstore import DbConnection, Pool
-from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
-from amnesty_intake.service_layer.admission import Admission, Incoming
-
-
-def admit_deliveries(admission: Admission) -> BatchHandler:
-    async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
-        await admission.admit(
-            conn, [Incoming(d.value, d.key, d.topic, d.partition, d.offset) for d in deliveries]
-        )
-
-    return handle
+from amnesty_eventstore import Pool
+from amnesty_eventstore.consumption import CheckpointedConsumer
+from amnesty_eventstore.kafka_batches import BatchPipeline
+from amnesty_intake.service_layer.admission import Admission
+from amnesty_runtime.processing import policy_consumer, subscribe_policy
 
 
 def upstream_consumer(pool: Pool, schema: str, group: str, admission: Admission) -> CheckpointedConsumer:
     # No message identity: upstream submissions are deduplicated by (source, submission_id) in the
     # submission log, which also catches the same submission sent twice at different offsets.
-    return CheckpointedConsumer(pool, schema, group, admit_deliveries(admission), lambda _d: None)
+    return policy_consumer(pool, schema, group, admission, lambda _d: None)
+
+
+def subscribe_upstream(
+    broker: KafkaBroker,
+    pool: Pool,
+    admission: Admission,
+    *,
+    schema: str,
+    group: str,
+    topic: str,
+    max_records: int,
+) -> BatchPipeline:
+    return subscribe_policy(
+        broker, upstream_consumer(pool, schema, group, admission), admission, topic, max_records=max_records
+    )

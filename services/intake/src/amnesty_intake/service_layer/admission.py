@@ -1,14 +1,16 @@
 """Admitting submissions: validate, pseudonymize, deduplicate, record as case events; reject the rest.
 
-One function for both doors (the Kafka batch and the HTTP request), always inside the caller's
-transaction, so a batch's events, its submission log entries and its checkpoint commit together.
+One use case for both doors (the Kafka batch and the HTTP request), in two steps: ``screen`` parses and
+digests a batch (no state needed, so the Kafka door does it while the previous batch commits), and
+``record`` admits what was screened inside the caller's transaction, so a batch's events, its
+submission log entries and its checkpoint commit together. As a ``Policy`` (``prepare``) it is the
+Kafka door's processing of a batch.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,11 +25,12 @@ from amnesty_contracts import (
     rejected_message,
 )
 from amnesty_eventstore import AppendRequest, DbConnection, NewEvent, append_many_in
+from amnesty_eventstore.consumption import Delivery
 from amnesty_intake.adapters.rejected_publisher import RejectedPublisher
 from amnesty_intake.adapters.submission_log import SubmissionLog
 from amnesty_intake.domain.admission import Candidate, SubmissionKey, Verdict, classify, first_occurrences
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
-from amnesty_runtime.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
+from amnesty_runtime.policy import INVALID, Apply, BatchReport
 
 SERVICE = "intake"
 # Correlation ids derive from the idempotency key, so every event a submission causes, in any service,
@@ -45,6 +48,19 @@ class Incoming:
     partition: int | None = None
     offset: int | None = None
 
+    @classmethod
+    def of(cls, delivery: Delivery) -> Incoming:
+        return cls(delivery.value, delivery.key, delivery.topic, delivery.partition, delivery.offset)
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """An item as parsed, and the keyed digest of its content when it is a valid submission."""
+
+    item: Incoming
+    parsed: Submission | Rejection
+    content: str | None
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -53,6 +69,13 @@ class Outcome:
     reason: str | None = None
     detail: str | None = None
     event_id: uuid.UUID | None = None
+
+
+def report(outcomes: Sequence[Outcome]) -> BatchReport:
+    """The outcomes as the processing runtime counts them."""
+    return BatchReport(
+        types=[o.type or INVALID for o in outcomes], rejected=[o.reason for o in outcomes if o.reason]
+    )
 
 
 def correlation_id(source: str, submission_id: str) -> uuid.UUID:
@@ -79,13 +102,39 @@ class Admission:
         self._cases_topic = cases_topic
         self._clock = clock
 
+    @property
+    def service(self) -> str:
+        return SERVICE
+
+    def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
+        """The Kafka door's batch: screened now, recorded for what the consumer leaves of it."""
+        screened = dict(zip(deliveries, self.screen([Incoming.of(d) for d in deliveries]), strict=True))
+
+        async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
+            return report(await self.record(conn, [screened[d] for d in to_apply]))
+
+        return apply
+
     async def admit(self, conn: DbConnection, items: Sequence[Incoming]) -> list[Outcome]:
         """Admit a batch on ``conn`` (in its transaction); one outcome per item, in order."""
-        started = time.perf_counter()
+        return await self.record(conn, self.screen(items))
+
+    def screen(self, items: Sequence[Incoming]) -> list[Screened]:
+        """Parse each item and digest the valid ones' content; touches no state."""
+        screened = []
+        for item in items:
+            parsed = parse_submission(item.raw)
+            content = None if isinstance(parsed, Rejection) else self._content(parsed)
+            screened.append(Screened(item, parsed, content))
+        return screened
+
+    async def record(self, conn: DbConnection, screened: Sequence[Screened]) -> list[Outcome]:
+        """Admit screened items on ``conn`` (in its transaction); one outcome per item, in order."""
         now = self._clock()
-        parsed = [parse_submission(item.raw) for item in items]
-        valid = [(i, p) for i, p in enumerate(parsed) if not isinstance(p, Rejection)]
-        candidates = [Candidate((s.source, s.submission_id), self._content(s)) for _, s in valid]
+        items = [s.item for s in screened]
+        parsed = [s.parsed for s in screened]
+        valid = [(i, s.parsed) for i, s in enumerate(screened) if not isinstance(s.parsed, Rejection)]
+        candidates = [Candidate((s.source, s.submission_id), screened[i].content or "") for i, s in valid]
         first = {key: (content, new_event_id()) for key, content in first_occurrences(candidates).items()}
         claimed, stored = await self._log.claim(conn, first) if first else (set(), {})
         answers: dict[int, Verdict | Rejection] = {
@@ -98,9 +147,7 @@ class Admission:
                 accepted.append((submission, first[(submission.source, submission.submission_id)][1]))
         await self._record(conn, accepted, now)
         await self._reject(items, answers, now)
-        outcomes = [self._outcome(parsed[i], answers[i], first) for i in range(len(items))]
-        self._count(items, outcomes, time.perf_counter() - started)
-        return outcomes
+        return [self._outcome(parsed[i], answers[i], first) for i in range(len(items))]
 
     def _content(self, submission: Submission) -> str:
         return self._pseudonyms.content(canonical_submission(submission))
@@ -172,17 +219,3 @@ class Admission:
         assert not isinstance(parsed, Rejection)
         event_id = first[(parsed.source, parsed.submission_id)][1] if answer is Verdict.ACCEPTED else None
         return Outcome(answer, parsed.type, event_id=event_id)
-
-    @staticmethod
-    def _count(items: Sequence[Incoming], outcomes: list[Outcome], elapsed: float) -> None:
-        per_message = elapsed / len(outcomes) if outcomes else 0.0
-        consumed = Counter(
-            (item.topic or "http", o.type or "invalid") for item, o in zip(items, outcomes, strict=True)
-        )
-        for (topic, kind), n in consumed.items():
-            MESSAGES_CONSUMED.labels(SERVICE, topic, kind).inc(n)
-            histogram = HANDLER_SECONDS.labels(SERVICE, kind)
-            for _ in range(n):
-                histogram.observe(per_message)
-        for reason, n in Counter(o.reason for o in outcomes if o.reason).items():
-            MESSAGES_REJECTED.labels(SERVICE, reason).inc(n)

@@ -11,47 +11,43 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 from faststream.kafka import KafkaBroker
 
-from amnesty_eventstore import EVENTSTORE_MIGRATIONS, DbConnection, Pool, migrate
-from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
-from amnesty_eventstore.kafka_batches import subscribe_checkpointed
-from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER
+from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
+from amnesty_eventstore.consumption import CheckpointedConsumer
+from amnesty_eventstore.identity import message_identity
+from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.schemas import store_schema
+from amnesty_runtime.processing import policy_consumer, subscribe_policy
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
 from amnesty_statistics.adapters.topic_ends import TopicEnds
 from amnesty_statistics.adapters.versions import ProjectionVersions, version_group
 from amnesty_statistics.domain.lag import TopicPartition
-from amnesty_statistics.service_layer.projecting import Projection, project_events
+from amnesty_statistics.service_layer.projecting import Projection
 from amnesty_statistics.settings import StatisticsSettings
 
 log = structlog.get_logger(__name__)
 
 
-def event_id_of(delivery: Delivery) -> str | None:
-    """The message identity: the event id the producers' outbox relay puts in a header."""
-    for name, value in delivery.headers:
-        if name == EVENT_ID_HEADER:
-            return value.decode()
-    return None
+def projection_of(settings: StatisticsSettings, version: int) -> Projection:
+    """The policy that feeds version ``version`` of the read model."""
+    return Projection(
+        ReadModel(settings.schema_name, version), settings.cases_topic, settings.decisions_topic
+    )
 
 
 def projection_consumer(pool: Pool, settings: StatisticsSettings, version: int) -> CheckpointedConsumer:
     """The consumer that feeds version ``version`` (its group's checkpoints are that version's)."""
-    projection = Projection(
-        ReadModel(settings.schema_name, version), settings.cases_topic, settings.decisions_topic
-    )
-
-    async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
-        await project_events(conn, deliveries, projection)
-
-    return CheckpointedConsumer(
-        pool, settings.schema_name, version_group(settings.consumer_group, version), handle, event_id_of
+    return policy_consumer(
+        pool,
+        settings.schema_name,
+        version_group(settings.consumer_group, version),
+        projection_of(settings, version),
+        message_identity,
     )
 
 
@@ -63,7 +59,7 @@ class LiveProjection:
         self._broker = broker
         self._settings = settings
         self._versions = ProjectionVersions(settings.schema_name)
-        self._subscriber: Any = None
+        self._pipeline: BatchPipeline | None = None
         self._consumer: CheckpointedConsumer | None = None
         self.version = 0
 
@@ -95,24 +91,25 @@ class LiveProjection:
                 log.exception("checking the active read model version failed")
 
     async def stop(self) -> None:
-        if self._subscriber is not None:
-            await self._subscriber.stop()
+        if self._pipeline is not None:
+            await self._pipeline.stop()
 
     async def _move_to(self, version: int) -> None:
         consumer = projection_consumer(self._pool, self._settings, version)
         # Not persistent: this object starts and stops it, and a retired version's subscriber must not
         # come back if the broker is ever restarted.
-        subscriber = subscribe_checkpointed(
+        pipeline = subscribe_policy(
             self._broker,
             consumer,
+            projection_of(self._settings, version),
             *self._settings.topics,
             max_records=self._settings.batch_max_records,
             persistent=False,
         )
         await self.stop()
-        await subscriber.start()
+        await pipeline.subscriber.start()
         previous, self.version = self.version, version
-        self._subscriber, self._consumer = subscriber, consumer
+        self._pipeline, self._consumer = pipeline, consumer
         log.info(
             "projecting into read model version", version=version, previous=previous, group=consumer.group
         )
@@ -159,7 +156,7 @@ async def rebuild(
         progress(f"building version {version} beside version {previous}")
         consumer = projection_consumer(pool, settings, version)
         started = time.monotonic()
-        applied = await _consume_to_the_end(consumer, bootstrap_servers, settings, progress)
+        applied = await _consume_to_the_end(consumer, version, bootstrap_servers, settings, progress)
         seconds = time.monotonic() - started
         async with pool.acquire() as conn, conn.transaction():
             await versions.activate(conn, version)
@@ -181,6 +178,7 @@ async def _rebuild_lock(pool: Pool, schema: str) -> AsyncIterator[None]:
 
 async def _consume_to_the_end(
     consumer: CheckpointedConsumer,
+    version: int,
     bootstrap_servers: str,
     settings: StatisticsSettings,
     progress: Callable[[str], None],
@@ -188,7 +186,13 @@ async def _consume_to_the_end(
     """Consume until the checkpoints reach the topics' end offsets; again while that took long (events
     kept arriving), so that the switch leaves the service little to catch up. Returns the events applied."""
     broker = KafkaBroker(bootstrap_servers, client_id=f"amnesty-statistics-rebuild-{consumer.group}")
-    subscribe_checkpointed(broker, consumer, *settings.topics, max_records=settings.rebuild_batch_max_records)
+    pipeline = subscribe_policy(
+        broker,
+        consumer,
+        projection_of(settings, version),
+        *settings.topics,
+        max_records=settings.rebuild_batch_max_records,
+    )
     ends = TopicEnds(bootstrap_servers, settings.topics, f"amnesty-statistics-rebuild-{consumer.group}")
     await ends.start()
     try:
@@ -202,6 +206,7 @@ async def _consume_to_the_end(
                     break
             return sum(target.values())  # the messages on the topics when it last caught up
     finally:
+        await pipeline.settle()  # the broker has stopped: the batch in flight, if any, ends here
         await ends.stop()
 
 

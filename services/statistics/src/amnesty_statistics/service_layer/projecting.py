@@ -1,8 +1,9 @@
-"""project_events: a batch of case events and decisions into one version of the read model.
+"""The statistics policy: a batch of case events and decisions into one version of the read model.
 
-In the caller's transaction (the consumer's, with its checkpoints and handled event ids): lock the
-persons of the batch, fold their events into their states, store the states, and add the deltas to the
-daily table and the totals, one statement each.
+``Projection.prepare`` parses the batch while the previous one commits. Then, in the batch's
+transaction (the consumer's, with its checkpoints and handled event ids): lock the persons of the
+batch, fold their events into their states, store the states, and add the deltas to the daily table and
+the totals, one statement each.
 
 A message that is not a readable event is skipped, counted and logged (its coordinates and reason, never
 its content). Statistics publishes nothing: the case events' producer, intake, and their other consumer,
@@ -12,87 +13,80 @@ is a newer producer's, not an error.
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
 
-from amnesty_contracts import Rejection, parse_case_event, parse_decision_event
+from amnesty_contracts import Rejection, parse_case_events, parse_decision_events
 from amnesty_eventstore import DbConnection
 from amnesty_eventstore.consumption import Delivery
-from amnesty_runtime.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
+from amnesty_runtime.policy import INVALID, Apply, BatchReport
 from amnesty_statistics.adapters.read_model import ReadModel
 from amnesty_statistics.domain.persons import ProjectedEvent
 from amnesty_statistics.domain.projection import project_batch
 
 SERVICE = "statistics"
 
-INVALID = "invalid"
-"""The message type counted for a delivery that is not a readable event."""
+Read = tuple[Delivery, ProjectedEvent | Rejection]
+"""A delivery and what it reads as."""
 
 log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Projection:
-    """A version of the read model, and the topics that feed it."""
+    """The policy: a version of the read model, and the topics that feed it."""
 
     read_model: ReadModel
     cases_topic: str
     decisions_topic: str
 
+    @property
+    def service(self) -> str:
+        return SERVICE
 
-@dataclass(frozen=True, slots=True)
-class BatchReport:
-    events: int
-    skipped: int
-    persons_changed: int
-    cells_changed: int
+    def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
+        """Parse the batch, each topic's messages in one validation call."""
+        read = dict(self.read(deliveries))
+
+        async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
+            return await project_events(conn, [(d, read[d]) for d in to_apply], self)
+
+        return apply
+
+    def read(self, deliveries: Sequence[Delivery]) -> list[Read]:
+        decisions = [d for d in deliveries if d.topic == self.decisions_topic]
+        cases = [d for d in deliveries if d.topic != self.decisions_topic]
+        read: dict[Delivery, ProjectedEvent | Rejection] = dict(
+            zip(decisions, parse_decision_events([d.value for d in decisions]), strict=True)
+        )
+        read.update(zip(cases, parse_case_events([d.value for d in cases]), strict=True))
+        return [(d, read[d]) for d in deliveries]
 
 
-async def project_events(
-    conn: DbConnection, deliveries: Sequence[Delivery], projection: Projection
-) -> BatchReport:
-    """Apply a batch (already deduplicated by the consumer) to ``projection``'s read model."""
-    started = time.perf_counter()
+async def project_events(conn: DbConnection, read: Sequence[Read], projection: Projection) -> BatchReport:
+    """Apply a read batch (already deduplicated by the consumer) to ``projection``'s read model."""
     events: list[ProjectedEvent] = []
     kinds: list[str] = []
-    for delivery in deliveries:
-        read = _parse(delivery, projection)
-        if isinstance(read, Rejection):
+    rejected: list[str] = []
+    for delivery, event in read:
+        if isinstance(event, Rejection):
             log.warning(
                 "message skipped",
                 topic=delivery.topic,
                 partition=delivery.partition,
                 offset=delivery.offset,
-                reason=str(read.reason),
-                detail=read.detail,
+                reason=str(event.reason),
+                detail=event.detail,
             )
-            MESSAGES_REJECTED.labels(SERVICE, str(read.reason)).inc()
+            rejected.append(str(event.reason))
             kinds.append(INVALID)
         else:
-            events.append(read)
-            kinds.append(read.type)
+            events.append(event)
+            kinds.append(event.type)
     states = await projection.read_model.lock_persons(conn, list({e.person for e in events}))
     changed, deltas = project_batch(states, events)
     await projection.read_model.save_persons(conn, changed)
     await projection.read_model.add(conn, deltas)
-    _count(deliveries, kinds, time.perf_counter() - started)
-    return BatchReport(len(events), len(deliveries) - len(events), len(changed), len(deltas))
-
-
-def _parse(delivery: Delivery, projection: Projection) -> ProjectedEvent | Rejection:
-    if delivery.topic == projection.decisions_topic:
-        return parse_decision_event(delivery.value)
-    return parse_case_event(delivery.value)
-
-
-def _count(deliveries: Sequence[Delivery], kinds: list[str], elapsed: float) -> None:
-    per_message = elapsed / len(deliveries) if deliveries else 0.0
-    for (topic, kind), n in Counter((d.topic, k) for d, k in zip(deliveries, kinds, strict=True)).items():
-        MESSAGES_CONSUMED.labels(SERVICE, topic, kind).inc(n)
-        histogram = HANDLER_SECONDS.labels(SERVICE, kind)
-        for _ in range(n):
-            histogram.observe(per_message)
+    return BatchReport(kinds, rejected)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from amnesty_eligibility.entrypoints.cases_consumer import message_identity
 from amnesty_eventstore.consumption import Delivery
+from amnesty_eventstore.identity import message_identity
 
 EVENT_ID = "01974a2e-5c00-7a1b-8c3d-4e5f60718293"
 

@@ -1,0 +1,75 @@
+"""The pipelined subscriber on the real broker: batches failing now and then are applied once, in order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from faststream.kafka import KafkaBroker
+
+from amnesty_eventstore import DbConnection, Pool
+from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
+from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_runtime.stack import Endpoints
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+KEYS, PER_KEY = 20, 30
+
+
+async def test_failing_batches_are_applied_once_in_order_with_the_next_one_prepared_meanwhile(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    await admin_pool.execute(f'CREATE TABLE "{fresh_schema}".applied (seq bigserial, key text, n int)')
+    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for n in range(PER_KEY):
+            for k in range(KEYS):
+                await producer.send(fresh_topic, json.dumps({"n": n}).encode(), key=f"k{k}".encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+    calls = 0
+
+    def prepare(deliveries: Sequence[Delivery]) -> BatchHandler:
+        parsed = {d: ((d.key or b"").decode(), json.loads(d.value)["n"]) for d in deliveries}
+
+        async def handle(conn: DbConnection, to_apply: Sequence[Delivery]) -> None:
+            nonlocal calls
+            calls += 1
+            await conn.executemany(
+                f'INSERT INTO "{fresh_schema}".applied (key, n) VALUES ($1, $2)',
+                [parsed[d] for d in to_apply],
+            )
+            if calls % 4 == 2:  # every fourth transaction fails after writing: it must leave no trace
+                raise RuntimeError("the database went away mid-batch")
+
+        return handle
+
+    async def unprepared(_conn: DbConnection, _deliveries: Sequence[Delivery]) -> None:
+        raise AssertionError("every batch goes through prepare")
+
+    consumer = CheckpointedConsumer(admin_pool, fresh_schema, "g", unprepared, lambda _d: None)
+    broker = KafkaBroker(endpoints.kafka_bootstrap_servers)
+    pipeline = subscribe_checkpointed(broker, consumer, fresh_topic, max_records=40, prepare=prepare)
+    async with broker:
+        await broker.start()
+        await eventually(
+            lambda: consumer.stored_checkpoints([(fresh_topic, p) for p in range(3)]),
+            lambda stored: sum(stored.values()) == KEYS * PER_KEY,
+            timeout_s=120,
+        )
+    await pipeline.settle()
+
+    rows = await admin_pool.fetch(f'SELECT key, n FROM "{fresh_schema}".applied ORDER BY seq')
+    assert calls > 4, "some batches failed and came again"
+    assert sorted((r["key"], r["n"]) for r in rows) == sorted(
+        (f"k{k}", n) for k in range(KEYS) for n in range(PER_KEY)
+    ), "each message applied exactly once"
+    for k in range(KEYS):
+        assert [r["n"] for r in rows if r["key"] == f"k{k}"] == list(range(PER_KEY)), "one key, in order"

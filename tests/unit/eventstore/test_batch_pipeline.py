@@ -1,0 +1,150 @@
+"""The batch pipeline: the next batch is prepared while one commits; batches commit in order; a failed
+batch rewinds its partitions and the batch fetched meanwhile is dropped, so nothing is skipped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from amnesty_eventstore import DbConnection
+from amnesty_eventstore.consumption import BatchHandler, BatchOutcome, CheckpointedConsumer, Delivery
+from amnesty_eventstore.kafka_batches import BatchPipeline
+
+
+def batch(partition: int, start: int, n: int = 3, topic: str = "t") -> list[Delivery]:
+    return [Delivery(topic, partition, start + i, None, b"{}") for i in range(n)]
+
+
+class FakeConsumer:
+    """The consumer's side: applies a batch after a while, failing the batches it is told to."""
+
+    group = "g"
+
+    def __init__(
+        self, fail: Iterable[int] = (), checkpoints: dict[tuple[str, int], int] | None = None
+    ) -> None:
+        self.fail = set(fail)
+        self.applied: list[list[int]] = []
+        self.events: list[str] = []
+        self.checkpoints = checkpoints or {}
+        self._calls = 0
+
+    async def apply(
+        self, deliveries: Sequence[Delivery], handler: BatchHandler | None = None
+    ) -> BatchOutcome:
+        self._calls += 1
+        first = deliveries[0].offset
+        self.events.append(f"commit-start {first}")
+        await asyncio.sleep(0.01)
+        if self._calls in self.fail:
+            self.events.append(f"commit-failed {first}")
+            raise RuntimeError("the database went away")
+        if handler is not None:
+            await handler(None, deliveries)  # type: ignore[arg-type]
+        self.applied.append([d.offset for d in deliveries])
+        self.events.append(f"commit-end {first}")
+        return BatchOutcome(len(deliveries), 0, 0)
+
+    async def stored_checkpoints(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return {tp: self.checkpoints[tp] for tp in partitions if tp in self.checkpoints}
+
+
+class FakeKafka:
+    """What the pipeline asks of aiokafka's consumer: its assignment, seek, seek_to_beginning."""
+
+    def __init__(self, *partitions: tuple[str, int]) -> None:
+        self._assigned = {TopicPartition(t, p) for t, p in partitions}
+        self.seeks: list[tuple[int, int]] = []
+        self.to_beginning: list[int] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return self._assigned
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp.partition, offset))
+
+    async def seek_to_beginning(self, *tps: TopicPartition) -> None:
+        self.to_beginning += sorted(tp.partition for tp in tps)
+
+
+class FakeSubscriber:
+    def __init__(self, kafka: FakeKafka) -> None:
+        self.consumer = kafka
+
+    async def stop(self) -> None:
+        return None
+
+
+def pipeline(consumer: FakeConsumer, kafka: FakeKafka, events: list[str] | None = None) -> BatchPipeline:
+    def prepare(deliveries: Sequence[Delivery]) -> BatchHandler:
+        consumer.events.append(f"prepare {deliveries[0].offset}")
+
+        async def handle(_conn: DbConnection, _deliveries: Sequence[Delivery]) -> None:
+            return None
+
+        return handle
+
+    p = BatchPipeline(consumer, prepare, None)  # type: ignore[arg-type]
+    p.attach(FakeSubscriber(kafka))
+    return p
+
+
+async def test_the_next_batch_is_prepared_while_the_previous_one_commits() -> None:
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 0))
+    await p.handle(batch(0, 3))
+    await p.settle()
+    at = consumer.events.index
+    assert at("prepare 3") < at("commit-end 0"), "batch 3 is prepared before batch 0 has committed"
+    assert at("commit-end 0") < at("commit-start 3"), "batches commit one after the other"
+    assert consumer.applied == [[0, 1, 2], [3, 4, 5]]
+
+
+async def test_a_failed_batch_rewinds_and_the_batch_fetched_meanwhile_is_dropped() -> None:
+    consumer, kafka = FakeConsumer(fail=[1]), FakeKafka(("t", 0), ("t", 1))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 0))
+    # Fetched while batch 0 was committing: partition 0 further on, and partition 1 for the first time.
+    await p.handle([*batch(0, 3), *batch(1, 10)])
+    assert consumer.applied == []
+    # Partition 0 back to the failed batch's start (not to the dropped batch's), partition 1 to its own.
+    assert kafka.seeks == [(0, 0), (1, 10)]
+    # What comes after the rewind is applied again, from the start.
+    await p.handle(batch(0, 0))
+    await p.settle()
+    assert consumer.applied == [[0, 1, 2]]
+
+
+async def test_a_failure_of_the_last_batch_still_rewinds_it() -> None:
+    consumer, kafka = FakeConsumer(fail=[1]), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 5))
+    assert await p.settle() is False
+    assert kafka.seeks == [(0, 5)]
+
+
+async def test_partitions_are_handed_over_only_once_the_batch_in_flight_committed() -> None:
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 0))
+    await p.on_partitions_revoked({TopicPartition("t", 0)})
+    assert consumer.applied == [[0, 1, 2]]
+
+
+async def test_assigned_partitions_resume_at_their_checkpoint_or_their_beginning() -> None:
+    consumer, kafka = FakeConsumer(checkpoints={("t", 0): 42}), FakeKafka(("t", 0), ("t", 1))
+    p = pipeline(consumer, kafka)
+    await p.on_partitions_assigned({TopicPartition("t", 0), TopicPartition("t", 1)})
+    # Kafka's committed offsets are ahead of the checkpoints while a batch commits: never trusted.
+    assert kafka.seeks == [(0, 42)]
+    assert kafka.to_beginning == [1]
+
+
+def test_the_fakes_have_the_shape_of_the_real_consumer() -> None:
+    real: Any = CheckpointedConsumer
+    for name in ("apply", "stored_checkpoints", "group"):
+        assert hasattr(real, name)
