@@ -10,6 +10,7 @@ set, later (weaker) constraints cannot move it and what they miss is reported as
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,18 +21,39 @@ Month = tuple[int, int]
 ARTICLES = ("407", "408")
 
 
+# A month, or the month of a date (the statistics API names its monthly periods by their first day).
+_MONTH_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})(?:-[0-9]{2})?")
+
+
 def months_between(first: Month, last: Month) -> list[Month]:
-    y, m = first
-    out = []
-    while (y, m) <= last:
-        out.append((y, m))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
+    """Every month from ``first`` to ``last`` inclusive; none when ``last`` is before ``first``."""
+    # Counting months rather than stepping (year, month) pairs: no pair can make the loop miss its end.
+    return [_month_at(i) for i in range(_month_index(first), _month_index(last) + 1)]
 
 
 def month_of(text: str) -> Month:
-    year, month = text.split("-")[:2]
-    return int(year), int(month)
+    """The month of ``YYYY-MM``, or of ``YYYY-MM-DD`` (the day is not read); ValueError for anything else."""
+    match = _MONTH_TEXT.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a month (YYYY-MM)")
+    return _real((int(match[1]), int(match[2])))
+
+
+def _real(month: Month) -> Month:
+    year, number = month
+    if not 1 <= number <= 12:
+        raise ValueError(f"{year:04d}-{number:02d} is not a month: months run from 01 to 12")
+    return month
+
+
+def _month_index(month: Month) -> int:
+    year, number = _real(month)
+    return year * 12 + number - 1
+
+
+def _month_at(index: int) -> Month:
+    year, offset = divmod(index, 12)
+    return year, offset + 1
 
 
 @dataclass(frozen=True)
@@ -91,7 +113,7 @@ def read_figures(path: Path | None = None) -> list[Figure]:
     ]
 
 
-def _constraint(figure: Figure, span: list[Month]) -> Constraint | None:
+def _constraint(figure: Figure) -> Constraint | None:
     if figure.series == "new_cases_year":
         months = months_between((int(figure.period), 1), (int(figure.period), 12))
         base = 1
@@ -109,6 +131,13 @@ def _constraint(figure: Figure, span: list[Month]) -> Constraint | None:
         base + (0 if exact else 10),
         f"{figure.series} {figure.period} art. {figure.article} ({figure.qualifier})",
     )
+
+
+def covered_months(figures: Sequence[Figure]) -> tuple[Month, Month]:
+    """The first and last month that a published case figure covers: the months calibration can honour."""
+    months = [month_of(f.period) for f in figures if f.series == "new_cases_month"]
+    months += [m for f in figures if (c := _constraint(f)) is not None for m in (c.months[0], c.months[-1])]
+    return min(months), max(months)
 
 
 def _shape(article: str, month: Month, known: dict[tuple[str, Month], int], span: Sequence[Month]) -> float:
@@ -152,7 +181,7 @@ def calibrate(figures: Sequence[Figure], first: Month, last: Month) -> CaseCalen
     }
     monthly = dict(known)
     constraints = sorted(
-        (c for f in figures if (c := _constraint(f, span)) is not None),
+        (c for f in figures if (c := _constraint(f)) is not None),
         key=lambda c: (c.rank, c.months[-1], c.label),
     )
     residuals: list[Residual] = []

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from amnesty_simulator.calibration import CaseCalendar, calibrate, month_of, months_between, read_figures
+from amnesty_simulator.calibration import (
+    CaseCalendar,
+    calibrate,
+    covered_months,
+    month_of,
+    months_between,
+    read_figures,
+)
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "official-stats.csv"
 
@@ -66,3 +73,37 @@ def test_months_without_any_figure_are_positive_and_plausible(calendar: CaseCale
     for (article, month), n in calendar.counts.items():
         assert n > 0, (article, month)
     assert calendar.counts[("407", (2025, 2))] > calendar.counts[("407", (2024, 1))]
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("month", [(2022, 13), (2022, 0), (2022, -1)])
+def test_months_between_refuses_what_is_not_a_month(month: tuple[int, int]) -> None:
+    with pytest.raises(ValueError, match="not a month"):
+        months_between(month, (2025, 9))
+    with pytest.raises(ValueError, match="not a month"):
+        months_between((2022, 1), month)
+
+
+def test_months_between_wraps_at_the_year_and_is_empty_when_reversed() -> None:
+    assert months_between((2024, 11), (2025, 2)) == [(2024, 11), (2024, 12), (2025, 1), (2025, 2)]
+    assert months_between((2025, 2), (2024, 11)) == []
+
+
+@pytest.mark.parametrize(("text", "month"), [("2022-01", (2022, 1)), ("2025-09-01", (2025, 9))])
+def test_month_of_reads_a_month_or_the_month_of_a_date(text: str, month: tuple[int, int]) -> None:
+    assert month_of(text) == month
+
+
+# The last one is 2022-01 in Arabic-Indic digits: int() reads them, a month is written in ASCII.
+@pytest.mark.parametrize(
+    "text",
+    ["2022-13", "2022-00", "2022", "22-01", "2022-01-01-01", "", "\u0662\u0660\u0662\u0662-\u0660\u0661"],
+)
+def test_month_of_refuses_anything_else(text: str) -> None:
+    with pytest.raises(ValueError, match="not a month"):
+        month_of(text)
+
+
+def test_the_figures_cover_2022_01_to_2025_10() -> None:
+    # 2025-10 is reached by the Jan-Oct 2025 totals only, but it is reached.
+    assert covered_months(read_figures()) == ((2022, 1), (2025, 10))
