@@ -7,6 +7,7 @@ so this lib never imports a service.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from importlib.metadata import entry_points
@@ -17,12 +18,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from amnesty_runtime import simulation
 from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.settings import SERVICE_PORTS, InfraSettings
 from amnesty_runtime.stack import Stack, StackError
 from amnesty_runtime.stack.services import SIMULATOR
 
-app = typer.Typer(help="amnesty-events: cases, returns and the amnesty, as events.", no_args_is_help=True)
+# Plain click output: a bad value is reported on one line ("Invalid value for '--from': ..."), where
+# typer's rich panel would wrap it over several; the subcommands' help follows this setting too.
+app = typer.Typer(
+    help="amnesty-events: cases, returns and the amnesty, as events.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 stack_app = typer.Typer(help="The local Kafka broker and PostgreSQL server.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 # Wide enough for the status table when output goes to a file or CI log.
@@ -61,8 +69,15 @@ def stack_status() -> None:
 @app.command("demo")
 def demo(
     *,
-    scale: Annotated[float, typer.Option(help="Share of the published volumes to simulate.")] = 1.0,
-    speed: Annotated[str, typer.Option(help="'max', or simulated seconds per real second.")] = "max",
+    scale: Annotated[
+        float, typer.Option(parser=simulation.scale, metavar="S", help=simulation.SCALE_HELP)
+    ] = 1.0,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            parser=simulation.speed, metavar="max|N", show_default=False, help=simulation.SPEED_HELP
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="The simulator's seed.")] = 2024,
 ) -> None:
     """Start the stack, the three services and (once) the simulator over 2022-01..2025-09."""
@@ -91,7 +106,7 @@ def demo_ports(env: dict[str, str]) -> dict[str, int]:
 
 
 def _start_simulator(
-    stack: Stack, infra: InfraSettings, *, scale: float, speed: str, seed: int, env: dict[str, str]
+    stack: Stack, infra: InfraSettings, *, scale: float, speed: float | None, seed: int, env: dict[str, str]
 ) -> str:
     marker = infra.local / "demo" / f"simulated-seed{seed}-scale{scale}"
     if marker.exists():
@@ -101,7 +116,8 @@ def _start_simulator(
     marker.parent.mkdir(parents=True, exist_ok=True)
     amnesty = Path(sys.executable).parent / "amnesty"
     command = (
-        f'"{amnesty}" simulate --from 2022-01 --to 2025-09 --scale {scale} --speed {speed} --seed {seed} '
+        f'"{amnesty}" simulate --from 2022-01 --to 2025-09 --scale {scale} '
+        f"--speed {'max' if speed is None else speed} --seed {seed} "
         f'&& touch "{marker}"'
     )
     stack.processes.start(SIMULATOR, ["/bin/sh", "-c", command], env, "amnesty.upstream.v1")
@@ -138,13 +154,15 @@ def _print_status(stack: Stack) -> None:
     console.print(table)
 
 
-def _register_plugins() -> None:
+@functools.cache
+def amnesty() -> typer.Typer:
+    """The whole command: this module's commands and, added once, those the installed packages register."""
     for entry in entry_points(group="amnesty.cli"):
         plugin: typer.Typer = entry.load()
         app.add_typer(plugin, name=entry.name)
+    return app
 
 
 def main() -> None:
     configure_logging(json=not sys.stderr.isatty(), level="WARNING")
-    _register_plugins()
-    app()
+    amnesty()()
