@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 from typing import Annotated
 
@@ -11,45 +12,83 @@ from rich.console import Console
 from rich.table import Table
 
 from amnesty_contracts import UPSTREAM
+from amnesty_runtime import simulation
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
-from amnesty_simulator.calibration import Residual, calibrate, month_of, read_figures, return_targets
+from amnesty_simulator.calibration import Residual, calibrate, covered_months, read_figures, return_targets
 from amnesty_simulator.publisher import publish
+from amnesty_simulator.simulated_months import CoveredMonth, YearMonth, check_order
 from amnesty_simulator.submissions import Outgoing, submissions
 from amnesty_simulator.world import generate
 
 app = typer.Typer(help="Simulate upstream systems with a history calibrated on the published figures.")
 console = Console(stderr=True)
 
+FIGURES = read_figures()
+COVERED = CoveredMonth(*covered_months(FIGURES))
+# By default up to the last published monthly figure, also the end of the last cumulative total.
+FIRST, LAST = YearMonth(2022, 1), YearMonth(2025, 9)
+# Kafka's rule for topic names: the broker refuses any other, but only once everything is generated.
+_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+
+
+def _topic(value: str) -> str:
+    if _TOPIC.fullmatch(value) is None or value in (".", ".."):
+        raise typer.BadParameter(
+            f"{value!r} is not a Kafka topic name: 1 to 249 of a-z, A-Z, 0-9, '.', '_' and '-'"
+        )
+    return value
+
 
 @app.callback(invoke_without_command=True)
 def simulate(
+    ctx: typer.Context,
     *,
-    start: Annotated[str, typer.Option("--from", help="First month, YYYY-MM.")] = "2022-01",
-    end: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM.")] = "2025-09",
-    scale: Annotated[float, typer.Option(help="Share of the published volumes, e.g. 0.1.")] = 1.0,
+    start: Annotated[
+        YearMonth,
+        typer.Option(
+            "--from",
+            parser=COVERED,
+            metavar="YYYY-MM",
+            show_default=False,  # typer would print the month as a tuple, "2022, 1"
+            help=f"First month, {COVERED.first}..{COVERED.last} (what the figures cover); default {FIRST}.",
+        ),
+    ] = FIRST,
+    end: Annotated[
+        YearMonth,
+        typer.Option(
+            "--to",
+            parser=COVERED,
+            metavar="YYYY-MM",
+            show_default=False,
+            help=f"Last month, not before --from nor after {COVERED.last}; default {LAST}.",
+        ),
+    ] = LAST,
+    scale: Annotated[
+        float, typer.Option(parser=simulation.scale, metavar="S", help=simulation.SCALE_HELP)
+    ] = 1.0,
     speed: Annotated[
-        str, typer.Option(help="'max', or simulated seconds per real second (86400 = a day a second).")
-    ] = "max",
+        float | None,
+        typer.Option(
+            parser=simulation.speed, metavar="max|N", show_default=False, help=simulation.SPEED_HELP
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same history.")] = 2024,
-    topic: Annotated[str, typer.Option(help="Where to publish.")] = UPSTREAM,
+    topic: Annotated[str, typer.Option(parser=_topic, help="Where to publish.")] = UPSTREAM,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Generate and summarise; publish nothing.")
     ] = False,
 ) -> None:
     """Generate the history for the months and publish it like any upstream system."""
-    figures = read_figures()
-    first, last = month_of(start), month_of(end)
-    calendar = calibrate(figures, first, last)
-    world = generate(calendar, return_targets(figures), first=first, last=last, scale=scale, seed=seed)
+    check_order(ctx, start, end)
+    calendar = calibrate(FIGURES, start, end)
+    world = generate(calendar, return_targets(FIGURES), first=start, last=end, scale=scale, seed=seed)
     messages = submissions(world, seed=seed)
     _summarise(messages, calendar.residuals)
     if dry_run:
         return
     bootstrap = resolve(InfraSettings()).kafka_bootstrap_servers
-    wall = asyncio.run(
-        publish(messages, bootstrap=bootstrap, topic=topic, speed=None if speed == "max" else float(speed))
-    )
+    wall = asyncio.run(publish(messages, bootstrap=bootstrap, topic=topic, speed=speed))
     console.print(
         f"published {len(messages):,} messages to {topic} in {wall:.1f}s ({len(messages) / wall:,.0f}/s)"
     )

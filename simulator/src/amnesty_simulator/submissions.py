@@ -157,7 +157,8 @@ def submissions(world: World, *, seed: int, disorder: Disorder | None = None) ->
         Outgoing(m.at + timedelta(hours=rng.randint(1, 72)), m.key, m.value)
         for m in rng.sample(out, round(len(out) * d.resent))
     ]
-    out += [_malformed(rng, rng.choice(out).at) for _ in range(max(1, round(len(out) * d.malformed)))]
+    if out:  # a tiny scale can leave nothing to send, and so no time to send a malformed message at
+        out += [_malformed(rng, rng.choice(out).at) for _ in range(max(1, round(len(out) * d.malformed)))]
     out.sort()
     return out
 
