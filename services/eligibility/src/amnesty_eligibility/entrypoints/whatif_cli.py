@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from amnesty_contracts import DenialReason, PendingReason
 from amnesty_eligibility.adapters.rule_files import RuleFileError, load_rule_file, load_rule_set
 from amnesty_eligibility.domain.decisions import DENIED, GRANTED, PENDING, Outcome
 from amnesty_eligibility.domain.regimes import RuleSet
+from amnesty_eligibility.entrypoints.calendar_days import calendar_day
 from amnesty_eligibility.service_layer.handlers import SERVICE
 from amnesty_eligibility.service_layer.whatif import Comparison, what_if
 from amnesty_eligibility.settings import EligibilitySettings
@@ -30,36 +31,63 @@ from amnesty_runtime.stack import resolve
 app = typer.Typer(help="Replay the recorded history under another rule set and compare; publishes nothing.")
 console = Console(width=None if sys.stdout.isatty() else 120)
 
-_DAY = ["%Y-%m-%d"]
+# Rule-set files are a few kilobytes: one given by mistake is read whole, and a device or a FIFO never ends.
+_LARGEST_RULE_FILE = 1024 * 1024
+
+
+def _rule_file(value: str) -> RuleSet:
+    """--rules: the rule set in that TOML file, read and checked before anything else is done."""
+    path = Path(value)
+    if not path.is_file():
+        raise typer.BadParameter(f"{value}: {'not a regular file' if path.exists() else 'no such file'}")
+    if path.stat().st_size > _LARGEST_RULE_FILE:
+        raise typer.BadParameter(f"{value}: larger than 1 MiB, not a rule-set file")
+    try:
+        return load_rule_file(path)
+    except RuleFileError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except UnicodeDecodeError:
+        raise typer.BadParameter(f"{value}: not UTF-8 text, not a rule-set file") from None
 
 
 @app.callback(invoke_without_command=True)
 def whatif(
-    rules: Annotated[
-        Path, typer.Option("--rules", help="The rule-set TOML file to compare with the one in force.")
+    ctx: typer.Context,
+    alternative: Annotated[
+        RuleSet,
+        typer.Option(
+            "--rules",
+            parser=_rule_file,
+            metavar="FILE",
+            help="The rule-set TOML file to compare with the one in force.",
+        ),
     ],
     since: Annotated[
-        datetime | None, typer.Option("--from", formats=_DAY, help="First return date counted (inclusive).")
+        date | None,
+        typer.Option(
+            "--from", parser=calendar_day, metavar="YYYY-MM-DD", help="First return date counted (inclusive)."
+        ),
     ] = None,
     until: Annotated[
-        datetime | None, typer.Option("--to", formats=_DAY, help="Last return date counted (inclusive).")
+        date | None,
+        typer.Option(
+            "--to", parser=calendar_day, metavar="YYYY-MM-DD", help="Last return date counted (inclusive)."
+        ),
     ] = None,
 ) -> None:
     """Decisions on the recorded returns under the rule set in force and under FILE, side by side."""
-    first, last = (since.date() if since else None), (until.date() if until else None)
-    if first is not None and last is not None and last < first:
-        raise typer.BadParameter("--to is before --from", param_hint="--to")
+    if since is not None and until is not None and until < since:
+        raise typer.BadParameter(f"{until} is before --from {since}", ctx=ctx, param_hint=["--to"])
     settings = EligibilitySettings()
     try:
         active = load_rule_set(settings.rule_set, settings.rules_file)
-        alternative = load_rule_file(rules)
     except RuleFileError as exc:
         console.print(f"[red]rule set:[/red] {exc}")
         raise typer.Exit(2) from exc
     dsn = resolve(InfraSettings()).database_url(SERVICE)
     try:
         comparison = asyncio.run(
-            _compare(dsn, settings.schema_name, active, alternative, since=first, until=last)
+            _compare(dsn, settings.schema_name, active, alternative, since=since, until=until)
         )
     except asyncpg.UndefinedTableError as exc:
         console.print(
