@@ -158,6 +158,23 @@ class CheckpointedConsumer:
             duplicates=len(selection.fresh) - len(to_apply),
         )
 
+    async def set_checkpoints(self, conn: DbConnection, next_offsets: Mapping[TopicPartition, int]) -> None:
+        """Record where the group stands, in ``conn``'s transaction: for state built in bulk beside the
+        consumer (a rebuild), which the group then resumes from."""
+        topics, numbers = _unzip(next_offsets)
+        await conn.execute(
+            self._store.sql(
+                "INSERT INTO {consumer_checkpoints} AS c (consumer_group, topic, partition, next_offset) "
+                "SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o) "
+                "ON CONFLICT (consumer_group, topic, partition) "
+                "DO UPDATE SET next_offset = excluded.next_offset, updated_at = now()"
+            ),
+            self._group,
+            topics,
+            numbers,
+            [next_offsets[tp] for tp in zip(topics, numbers, strict=True)],
+        )
+
     async def _lock_checkpoints(
         self, conn: DbConnection, partitions: set[TopicPartition]
     ) -> dict[TopicPartition, int]:

@@ -38,7 +38,7 @@ from importlib.resources import files
 from amnesty_eventstore import DbConnection, MigrationSource
 from amnesty_eventstore.schemas import store_schema
 from amnesty_statistics.adapters import person_states
-from amnesty_statistics.domain.figures import Cell
+from amnesty_statistics.domain.figures import Cell, Counts
 from amnesty_statistics.domain.persons import PersonState
 
 MIGRATIONS = MigrationSource("statistics", files("amnesty_statistics") / "migrations")
@@ -123,4 +123,33 @@ class ReadModel:
             [c.regime for c in cells],
             [c.reason for c in cells],
             [deltas[c] for c in cells],
+        )
+
+    async def write_rebuilt(
+        self, conn: DbConnection, states: Mapping[str, PersonState], figures: Counts
+    ) -> None:
+        """Fill this version, new and empty, in bulk (in ``conn``'s transaction): the persons and the daily
+        table by binary COPY, the totals summed from the daily table by one statement."""
+        schema = self._store.name
+        await conn.copy_records_to_table(
+            f"persons_v{self.version}",
+            schema_name=schema,
+            columns=("person", "state"),
+            records=((person, person_states.encode(state)) for person, state in states.items()),
+        )
+        await conn.copy_records_to_table(
+            f"daily_stats_v{self.version}",
+            schema_name=schema,
+            columns=("metric", "day", "region", "article", "regime", "reason", "value"),
+            records=(
+                (c.metric.value, c.day, c.region, c.article, c.regime, c.reason, n)
+                for c, n in figures.items()
+            ),
+        )
+        await conn.execute(
+            self._sql(
+                "INSERT INTO {totals_vN} (metric, region, article, regime, reason, value) "
+                "SELECT metric, region, article, regime, reason, sum(value) FROM {daily_stats_vN} "
+                "GROUP BY metric, region, article, regime, reason"
+            )
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -25,9 +25,11 @@ from amnesty_eventstore.schemas import store_schema
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
 from amnesty_statistics.adapters.topic_ends import TopicEnds
+from amnesty_statistics.adapters.topic_reader import read_to_ends
 from amnesty_statistics.adapters.versions import ProjectionVersions, version_group
 from amnesty_statistics.domain.lag import TopicPartition
 from amnesty_statistics.service_layer.projecting import Projection
+from amnesty_statistics.service_layer.rebuilding import InMemoryFold, RebuildProgress
 from amnesty_statistics.settings import StatisticsSettings
 
 log = structlog.get_logger(__name__)
@@ -131,17 +133,28 @@ class RebuildInProgressError(RuntimeError):
     """Another rebuild of the same schema holds the lock."""
 
 
+class _Silent:
+    def note(self, message: str) -> None:
+        return None
+
+    def advance(self, done: int, total: int) -> None:
+        return None
+
+
 async def rebuild(
     pool: Pool,
     bootstrap_servers: str,
     settings: StatisticsSettings,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: RebuildProgress | None = None,
 ) -> RebuildReport:
     """Build a new version from the beginning of the topics; make it active once it has caught up.
 
-    A version left half-built by an interrupted rebuild is dropped first: a rebuild always starts from
-    the beginning, with the code that runs it.
+    The topics are read up to their end offsets at the start and folded in memory, the version is
+    written in bulk with its checkpoints, then it catches up with what arrived meanwhile through the
+    ordinary consumer, and the views switch to it. A version left half-built by an interrupted rebuild
+    is dropped first: a rebuild always starts from the beginning, with the code that runs it.
     """
+    report = progress or _Silent()
     schema = settings.schema_name
     versions = ProjectionVersions(schema)
     await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
@@ -149,19 +162,64 @@ async def rebuild(
         for stale in await versions.with_status(pool, "building"):
             async with pool.acquire() as conn:
                 await versions.drop(conn, stale, version_group(settings.consumer_group, stale))
-            progress(f"dropped version {stale}, left half-built by an earlier rebuild")
+            report.note(f"dropped version {stale}, left half-built by an earlier rebuild")
         previous = await versions.active(pool)
         async with pool.acquire() as conn:
             version = await versions.create(conn)
-        progress(f"building version {version} beside version {previous}")
+        report.note(f"building version {version} beside version {previous}")
         consumer = projection_consumer(pool, settings, version)
         started = time.monotonic()
-        applied = await _consume_to_the_end(consumer, version, bootstrap_servers, settings, progress)
+        folded = await _fold_from_the_beginning(
+            pool,
+            consumer,
+            version=version,
+            bootstrap_servers=bootstrap_servers,
+            settings=settings,
+            report=report,
+        )
+        applied = await _consume_to_the_end(consumer, version, bootstrap_servers, settings, report)
         seconds = time.monotonic() - started
         async with pool.acquire() as conn, conn.transaction():
             await versions.activate(conn, version)
-        progress(f"version {version} is active; version {previous} is retired")
-        return RebuildReport(version, previous, applied, seconds)
+        report.note(f"version {version} is active; version {previous} is retired")
+        return RebuildReport(version, previous, max(applied, folded), seconds)
+
+
+async def _fold_from_the_beginning(
+    pool: Pool,
+    consumer: CheckpointedConsumer,
+    *,
+    version: int,
+    bootstrap_servers: str,
+    settings: StatisticsSettings,
+    report: RebuildProgress,
+) -> int:
+    """Fold the topics up to their current ends in memory and write the version and its checkpoints in
+    one transaction; returns the messages read."""
+    client_id = f"amnesty-statistics-rebuild-{consumer.group}"
+    ends = TopicEnds(bootstrap_servers, settings.topics, client_id)
+    await ends.start()
+    try:
+        target = await ends()
+    finally:
+        await ends.stop()
+    total, done = sum(target.values()), 0
+    projection = projection_of(settings, version)
+    fold = InMemoryFold()
+    report.advance(0, total)
+    async for batch in read_to_ends(
+        bootstrap_servers, target, client_id=client_id, max_records=settings.rebuild_batch_max_records
+    ):
+        fold.take(projection.read(batch))
+        done += len(batch)
+        report.advance(done, total)
+    for reason, n in fold.skipped.items():
+        log.warning("messages skipped by the rebuild", reason=reason, messages=n)
+    report.note(f"folded {done:,} messages into {len(fold.states):,} persons; writing version {version}")
+    async with pool.acquire() as conn, conn.transaction():
+        await projection.read_model.write_rebuilt(conn, fold.states, fold.figures())
+        await consumer.set_checkpoints(conn, target)
+    return done
 
 
 @contextlib.asynccontextmanager
@@ -181,7 +239,7 @@ async def _consume_to_the_end(
     version: int,
     bootstrap_servers: str,
     settings: StatisticsSettings,
-    progress: Callable[[str], None],
+    progress: RebuildProgress,
 ) -> int:
     """Consume until the checkpoints reach the topics' end offsets; again while that took long (events
     kept arriving), so that the switch leaves the service little to catch up. Returns the events applied."""
@@ -211,7 +269,7 @@ async def _consume_to_the_end(
 
 
 async def _wait_until_reached(
-    consumer: CheckpointedConsumer, target: Mapping[TopicPartition, int], progress: Callable[[str], None]
+    consumer: CheckpointedConsumer, target: Mapping[TopicPartition, int], progress: RebuildProgress
 ) -> None:
     total = sum(target.values())
     reported = time.monotonic()
@@ -222,5 +280,5 @@ async def _wait_until_reached(
         if time.monotonic() - reported >= 5.0:
             reported = time.monotonic()
             done = sum(min(applied.get(tp, 0), offset) for tp, offset in target.items())
-            progress(f"{done} of {total} messages applied")
+            progress.note(f"catching up: {done:,} of {total:,} messages applied")
         await asyncio.sleep(0.1)

@@ -9,6 +9,7 @@ import asyncio
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TimeElapsedColumn
 
 from amnesty_eventstore import create_pool
 from amnesty_runtime.logs import configure_logging
@@ -43,11 +44,27 @@ def rebuild_statistics() -> None:
     )
 
 
+class _Bar:
+    """The rebuild's progress as a rich progress bar (messages folded of those on the topics)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("folding", total=None)
+
+    def note(self, message: str) -> None:
+        self._progress.console.print(message)
+
+    def advance(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+
 async def _rebuild(settings: StatisticsSettings, infra: InfraSettings) -> RebuildReport:
     endpoints = resolve(infra)
     pool = await create_pool(endpoints.database_url("statistics"), min_size=2, max_size=4)
+    columns = (BarColumn(), MofNCompleteColumn(), TaskProgressColumn(), TimeElapsedColumn())
     try:
-        return await rebuild(pool, endpoints.kafka_bootstrap_servers, settings, progress=console.print)
+        with Progress(*Progress.get_default_columns()[:1], *columns, console=console) as progress:
+            return await rebuild(pool, endpoints.kafka_bootstrap_servers, settings, progress=_Bar(progress))
     finally:
         await pool.close()
 

@@ -1,0 +1,113 @@
+"""Benchmark: `amnesty rebuild statistics` (in-memory fold, bulk write) beside its raw Kafka read ceiling.
+
+Run with ``make bench`` (or ``python -m tests.bench.bench_rebuild [--persons N]``); prints a table and
+writes it to bench-results/rebuild.md. Not a test: it asserts nothing, it measures. The history is the
+tests' varied one (late cases, reclassifications, denials, revoked grants), published as the relays do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+from amnesty_eventstore import EVENTSTORE_MIGRATIONS, create_pool, migrate
+from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack import Stack
+from amnesty_statistics.adapters.read_model import MIGRATIONS
+from amnesty_statistics.entrypoints.projection import rebuild
+from tests.support.event_stream import expected_figures, history
+from tests.support.kafka import create_topics, delete_topics
+from tests.support.statistics import StatisticsUnderTest
+
+
+async def raw_read(bootstrap: str, topics: list[str], total: int) -> float:
+    """Seconds for one aiokafka consumer to read every message of ``topics`` from the beginning."""
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-raw-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        started, read = time.perf_counter(), 0
+        deadline = started + 600
+        while read < total and time.perf_counter() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            read += sum(len(records) for records in batches.values())
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+async def main(persons: int) -> str:
+    stack = Stack(InfraSettings())
+    await stack.up()
+    endpoints = stack.endpoints
+    pool = await create_pool(endpoints.admin_database_url, min_size=2, max_size=6)
+    tag = uuid.uuid4().hex[:8]
+    schema, cases, decisions = f"bench_{tag}", f"bench.{tag}.cases", f"bench.{tag}.decisions"
+    await pool.execute(f'CREATE SCHEMA "{schema}"')
+    await create_topics(endpoints.kafka_bootstrap_servers, [cases, decisions], partitions=6)
+    try:
+        await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
+        events = history(2024, persons)
+        stats = StatisticsUnderTest(
+            None,  # type: ignore[arg-type]  # no process: the rebuild runs here
+            schema,
+            cases,
+            decisions,
+            f"statistics-{tag}",
+            endpoints.kafka_bootstrap_servers,
+            pool,
+        )
+        await stats.publish(events)
+        raw_s = await raw_read(endpoints.kafka_bootstrap_servers, [cases, decisions], len(events))
+        settings = stats.settings()
+        started = time.perf_counter()
+        report = await rebuild(pool, endpoints.kafka_bootstrap_servers, settings)
+        rebuild_s = time.perf_counter() - started
+        exact = await stats.daily_stats() == expected_figures(events)
+    finally:
+        await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await delete_topics(endpoints.kafka_bootstrap_servers, [cases, decisions])
+        await pool.close()
+    n = len(events)
+    rows = [
+        ("raw aiokafka read of both topics (ceiling)", n / raw_s, "—"),
+        ("`amnesty rebuild statistics`, end to end", n / rebuild_s, "≥ 25,000"),
+        ("ratio rebuild / raw read", rebuild_s and raw_s / rebuild_s, "—"),
+    ]
+    lines = [
+        f"Rebuild of {n:,} messages ({persons:,} persons, 6 partitions per topic); the rebuilt daily table "
+        f"{'equals' if exact else 'DIFFERS FROM'} the pure projection of the events. Version "
+        f"{report.version}, {rebuild_s:.1f} s.",
+        "",
+        "| measurement | messages/s | target |",
+        "| --- | ---: | ---: |",
+        *(
+            f"| {name} | {value:,.2f} | {target} |" if value < 10 else f"| {name} | {value:,.0f} | {target} |"
+            for name, value, target in rows
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--persons", type=int, default=60_000, help="people in the history (~4 messages each)"
+    )
+    table = asyncio.run(main(parser.parse_args().persons))
+    out = Path("bench-results")
+    out.mkdir(exist_ok=True)
+    (out / "rebuild.md").write_text(table)
+    print(table)
