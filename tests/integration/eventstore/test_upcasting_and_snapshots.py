@@ -7,7 +7,16 @@ from typing import Any
 
 import pytest
 
-from amnesty_eventstore import EventStore, NewEvent, Pool, Snapshot, Upcasters
+from amnesty_eventstore import (
+    EventStore,
+    NewEvent,
+    Pool,
+    Snapshot,
+    Upcasters,
+    read_streams,
+    streams_holding,
+    walk_streams,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -78,3 +87,28 @@ async def test_a_snapshot_in_another_state_version_is_ignored(store: EventStore)
     await store.save_snapshot(Snapshot("person-1", 7, {"v": 7}, schema_version=1))
     assert await store.load_snapshot("person-1", schema_version=2) is None
     assert await store.load_snapshot("person-1", schema_version=1) is not None
+
+
+async def test_several_streams_and_a_walk_of_a_kind_read_upcast_events(pool: Pool, schema: str) -> None:
+    async with EventStore(pool, schema) as plain:
+        await plain.append("person-1", [returned_v1(1)])
+        await plain.append("person-2", [returned_v1(2), NewEvent(uuid.uuid4(), "Detained", {"on": "x"})])
+        await plain.append("rejected-1", [NewEvent(uuid.uuid4(), "VoluntaryReturn", {"schema_version": 1})])
+    registry = upcasters()
+    async with pool.acquire() as conn:
+        streams = await read_streams(conn, schema, ["person-2", "person-1", "person-9"], upcasters=registry)
+        assert {
+            s: [(e.stream_version, e.type, e.schema_version) for e in es] for s, es in streams.items()
+        } == {
+            "person-1": [(1, "VoluntaryReturn", 3)],
+            "person-2": [(1, "VoluntaryReturn", 3), (2, "Detained", 1)],
+        }
+        ids = [streams["person-2"][1].event_id, streams["person-1"][0].event_id, uuid.uuid4()]
+        assert await streams_holding(conn, schema, ids) == {ids[0]: "person-2", ids[1]: "person-1"}
+        walked = [
+            (e.stream_id, e.data["returned_on"])
+            async for e in walk_streams(
+                conn, schema, "person-", types=["VoluntaryReturn"], upcasters=registry, prefetch=1
+            )
+        ]
+        assert walked == [("person-1", "2025-05-01"), ("person-2", "2025-05-02")]

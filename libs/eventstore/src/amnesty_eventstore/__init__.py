@@ -29,7 +29,14 @@ from amnesty_eventstore.events import (
 )
 from amnesty_eventstore.horizon import oldest_transaction_age_seconds, watch_oldest_transaction
 from amnesty_eventstore.migrations import EVENTSTORE_MIGRATIONS, Migration, MigrationSource, migrate
-from amnesty_eventstore.reading import catch_up, read_all, read_stream
+from amnesty_eventstore.reading import (
+    catch_up,
+    read_all,
+    read_stream,
+    read_streams,
+    streams_holding,
+    walk_streams,
+)
 from amnesty_eventstore.snapshots import Snapshot, load_snapshot, save_snapshot
 from amnesty_eventstore.store import EventStore
 from amnesty_eventstore.subscription import Subscription
@@ -74,6 +81,9 @@ __all__ = [
     "oldest_transaction_age_seconds",
     "read_all",
     "read_stream",
+    "read_streams",
     "save_snapshot",
+    "streams_holding",
+    "walk_streams",
     "watch_oldest_transaction",
 ]

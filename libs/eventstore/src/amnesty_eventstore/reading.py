@@ -1,4 +1,4 @@
-"""Reading one stream, and all events in commit order without gaps or skips.
+"""Reading streams (one, several at once, or all of a kind), and all events in commit order without gaps.
 
 All events are read only below the horizon: the oldest transaction id still running
 (``pg_snapshot_xmin(pg_current_snapshot())``). Every transaction below it has ended, so no event
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -62,6 +63,32 @@ def _stream_sql(schema: str) -> str:
 
 
 @lru_cache(maxsize=64)
+def _streams_sql(schema: str) -> str:
+    return store_schema(schema).sql(
+        "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
+        "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
+        "WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version"
+    )
+
+
+@lru_cache(maxsize=64)
+def _holders_sql(schema: str) -> str:
+    return store_schema(schema).sql(
+        "SELECT event_id, stream_id FROM {events} WHERE event_id = ANY($1::uuid[])"
+    )
+
+
+@lru_cache(maxsize=64)
+def _walk_sql(schema: str) -> str:
+    return store_schema(schema).sql(
+        "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
+        "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
+        "WHERE starts_with(stream_id, $1) AND type = ANY($2::text[]) "
+        "ORDER BY stream_id, stream_version"
+    )
+
+
+@lru_cache(maxsize=64)
 def _page_sql(schema: str) -> str:
     return store_schema(schema).sql(
         "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
@@ -93,6 +120,42 @@ async def read_stream(
     """The committed events of one stream from ``from_version`` on, in version order."""
     rows = await conn.fetch(_stream_sql(schema), stream_id, from_version)
     return decode_rows(rows, upcasters)
+
+
+async def read_streams(
+    conn: DbConnection, schema: str, stream_ids: Collection[str], *, upcasters: Upcasters | None = None
+) -> dict[str, list[RecordedEvent]]:
+    """The committed events of several streams in one round trip, each stream's in version order
+    (streams without events are left out)."""
+    streams: dict[str, list[RecordedEvent]] = {}
+    for event in decode_rows(await conn.fetch(_streams_sql(schema), list(stream_ids)), upcasters):
+        streams.setdefault(event.stream_id, []).append(event)
+    return streams
+
+
+async def streams_holding(conn: DbConnection, schema: str, event_ids: Collection[UUID]) -> dict[UUID, str]:
+    """The stream each of ``event_ids`` is stored in, for those stored (an event id is unique)."""
+    rows = await conn.fetch(_holders_sql(schema), list(event_ids))
+    return {row["event_id"]: row["stream_id"] for row in rows}
+
+
+async def walk_streams(
+    conn: DbConnection,
+    schema: str,
+    prefix: str,
+    *,
+    types: Collection[str],
+    upcasters: Upcasters | None = None,
+    prefetch: int = 5000,
+) -> AsyncIterator[RecordedEvent]:
+    """The events of ``types`` in every stream whose id starts with ``prefix``, stream by stream in
+    version order, from one snapshot (a read-only repeatable-read transaction and a server-side cursor:
+    memory holds one batch of rows, whatever the size of the store)."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        cursor = await conn.cursor(_walk_sql(schema), prefix, list(types))
+        while rows := await cursor.fetch(prefetch):
+            for event in decode_rows(rows, upcasters):
+                yield event
 
 
 async def read_all(

@@ -1,15 +1,14 @@
 """Person streams in eligibility's event store: one stream per person, holding the case events received
 (facts) and the decisions emitted, so that a person's state is a fold of their stream.
 
-Appends go through amnesty_eventstore (``append_many_in``). Reads of many streams at once and a walk of
-every stream in stream order are not in that library yet, so they are here, over its ``events`` table.
+Appends and reads go through amnesty_eventstore, so an event stored in an older schema version is
+upcast on read (register the step in ``UPCASTERS`` when an event's shape grows).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from uuid import UUID
 
 from amnesty_contracts import (
@@ -22,10 +21,12 @@ from amnesty_contracts import (
 )
 from amnesty_eligibility.domain.history import PersonHistory, fold
 from amnesty_eligibility.domain.person import Person
-from amnesty_eventstore import DbConnection
-from amnesty_eventstore.schemas import store_schema
+from amnesty_eventstore import DbConnection, Upcasters, read_streams, streams_holding, walk_streams
 
 STREAM_PREFIX = "person-"
+
+UPCASTERS = Upcasters()
+"""How stored case events and decisions of older schema versions read as current ones (none yet)."""
 
 _CASE_TYPES = list(CASE_EVENT_MODELS)
 
@@ -55,43 +56,20 @@ class Loaded:
     stored_in: dict[UUID, str]
 
 
-@lru_cache(maxsize=16)
-def _load_sql(schema: str) -> str:
-    # One round trip for a whole batch: the persons' streams, and any stream holding one of the batch's
-    # event ids (the same id under another person is refused, not appended).
-    return store_schema(schema).sql(
-        "SELECT stream_id, stream_version, event_id, type, data::text FROM {events} "
-        "WHERE stream_id = ANY($1::text[]) OR event_id = ANY($2::uuid[]) "
-        "ORDER BY stream_id, stream_version"
-    )
-
-
 async def load(conn: DbConnection, schema: str, persons: Sequence[str], event_ids: Sequence[UUID]) -> Loaded:
-    """Read the streams of `persons` (keyed by stream id) and the streams of `event_ids` already stored."""
+    """Read the streams of `persons` (keyed by stream id) and the streams of `event_ids` already stored
+    (the same id under another person is refused, not appended)."""
     wanted = {stream_of(p): LoadedStream(p) for p in persons}
-    stored_in: dict[UUID, str] = {}
-    for stream_id, version, event_id, type_, data in await conn.fetch(
-        _load_sql(schema), list(wanted), list(event_ids)
-    ):
-        stored_in[event_id] = stream_id
-        stream = wanted.get(stream_id)
-        if stream is None:
-            continue
-        stream.version = version
-        if type_ in DECISION_EVENT_MODELS:
-            stream.decisions.append(DECISION_EVENT_ADAPTER.validate_json(data))
-        elif type_ in CASE_EVENT_MODELS:
-            stream.case_events.append(CASE_EVENT_ADAPTER.validate_json(data))
-    return Loaded(wanted, stored_in)
-
-
-@lru_cache(maxsize=16)
-def _histories_sql(schema: str) -> str:
-    return store_schema(schema).sql(
-        "SELECT stream_id, data::text FROM {events} "
-        "WHERE starts_with(stream_id, $1) AND type = ANY($2::text[]) "
-        "ORDER BY stream_id, stream_version"
-    )
+    for stream_id, events in (await read_streams(conn, schema, wanted, upcasters=UPCASTERS)).items():
+        stream = wanted[stream_id]
+        stream.version = events[-1].stream_version
+        stream.decisions = [
+            DECISION_EVENT_ADAPTER.validate_python(e.data) for e in events if e.type in DECISION_EVENT_MODELS
+        ]
+        stream.case_events = [
+            CASE_EVENT_ADAPTER.validate_python(e.data) for e in events if e.type in CASE_EVENT_MODELS
+        ]
+    return Loaded(wanted, await streams_holding(conn, schema, event_ids))
 
 
 async def histories(conn: DbConnection, *, schema: str, prefetch: int = 5000) -> AsyncIterator[PersonHistory]:
@@ -99,15 +77,15 @@ async def histories(conn: DbConnection, *, schema: str, prefetch: int = 5000) ->
 
     Memory holds one person at a time, whatever the size of the store.
     """
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        cursor = conn.cursor(_histories_sql(schema), STREAM_PREFIX, _CASE_TYPES, prefetch=prefetch)
-        current: str | None = None
-        events: list[CaseEvent] = []
-        async for stream_id, data in cursor:
-            if stream_id != current:
-                if current is not None:
-                    yield fold(current.removeprefix(STREAM_PREFIX), events)
-                current, events = stream_id, []
-            events.append(CASE_EVENT_ADAPTER.validate_json(data))
-        if current is not None:
-            yield fold(current.removeprefix(STREAM_PREFIX), events)
+    current: str | None = None
+    events: list[CaseEvent] = []
+    async for event in walk_streams(
+        conn, schema, STREAM_PREFIX, types=_CASE_TYPES, upcasters=UPCASTERS, prefetch=prefetch
+    ):
+        if event.stream_id != current:
+            if current is not None:
+                yield fold(current.removeprefix(STREAM_PREFIX), events)
+            current, events = event.stream_id, []
+        events.append(CASE_EVENT_ADAPTER.validate_python(event.data))
+    if current is not None:
+        yield fold(current.removeprefix(STREAM_PREFIX), events)
