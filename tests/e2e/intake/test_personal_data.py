@@ -17,6 +17,7 @@ from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
 from tests.support.intake import encoded, intake_under_test, submission
 from tests.support.kafka import read_all
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +66,9 @@ async def test_raw_identifiers_stop_at_intake(endpoints: Endpoints, admin_pool: 
         await intake.process.start()
         await intake.publish([encoded(s) for s in submissions + conflicting])
         await intake.consumed_everything()
+        # Rejections wait in intake's outbox (raw bytes and all) until its relay has published them.
+        outbox = f'SELECT count(*) FROM "{intake.schema}".outbox'
+        await eventually(lambda: admin_pool.fetchval(outbox), lambda n: n == 0)
         await intake.process.stop()
 
         needles = persons + cases

@@ -19,6 +19,7 @@ from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
 from tests.support.intake import TOKEN, IntakeUnderTest, encoded, intake_under_test, submission
 from tests.support.kafka import read_all
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +43,10 @@ async def intake(endpoints: Endpoints, admin_pool: Pool, tmp_path: Path) -> Asyn
 
 
 async def _rejected(intake: IntakeUnderTest) -> list[dict[str, object]]:
+    """What is on the rejected topic once intake's outbox has drained (its relay deletes a row only
+    after Kafka acknowledged it)."""
+    outbox = f'SELECT count(*) FROM "{intake.schema}".outbox'
+    await eventually(lambda: intake.pool.fetchval(outbox), lambda n: n == 0)
     return [json.loads(r.value) for r in await read_all(intake.bootstrap, intake.rejected)]
 
 

@@ -16,8 +16,6 @@ from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import MigrationSource, Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
-from amnesty_eventstore.outbox_relay import create_producer
-from amnesty_intake.adapters.rejected_publisher import RejectedPublisher
 from amnesty_intake.adapters.secrets import api_token, pseudonym_key
 from amnesty_intake.adapters.submission_log import SubmissionLog
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
@@ -60,13 +58,11 @@ def build_app(settings: IntakeSettings, infra: InfraSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        producer = create_producer(endpoints.kafka_bootstrap_servers, "amnesty-intake-rejections")
-        await producer.start()
         started.admission = Admission(
             schema=settings.schema_name,
             pseudonyms=pseudonyms,
             log=SubmissionLog(settings.schema_name),
-            rejected=RejectedPublisher(producer, settings.rejected_topic),
+            rejected_topic=settings.rejected_topic,
             cases_topic=settings.cases_topic,
         )
 
@@ -83,15 +79,12 @@ def build_app(settings: IntakeSettings, infra: InfraSettings) -> FastAPI:
                 )
             ]
 
-        try:
-            async with running(
-                SERVICE, endpoints, migrations=[MIGRATIONS], subscribe=subscribe, schema=settings.schema_name
-            ) as run:
-                started.running = run
-                started.readiness[:] = run.readiness()
-                yield
-        finally:
-            await producer.stop()
+        async with running(
+            SERVICE, endpoints, migrations=[MIGRATIONS], subscribe=subscribe, schema=settings.schema_name
+        ) as run:
+            started.running = run
+            started.readiness[:] = run.readiness()
+            yield
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
     app.include_router(submissions_router(started.the_admission, started.pool, token))

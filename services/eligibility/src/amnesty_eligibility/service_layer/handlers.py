@@ -4,8 +4,8 @@
 (``decide_eligibility``), for each person of the batch: read their stream, take their events one by one
 (the domain answers the decisions each one calls for), and append the events as facts and the decisions
 with an outbox message for amnesty.decisions.v1, all in one append with the stream version read
-(optimistic concurrency). A message that is not a readable case event is rejected to
-amnesty.rejected.v1 through the outbox too.
+(optimistic concurrency). A message that is not a readable case event is dead-lettered
+to amnesty.rejected.v1 through the outbox too (``dead_letters``).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from amnesty_contracts import (
     RejectionReason,
     new_event_id,
     parse_case_events,
-    rejected_message,
 )
 from amnesty_eligibility.adapters import person_streams
 from amnesty_eligibility.domain.regimes import RuleSet
-from amnesty_eventstore import ANY, AppendRequest, AppendResult, DbConnection, NewEvent, append_many_in
+from amnesty_eventstore import AppendRequest, AppendResult, DbConnection, NewEvent, append_many_in
 from amnesty_eventstore.consumption import Delivery
+from amnesty_eventstore.dead_letters import DeadLetter, dead_letter_in
 from amnesty_runtime.policy import INVALID, Apply, BatchReport
 
 SERVICE = "eligibility"
@@ -89,8 +89,14 @@ async def decide_eligibility(
     )
     appends, refused, decided = _decide(events, loaded, eligibility, now)
     rejections = [(d, e) for d, e in read if isinstance(e, Rejection)] + refused
+    await dead_letter_in(
+        conn,
+        eligibility.schema,
+        eligibility.rejected_topic,
+        _dead_letters(rejections, now),
+        eligibility.new_id,
+    )
     requests = [AppendRequest(s, new, loaded.streams[s].version) for s, new in appends.items()]
-    requests += _rejections(rejections, eligibility, now)
     if requests:
         for outcome in await append_many_in(conn, eligibility.schema, requests):
             if not isinstance(outcome, AppendResult):
@@ -160,28 +166,17 @@ def _decision(decision: DecisionEvent, topic: str) -> NewEvent:
     )
 
 
-def _rejections(
-    rejections: Sequence[tuple[Delivery, Rejection]], eligibility: Eligibility, now: datetime
-) -> list[AppendRequest]:
-    """One append per source partition: the dead letters of a partition stay in their order."""
-    by_partition: defaultdict[str, list[NewEvent]] = defaultdict(list)
-    for delivery, rejection in rejections:
-        message = rejected_message(
-            delivery.value,
+def _dead_letters(rejections: Sequence[tuple[Delivery, Rejection]], now: datetime) -> list[DeadLetter]:
+    return [
+        DeadLetter.of(
+            d.value,
+            d.key,
             rejection,
-            topic=delivery.topic,
-            partition=delivery.partition,
-            offset=delivery.offset,
+            topic=d.topic,
+            partition=d.partition,
+            offset=d.offset,
             service=SERVICE,
             now=now,
         )
-        by_partition[f"rejected-{delivery.topic}-{delivery.partition}"].append(
-            NewEvent(
-                event_id=eligibility.new_id(),
-                type="RejectedMessage",
-                data=message.model_dump(mode="json"),
-                topic=eligibility.rejected_topic,
-                key=delivery.key,
-            )
-        )
-    return [AppendRequest(stream_id, new, ANY) for stream_id, new in by_partition.items()]
+        for d, rejection in rejections
+    ]

@@ -22,11 +22,10 @@ from amnesty_contracts import (
     case_event_from_submission,
     new_event_id,
     parse_submission,
-    rejected_message,
 )
 from amnesty_eventstore import AppendRequest, DbConnection, NewEvent, append_many_in
 from amnesty_eventstore.consumption import Delivery
-from amnesty_intake.adapters.rejected_publisher import RejectedPublisher
+from amnesty_eventstore.dead_letters import DeadLetter, dead_letter_in
 from amnesty_intake.adapters.submission_log import SubmissionLog
 from amnesty_intake.domain.admission import Candidate, SubmissionKey, Verdict, classify, first_occurrences
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
@@ -91,14 +90,14 @@ class Admission:
         schema: str,
         pseudonyms: Pseudonymizer,
         log: SubmissionLog,
-        rejected: RejectedPublisher,
+        rejected_topic: str,
         cases_topic: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._schema = schema
         self._pseudonyms = pseudonyms
         self._log = log
-        self._rejected = rejected
+        self._rejected_topic = rejected_topic
         self._cases_topic = cases_topic
         self._clock = clock
 
@@ -146,7 +145,7 @@ class Admission:
             if verdict is Verdict.ACCEPTED:
                 accepted.append((submission, first[(submission.source, submission.submission_id)][1]))
         await self._record(conn, accepted, now)
-        await self._reject(items, answers, now)
+        await self._reject(conn, items, answers, now)
         return [self._outcome(parsed[i], answers[i], first) for i in range(len(items))]
 
     def _content(self, submission: Submission) -> str:
@@ -186,26 +185,27 @@ class Admission:
             )
 
     async def _reject(
-        self, items: Sequence[Incoming], answers: dict[int, Verdict | Rejection], now: datetime
+        self,
+        conn: DbConnection,
+        items: Sequence[Incoming],
+        answers: dict[int, Verdict | Rejection],
+        now: datetime,
     ) -> None:
-        rejected = [
-            (
+        letters = [
+            DeadLetter.of(
+                items[i].raw,
                 items[i].key,
-                rejected_message(
-                    items[i].raw,
-                    answer,
-                    topic=items[i].topic,
-                    partition=items[i].partition,
-                    offset=items[i].offset,
-                    service=SERVICE,
-                    now=now,
-                ),
+                answer,
+                topic=items[i].topic,
+                partition=items[i].partition,
+                offset=items[i].offset,
+                service=SERVICE,
+                now=now,
             )
             for i, answer in sorted(answers.items())
             if isinstance(answer, Rejection)
         ]
-        if rejected:
-            await self._rejected.publish(rejected)
+        await dead_letter_in(conn, self._schema, self._rejected_topic, letters)
 
     @staticmethod
     def _outcome(

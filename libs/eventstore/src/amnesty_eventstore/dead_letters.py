@@ -1,0 +1,80 @@
+"""Dead letters: the messages a service could not take, published to the rejected topic by its outbox.
+
+Written in the batch's transaction like any outgoing event, so a batch that fails and comes again
+rejects its messages once, and they reach Kafka in order through the relay. They are outbox rows only,
+not events: a dead letter is no fact of the service's domain, and intake's hold the raw bytes from
+upstream (raw identifiers included), which must not stay in its store; the relay deletes each row once
+Kafka has acknowledged it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from uuid import UUID
+
+from amnesty_contracts import Rejection, new_event_id, rejected_message
+from amnesty_eventstore.connections import DbConnection
+from amnesty_eventstore.schemas import store_schema
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected message as published: the original message's key, and the rejection's JSON."""
+
+    key: bytes | None
+    value: bytes
+
+    @classmethod
+    def of(
+        cls,
+        raw: bytes,
+        key: bytes | None,
+        rejection: Rejection,
+        *,
+        topic: str | None,
+        partition: int | None,
+        offset: int | None,
+        service: str,
+        now: datetime,
+    ) -> DeadLetter:
+        """The dead letter of ``raw`` (received with ``key`` at the given coordinates), refused for
+        ``rejection`` by ``service``: the contract's rejected message."""
+        message = rejected_message(
+            raw, rejection, topic=topic, partition=partition, offset=offset, service=service, now=now
+        )
+        return cls(key, message.model_dump_json().encode())
+
+
+@lru_cache(maxsize=16)
+def _insert_sql(schema: str) -> str:
+    # The relay sleeps until a NOTIFY on the events channel (or its poll): wake it as an append does.
+    return store_schema(schema).sql(
+        "WITH letters AS (INSERT INTO {outbox} (event_id, topic, key, value) "
+        "SELECT u.event_id, $1::text, u.key, u.value "
+        "FROM unnest($2::uuid[], $3::bytea[], $4::bytea[]) WITH ORDINALITY AS u(event_id, key, value, n) "
+        "ORDER BY u.n RETURNING 1) "
+        "SELECT pg_notify($5, '') FROM (SELECT 1 FROM letters LIMIT 1) AS queued"
+    )
+
+
+async def dead_letter_in(
+    conn: DbConnection,
+    schema: str,
+    topic: str,
+    letters: Sequence[DeadLetter],
+    new_id: Callable[[], UUID] = new_event_id,
+) -> None:
+    """Queue ``letters`` for ``topic`` in ``conn``'s transaction, in order (one round trip)."""
+    if not letters:
+        return
+    await conn.execute(
+        _insert_sql(schema),
+        topic,
+        [new_id() for _ in letters],
+        [letter.key for letter in letters],
+        [letter.value for letter in letters],
+        store_schema(schema).channel,
+    )
