@@ -56,9 +56,24 @@ async def _answers(stats: StatisticsUnderTest) -> list[object]:
 async def _current_gauges(stats: StatisticsUnderTest, events: list[Event]) -> list[str]:
     """The gauges once their snapshot has caught up with the read model (all the cases are in)."""
     cases = sum(1 for e in events if e.type == "CaseOpened")
+    # A snapshot taken before the last batch may already count every case: the decisions must be in too
+    # (each decided return counts once, under the decision in force).
+    decided = len(
+        {
+            (e.submission.source, e.submission.submission_id)
+            for e in events
+            if e.type.startswith(("Amnesty", "Eligibility"))
+        }
+    )
+
+    def total(gauges: list[str], name: str) -> float:
+        return sum(float(g.split()[-1]) for g in gauges if g.startswith(name))
 
     def counted(gauges: list[str]) -> bool:
-        return sum(float(g.split()[-1]) for g in gauges if g.startswith("amnesty_cases_opened{")) == cases
+        return (total(gauges, "amnesty_cases_opened{"), total(gauges, "amnesty_decisions{")) == (
+            cases,
+            decided,
+        )
 
     return await eventually(partial(_gauges, stats), counted)
 
