@@ -29,7 +29,7 @@ from amnesty_statistics.adapters.topic_reader import read_to_ends
 from amnesty_statistics.adapters.versions import ProjectionVersions, version_group
 from amnesty_statistics.domain.lag import TopicPartition
 from amnesty_statistics.service_layer.projecting import Projection
-from amnesty_statistics.service_layer.rebuilding import InMemoryFold, RebuildProgress
+from amnesty_statistics.service_layer.rebuilding import InMemoryFold, RebuildProgress, collector_paused
 from amnesty_statistics.settings import StatisticsSettings
 
 log = structlog.get_logger(__name__)
@@ -169,57 +169,88 @@ async def rebuild(
         report.note(f"building version {version} beside version {previous}")
         consumer = projection_consumer(pool, settings, version)
         started = time.monotonic()
-        folded = await _fold_from_the_beginning(
-            pool,
-            consumer,
-            version=version,
-            bootstrap_servers=bootstrap_servers,
-            settings=settings,
-            report=report,
-        )
-        applied = await _consume_to_the_end(consumer, version, bootstrap_servers, settings, report)
+        ends = TopicEnds(bootstrap_servers, settings.topics, f"amnesty-statistics-rebuild-{consumer.group}")
+        await ends.start()
+        try:
+            target = await ends()
+            building = _Building(pool, consumer, version, bootstrap_servers, settings, report)
+            await building.fold_from_the_beginning(target)
+            if await ends() != target:  # events arrived meanwhile: the ordinary consumer takes them in
+                target = await building.consume_to_the_end(ends)
+        finally:
+            await ends.stop()
         seconds = time.monotonic() - started
         async with pool.acquire() as conn, conn.transaction():
             await versions.activate(conn, version)
         report.note(f"version {version} is active; version {previous} is retired")
-        return RebuildReport(version, previous, max(applied, folded), seconds)
+        return RebuildReport(version, previous, sum(target.values()), seconds)
 
 
-async def _fold_from_the_beginning(
-    pool: Pool,
-    consumer: CheckpointedConsumer,
-    *,
-    version: int,
-    bootstrap_servers: str,
-    settings: StatisticsSettings,
-    report: RebuildProgress,
-) -> int:
-    """Fold the topics up to their current ends in memory and write the version and its checkpoints in
-    one transaction; returns the messages read."""
-    client_id = f"amnesty-statistics-rebuild-{consumer.group}"
-    ends = TopicEnds(bootstrap_servers, settings.topics, client_id)
-    await ends.start()
-    try:
-        target = await ends()
-    finally:
-        await ends.stop()
-    total, done = sum(target.values()), 0
-    projection = projection_of(settings, version)
-    fold = InMemoryFold()
-    report.advance(0, total)
-    async for batch in read_to_ends(
-        bootstrap_servers, target, client_id=client_id, max_records=settings.rebuild_batch_max_records
-    ):
-        fold.take(projection.read(batch))
-        done += len(batch)
-        report.advance(done, total)
-    for reason, n in fold.skipped.items():
-        log.warning("messages skipped by the rebuild", reason=reason, messages=n)
-    report.note(f"folded {done:,} messages into {len(fold.states):,} persons; writing version {version}")
-    async with pool.acquire() as conn, conn.transaction():
-        await projection.read_model.write_rebuilt(conn, fold.states, fold.figures())
-        await consumer.set_checkpoints(conn, target)
-    return done
+@dataclass(frozen=True, slots=True)
+class _Building:
+    """A version being built by a rebuild: in memory up to a target, then by its consumer."""
+
+    pool: Pool
+    consumer: CheckpointedConsumer
+    version: int
+    bootstrap_servers: str
+    settings: StatisticsSettings
+    report: RebuildProgress
+
+    @property
+    def client_id(self) -> str:
+        return f"amnesty-statistics-rebuild-{self.consumer.group}"
+
+    async def fold_from_the_beginning(self, target: Mapping[TopicPartition, int]) -> None:
+        """Fold the topics up to ``target`` in memory; write the version and its checkpoints in one
+        transaction."""
+        total, done = sum(target.values()), 0
+        projection = projection_of(self.settings, self.version)
+        fold = InMemoryFold()
+        self.report.advance(0, total)
+        with collector_paused():
+            async for batch in read_to_ends(
+                self.bootstrap_servers,
+                target,
+                client_id=self.client_id,
+                max_records=self.settings.rebuild_batch_max_records,
+            ):
+                fold.take(projection.read(batch))
+                done += len(batch)
+                self.report.advance(done, total)
+            for reason, n in fold.skipped.items():
+                log.warning("messages skipped by the rebuild", reason=reason, messages=n)
+            self.report.note(
+                f"folded {done:,} messages into {len(fold.states):,} persons; writing version {self.version}"
+            )
+            async with self.pool.acquire() as conn, conn.transaction():
+                await projection.read_model.write_rebuilt(conn, fold.states, fold.figures())
+                await self.consumer.set_checkpoints(conn, target)
+
+    async def consume_to_the_end(self, ends: TopicEnds) -> dict[TopicPartition, int]:
+        """Consume until the checkpoints reach the topics' end offsets; again while that took long
+        (events kept arriving), so that the switch leaves the service little to catch up. Returns the
+        end offsets it last reached."""
+        broker = KafkaBroker(self.bootstrap_servers, client_id=self.client_id)
+        pipeline = subscribe_policy(
+            broker,
+            self.consumer,
+            projection_of(self.settings, self.version),
+            *self.settings.topics,
+            max_records=self.settings.rebuild_batch_max_records,
+        )
+        try:
+            async with broker:
+                await broker.start()
+                for _ in range(5):
+                    target = await ends()
+                    started = time.monotonic()
+                    await _wait_until_reached(self.consumer, target, self.report)
+                    if time.monotonic() - started < 1.0:
+                        break
+                return target
+        finally:
+            await pipeline.settle()  # the broker has stopped: the batch in flight, if any, ends here
 
 
 @contextlib.asynccontextmanager
@@ -232,40 +263,6 @@ async def _rebuild_lock(pool: Pool, schema: str) -> AsyncIterator[None]:
             yield
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", *key)
-
-
-async def _consume_to_the_end(
-    consumer: CheckpointedConsumer,
-    version: int,
-    bootstrap_servers: str,
-    settings: StatisticsSettings,
-    progress: RebuildProgress,
-) -> int:
-    """Consume until the checkpoints reach the topics' end offsets; again while that took long (events
-    kept arriving), so that the switch leaves the service little to catch up. Returns the events applied."""
-    broker = KafkaBroker(bootstrap_servers, client_id=f"amnesty-statistics-rebuild-{consumer.group}")
-    pipeline = subscribe_policy(
-        broker,
-        consumer,
-        projection_of(settings, version),
-        *settings.topics,
-        max_records=settings.rebuild_batch_max_records,
-    )
-    ends = TopicEnds(bootstrap_servers, settings.topics, f"amnesty-statistics-rebuild-{consumer.group}")
-    await ends.start()
-    try:
-        async with broker:
-            await broker.start()
-            for _ in range(5):
-                target = await ends()
-                started = time.monotonic()
-                await _wait_until_reached(consumer, target, progress)
-                if time.monotonic() - started < 1.0:
-                    break
-            return sum(target.values())  # the messages on the topics when it last caught up
-    finally:
-        await pipeline.settle()  # the broker has stopped: the batch in flight, if any, ends here
-        await ends.stop()
 
 
 async def _wait_until_reached(
