@@ -118,9 +118,9 @@ async def test_a_wrong_version_is_a_conflict_that_writes_nothing(
         await append(conn, schema, "s", _events(1), 2)
     # Checked before any position was drawn: identity values are never reused, so one drawn by the
     # refused append would leave a gap.
-    low, high, count = await pool.fetchrow(
-        f'SELECT min(position), max(position), count(*) FROM "{schema}".events'
-    )
+    span = await pool.fetchrow(f'SELECT min(position), max(position), count(*) FROM "{schema}".events')
+    assert span is not None
+    low, high, count = span
     assert high - low + 1 == count
 
 
