@@ -16,8 +16,8 @@ from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import MigrationSource, Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
+from amnesty_intake.adapters.intake_store import PostgresIntakeStore
 from amnesty_intake.adapters.secrets import api_token, pseudonym_key
-from amnesty_intake.adapters.submission_log import SubmissionLog
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_intake.entrypoints.contract_docs import contract_router
 from amnesty_intake.entrypoints.http import submissions_router
@@ -59,10 +59,8 @@ def build_app(settings: IntakeSettings, infra: InfraSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         started.admission = Admission(
-            schema=settings.schema_name,
             pseudonyms=pseudonyms,
-            log=SubmissionLog(settings.schema_name),
-            rejected_topic=settings.rejected_topic,
+            store=lambda conn: PostgresIntakeStore(conn, settings.schema_name, settings.rejected_topic),
             cases_topic=settings.cases_topic,
         )
 

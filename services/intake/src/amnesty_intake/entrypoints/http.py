@@ -76,7 +76,7 @@ def submissions_router(admission: Callable[[], Admission], pool: Callable[[], Po
             items = [Incoming(json.dumps(v, ensure_ascii=False).encode()) for v in document]
         started = time.perf_counter()
         async with pool().acquire() as conn, conn.transaction():
-            outcomes = await admission().admit(conn, items)
+            outcomes = await admission().admit(admission().store_on(conn), items)
         count_batch(SERVICE, ["http"] * len(items), report(outcomes), time.perf_counter() - started)
         return {"results": [_result(i, o) for i, o in enumerate(outcomes)]}
 

@@ -23,12 +23,12 @@ from amnesty_contracts import (
     new_event_id,
     parse_submission,
 )
-from amnesty_eventstore import AppendRequest, DbConnection, NewEvent, append_many_in
+from amnesty_eventstore import AppendRequest, DbConnection, NewEvent
 from amnesty_eventstore.consumption import Delivery
-from amnesty_eventstore.dead_letters import DeadLetter, dead_letter_in
-from amnesty_intake.adapters.submission_log import SubmissionLog
+from amnesty_eventstore.dead_letters import DeadLetter
 from amnesty_intake.domain.admission import Candidate, SubmissionKey, Verdict, classify, first_occurrences
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
+from amnesty_intake.service_layer.ports import IntakeStore
 from amnesty_runtime.policy import INVALID, Apply, BatchReport
 
 SERVICE = "intake"
@@ -82,22 +82,19 @@ def correlation_id(source: str, submission_id: str) -> uuid.UUID:
 
 
 class Admission:
-    """The intake use case, given its collaborators."""
+    """The intake use case, given its collaborators; ``store`` opens the port on a transaction's
+    connection (the Kafka door's batch gives one)."""
 
     def __init__(
         self,
         *,
-        schema: str,
         pseudonyms: Pseudonymizer,
-        log: SubmissionLog,
-        rejected_topic: str,
+        store: Callable[[DbConnection], IntakeStore],
         cases_topic: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._schema = schema
         self._pseudonyms = pseudonyms
-        self._log = log
-        self._rejected_topic = rejected_topic
+        self._store = store
         self._cases_topic = cases_topic
         self._clock = clock
 
@@ -110,13 +107,17 @@ class Admission:
         screened = dict(zip(deliveries, self.screen([Incoming.of(d) for d in deliveries]), strict=True))
 
         async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
-            return report(await self.record(conn, [screened[d] for d in to_apply]))
+            return report(await self.record(self._store(conn), [screened[d] for d in to_apply]))
 
         return apply
 
-    async def admit(self, conn: DbConnection, items: Sequence[Incoming]) -> list[Outcome]:
-        """Admit a batch on ``conn`` (in its transaction); one outcome per item, in order."""
-        return await self.record(conn, self.screen(items))
+    async def admit(self, store: IntakeStore, items: Sequence[Incoming]) -> list[Outcome]:
+        """Admit a batch into ``store`` (one transaction); one outcome per item, in order."""
+        return await self.record(store, self.screen(items))
+
+    def store_on(self, conn: DbConnection) -> IntakeStore:
+        """The store on ``conn``, in its transaction."""
+        return self._store(conn)
 
     def screen(self, items: Sequence[Incoming]) -> list[Screened]:
         """Parse each item and digest the valid ones' content; touches no state."""
@@ -127,15 +128,15 @@ class Admission:
             screened.append(Screened(item, parsed, content))
         return screened
 
-    async def record(self, conn: DbConnection, screened: Sequence[Screened]) -> list[Outcome]:
-        """Admit screened items on ``conn`` (in its transaction); one outcome per item, in order."""
+    async def record(self, store: IntakeStore, screened: Sequence[Screened]) -> list[Outcome]:
+        """Admit screened items into ``store`` (one transaction); one outcome per item, in order."""
         now = self._clock()
         items = [s.item for s in screened]
         parsed = [s.parsed for s in screened]
         valid = [(i, s.parsed) for i, s in enumerate(screened) if not isinstance(s.parsed, Rejection)]
         candidates = [Candidate((s.source, s.submission_id), screened[i].content or "") for i, s in valid]
         first = {key: (content, new_event_id()) for key, content in first_occurrences(candidates).items()}
-        claimed, stored = await self._log.claim(conn, first) if first else (set(), {})
+        claimed, stored = await store.claim(first) if first else (set(), {})
         answers: dict[int, Verdict | Rejection] = {
             i: p for i, p in enumerate(parsed) if isinstance(p, Rejection)
         }
@@ -144,15 +145,15 @@ class Admission:
             answers[index] = verdict
             if verdict is Verdict.ACCEPTED:
                 accepted.append((submission, first[(submission.source, submission.submission_id)][1]))
-        await self._record(conn, accepted, now)
-        await self._reject(conn, items, answers, now)
+        await self._record(store, accepted, now)
+        await self._reject(store, items, answers, now)
         return [self._outcome(parsed[i], answers[i], first) for i in range(len(items))]
 
     def _content(self, submission: Submission) -> str:
         return self._pseudonyms.content(canonical_submission(submission))
 
     async def _record(
-        self, conn: DbConnection, accepted: list[tuple[Submission, uuid.UUID]], now: datetime
+        self, store: IntakeStore, accepted: list[tuple[Submission, uuid.UUID]], now: datetime
     ) -> None:
         per_person: dict[str, list[NewEvent]] = defaultdict(list)
         for submission, event_id in accepted:
@@ -180,13 +181,11 @@ class Admission:
             )
         if per_person:
             # One stream per person; the order within the batch is kept, and one round trip appends all.
-            await append_many_in(
-                conn, self._schema, [AppendRequest(f"person-{p}", e) for p, e in per_person.items()]
-            )
+            await store.append([AppendRequest(f"person-{p}", e) for p, e in per_person.items()])
 
     async def _reject(
         self,
-        conn: DbConnection,
+        store: IntakeStore,
         items: Sequence[Incoming],
         answers: dict[int, Verdict | Rejection],
         now: datetime,
@@ -205,7 +204,8 @@ class Admission:
             for i, answer in sorted(answers.items())
             if isinstance(answer, Rejection)
         ]
-        await dead_letter_in(conn, self._schema, self._rejected_topic, letters)
+        if letters:
+            await store.dead_letter(letters)
 
     @staticmethod
     def _outcome(
