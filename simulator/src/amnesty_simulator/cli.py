@@ -64,15 +64,8 @@ def simulate(
             help=f"Last month, not before --from nor after {COVERED.last}; default {LAST}.",
         ),
     ] = LAST,
-    scale: Annotated[
-        float, typer.Option(parser=simulation.scale, metavar="S", help=simulation.SCALE_HELP)
-    ] = 1.0,
-    speed: Annotated[
-        float | None,
-        typer.Option(
-            parser=simulation.speed, metavar="max|N", show_default=False, help=simulation.SPEED_HELP
-        ),
-    ] = None,
+    scale: simulation.ScaleOption = 1.0,
+    speed: simulation.SpeedOption = None,
     seed: Annotated[int, typer.Option(help="Same seed, same history.")] = 2024,
     topic: Annotated[str, typer.Option(parser=_topic, help="Where to publish.")] = UPSTREAM,
     dry_run: Annotated[

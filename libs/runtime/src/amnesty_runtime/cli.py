@@ -69,15 +69,8 @@ def stack_status() -> None:
 @app.command("demo")
 def demo(
     *,
-    scale: Annotated[
-        float, typer.Option(parser=simulation.scale, metavar="S", help=simulation.SCALE_HELP)
-    ] = 1.0,
-    speed: Annotated[
-        float | None,
-        typer.Option(
-            parser=simulation.speed, metavar="max|N", show_default=False, help=simulation.SPEED_HELP
-        ),
-    ] = None,
+    scale: simulation.ScaleOption = 1.0,
+    speed: simulation.SpeedOption = None,
     seed: Annotated[int, typer.Option(help="The simulator's seed.")] = 2024,
 ) -> None:
     """Start the stack, the three services and (once) the simulator over 2022-01..2025-09."""

@@ -8,7 +8,7 @@ value, or raises typer.BadParameter, which typer reports as "Invalid value for '
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Annotated, Final
 
 import typer
 
@@ -61,3 +61,12 @@ def _number(value: str | float) -> float | None:
     except ValueError:
         return None
     return None if math.isnan(number) else number
+
+
+ScaleOption = Annotated[float, typer.Option(parser=scale, metavar="S", help=SCALE_HELP)]
+"""``--scale`` as `amnesty demo` and `amnesty simulate` take it."""
+
+SpeedOption = Annotated[
+    float | None, typer.Option(parser=speed, metavar="max|N", show_default=False, help=SPEED_HELP)
+]
+"""``--speed`` as `amnesty demo` and `amnesty simulate` take it (None: as fast as the broker takes it)."""
