@@ -87,7 +87,7 @@ def pipeline(consumer: FakeConsumer, kafka: FakeKafka, events: list[str] | None 
 
         return handle
 
-    p = BatchPipeline(consumer, prepare, None)  # type: ignore[arg-type]
+    p = BatchPipeline(consumer, prepare)  # type: ignore[arg-type]
     p.attach(FakeSubscriber(kafka))
     return p
 
@@ -111,9 +111,24 @@ async def test_a_failed_batch_rewinds_and_the_batch_fetched_meanwhile_is_dropped
     # Fetched while batch 0 was committing: partition 0 further on, and partition 1 for the first time.
     await p.handle([*batch(0, 3), *batch(1, 10)])
     assert consumer.applied == []
-    # Partition 0 back to the failed batch's start (not to the dropped batch's), partition 1 to its own.
-    assert kafka.seeks == [(0, 0), (1, 10)]
+    # The failed batch rewinds partition 0; the dropped one sends partition 0 back to that rewind (not to
+    # its own start, which would skip the failed batch) and partition 1 to its own start.
+    assert kafka.seeks == [(0, 0), (0, 0), (1, 10)]
     # What comes after the rewind is applied again, from the start.
+    await p.handle(batch(0, 0))
+    await p.settle()
+    assert consumer.applied == [[0, 1, 2]]
+
+
+async def test_the_failed_batch_fetched_again_before_its_failure_was_seen_comes_again() -> None:
+    """The fetch after a failing batch may return that batch again (it rewound meanwhile): dropping it
+    must rewind once more, or it would be consumed and never applied."""
+    consumer, kafka = FakeConsumer(fail=[1]), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 0))
+    await asyncio.sleep(0.05)  # the failure and its rewind happen before the next fetch returns
+    await p.handle(batch(0, 0))  # what that fetch returned: the failed batch again
+    assert kafka.seeks == [(0, 0), (0, 0)]
     await p.handle(batch(0, 0))
     await p.settle()
     assert consumer.applied == [[0, 1, 2]]

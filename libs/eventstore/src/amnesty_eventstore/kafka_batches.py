@@ -24,15 +24,12 @@ from aiokafka.abc import ConsumerRebalanceListener
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
-from amnesty_eventstore.consumption import BatchHandler, BatchOutcome, CheckpointedConsumer, Delivery
+from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
 
 log = structlog.get_logger(__name__)
 
 Prepare = Callable[[Sequence[Delivery]], BatchHandler]
 """The stateless work on a batch, done while the previous batch commits; returns what applies it."""
-
-BatchDone = Callable[[Sequence[Delivery], BatchOutcome, float], None]
-"""Told of every committed batch: its deliveries, what they came to, and the seconds it took."""
 
 
 class _Backoff:
@@ -63,16 +60,14 @@ class BatchPipeline:
     committed, and taken over at its stored checkpoint.
     """
 
-    def __init__(
-        self, consumer: CheckpointedConsumer, prepare: Prepare | None, on_batch: BatchDone | None
-    ) -> None:
+    def __init__(self, consumer: CheckpointedConsumer, prepare: Prepare | None) -> None:
         self._consumer = consumer
         self._prepare = prepare
-        self._on_batch = on_batch
         self._kafka: Callable[[], Any] = lambda: None
         self.subscriber: Any = None
         self._in_flight: asyncio.Task[bool] | None = None
-        self._rewound: set[tuple[str, int]] = set()
+        # Where the last failed batch rewound its partitions, until a batch commits again.
+        self._rewound: dict[tuple[str, int], int] = {}
         self._backoff = _Backoff()
 
     def attach(self, subscriber: Any) -> None:
@@ -91,8 +86,11 @@ class BatchPipeline:
             return
         handler = self._prepare(deliveries) if self._prepare is not None else None
         if not await self.settle():
-            # Fetched before the failed batch rewound its partitions: drop it; it comes again.
-            self._seek({tp: o for tp, o in _first_offsets(deliveries).items() if tp not in self._rewound})
+            # Fetched while the previous batch failed: drop it, it comes again. Fetched before that
+            # batch's rewind, it lies beyond it (seek back to the rewind); fetched after, it is that
+            # batch coming again (seek back to its own start). The lower of the two is right for both.
+            first = _first_offsets(deliveries)
+            self._seek({tp: min(o, self._rewound.get(tp, o)) for tp, o in first.items()})
             return
         self._rewound.clear()
         self._in_flight = asyncio.create_task(self._commit(deliveries, handler))
@@ -103,7 +101,6 @@ class BatchPipeline:
         return True if in_flight is None else await in_flight
 
     async def _commit(self, deliveries: Sequence[Delivery], handler: BatchHandler | None) -> bool:
-        started = asyncio.get_running_loop().time()
         try:
             outcome = await self._consumer.apply(deliveries, handler)
         except Exception:
@@ -112,12 +109,10 @@ class BatchPipeline:
             )
             first = _first_offsets(deliveries)
             self._seek(first)
-            self._rewound = set(first)
+            self._rewound = first
             await self._backoff.failed()
             return False
         self._backoff.succeeded()
-        if self._on_batch is not None:
-            self._on_batch(deliveries, outcome, asyncio.get_running_loop().time() - started)
         log.debug(
             "batch applied",
             group=self._consumer.group,
@@ -178,18 +173,17 @@ def subscribe_checkpointed(
     max_records: int = 500,
     persistent: bool = True,
     prepare: Prepare | None = None,
-    on_batch: BatchDone | None = None,
 ) -> BatchPipeline:
     """Register a batch subscriber of ``topics`` in ``consumer``'s group that applies every batch once.
 
-    ``prepare`` (optional) does a batch's stateless work while the previous batch commits and returns the
-    handler that applies it; without it the consumer's own handler applies the batch. ``on_batch`` is
-    told of each committed batch (for metrics). ``persistent=False`` for a subscriber added at run time
-    and stopped later (e.g. a projection moving to a new version), so the broker object does not keep
-    it. Returns the pipeline (its ``subscriber`` is FastStream's); ``await pipeline.settle()`` once the
-    broker has stopped, or ``await pipeline.stop()``, so the last transaction ends before the pool closes.
+    ``prepare`` (optional) does a batch's stateless work while the previous batch commits and returns
+    the handler that applies it; without it the consumer's own handler applies the batch.
+    ``persistent=False`` for a subscriber added at run time and stopped later (e.g. a projection moving
+    to a new version), so the broker object does not keep it. Returns the pipeline (its ``subscriber``
+    is FastStream's): ``await pipeline.settle()`` once the broker has stopped, or ``await
+    pipeline.stop()``, so the last transaction ends before the pool closes.
     """
-    pipeline = BatchPipeline(consumer, prepare, on_batch)
+    pipeline = BatchPipeline(consumer, prepare)
     subscriber = broker.subscriber(
         *topics,
         group_id=consumer.group,
