@@ -73,10 +73,15 @@ class InfraSettings(BaseSettings):
 
 
 class ServiceSettings(BaseSettings):
-    """What every service sets for itself; each service subclasses it with its own env prefix and port."""
+    """What every service sets for itself; each service subclasses it with its own env prefix and port.
+
+    One object per service, read once at start: where Kafka and PostgreSQL are (``infra``, with its own
+    variables) is part of it.
+    """
 
     model_config = SettingsConfigDict(extra="ignore")
 
+    infra: InfraSettings = Field(default_factory=InfraSettings, exclude=True)
     http_host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
     http_port: int
     log_json: bool = True

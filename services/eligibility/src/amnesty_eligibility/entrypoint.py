@@ -22,14 +22,13 @@ from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
-from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 
 log = structlog.get_logger(__name__)
 
 
-def build_app(settings: EligibilitySettings, infra: InfraSettings) -> FastAPI:
-    endpoints = resolve(infra)
+def build_app(settings: EligibilitySettings) -> FastAPI:
+    endpoints = resolve(settings.infra)
     # Read at start: a missing or invalid rule set stops the service before it consumes anything.
     rules = load_rule_set(settings.rule_set, settings.rules_file)
     eligibility = Eligibility(
@@ -65,4 +64,4 @@ def build_app(settings: EligibilitySettings, infra: InfraSettings) -> FastAPI:
 def main() -> None:
     settings = EligibilitySettings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    serve(build_app(settings, InfraSettings()), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port)

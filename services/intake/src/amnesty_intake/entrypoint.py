@@ -27,7 +27,6 @@ from amnesty_intake.settings import IntakeSettings
 from amnesty_runtime.lifecycle import Running, running
 from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
-from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 
 MIGRATIONS = MigrationSource(SERVICE, files("amnesty_intake") / "migrations")
@@ -50,10 +49,10 @@ class _Started:
         return self.admission
 
 
-def build_app(settings: IntakeSettings, infra: InfraSettings) -> FastAPI:
-    endpoints = resolve(infra)
-    pseudonyms = Pseudonymizer(pseudonym_key(settings, infra.local))
-    token = api_token(settings, infra.local)
+def build_app(settings: IntakeSettings) -> FastAPI:
+    endpoints = resolve(settings.infra)
+    pseudonyms = Pseudonymizer(pseudonym_key(settings, settings.infra.local))
+    token = api_token(settings, settings.infra.local)
     started = _Started()
 
     @asynccontextmanager
@@ -93,4 +92,4 @@ def build_app(settings: IntakeSettings, infra: InfraSettings) -> FastAPI:
 def main() -> None:
     settings = IntakeSettings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    serve(build_app(settings, InfraSettings()), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port)

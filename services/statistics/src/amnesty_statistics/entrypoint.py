@@ -20,7 +20,6 @@ from prometheus_client import REGISTRY
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
-from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
 from amnesty_statistics.adapters.stats_queries import StatsQueries, save_region_names
@@ -51,8 +50,8 @@ class _Started:
         return self.feed
 
 
-def build_app(settings: StatisticsSettings, infra: InfraSettings) -> FastAPI:
-    endpoints = resolve(infra)
+def build_app(settings: StatisticsSettings) -> FastAPI:
+    endpoints = resolve(settings.infra)
     started = _Started()
 
     @asynccontextmanager
@@ -109,4 +108,4 @@ def build_app(settings: StatisticsSettings, infra: InfraSettings) -> FastAPI:
 def main() -> None:
     settings = StatisticsSettings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    serve(build_app(settings, InfraSettings()), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port)

@@ -25,7 +25,6 @@ from amnesty_eligibility.entrypoints.calendar_days import calendar_day
 from amnesty_eligibility.service_layer.handlers import SERVICE
 from amnesty_eligibility.service_layer.whatif import Comparison, what_if
 from amnesty_eligibility.settings import EligibilitySettings
-from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 
 app = typer.Typer(help="Replay the recorded history under another rule set and compare; publishes nothing.")
@@ -84,7 +83,7 @@ def whatif(
     except RuleFileError as exc:
         console.print(f"[red]rule set:[/red] {exc}")
         raise typer.Exit(2) from exc
-    dsn = resolve(InfraSettings()).database_url(SERVICE)
+    dsn = resolve(settings.infra).database_url(SERVICE)
     try:
         comparison = asyncio.run(
             _compare(dsn, settings.schema_name, active, alternative, since=since, until=until)

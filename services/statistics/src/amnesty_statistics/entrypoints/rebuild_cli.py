@@ -13,7 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 
 from amnesty_eventstore import create_pool
 from amnesty_runtime.logs import configure_logging
-from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.entrypoints.projection import RebuildInProgressError, RebuildReport, rebuild
 from amnesty_statistics.settings import StatisticsSettings
@@ -34,7 +33,7 @@ def rebuild_statistics() -> None:
     service follows the switch within seconds and then drops the old version."""
     settings = StatisticsSettings()
     try:
-        report = asyncio.run(_rebuild(settings, InfraSettings()))
+        report = asyncio.run(_rebuild(settings))
     except RebuildInProgressError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -58,8 +57,8 @@ class _Bar:
         self._progress.update(self._task, completed=done, total=total)
 
 
-async def _rebuild(settings: StatisticsSettings, infra: InfraSettings) -> RebuildReport:
-    endpoints = resolve(infra)
+async def _rebuild(settings: StatisticsSettings) -> RebuildReport:
+    endpoints = resolve(settings.infra)
     pool = await create_pool(endpoints.database_url("statistics"), min_size=2, max_size=4)
     columns = (BarColumn(), MofNCompleteColumn(), TaskProgressColumn(), TimeElapsedColumn())
     try:
