@@ -201,7 +201,9 @@ def subscribe_checkpointed(
 
     @subscriber
     async def apply_batch(msg: KafkaMessage) -> None:
-        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        # A tuple from aiokafka, a list from FastStream's in-memory test broker.
+        raw = msg.raw_message
+        records = raw if isinstance(raw, tuple | list) else (raw,)
         await pipeline.handle([Delivery.of(r) for r in records])
 
     return pipeline
