@@ -1,14 +1,21 @@
-"""An in-memory ``IntakeStore``: the intake use case run in-process, as the PostgreSQL store would answer."""
+"""An in-memory ``IntakeStore`` and the intake use case over it: intake run in-process, as the
+PostgreSQL store would answer."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from uuid import UUID
 
 from amnesty_eventstore import AppendRequest, NewEvent
 from amnesty_eventstore.dead_letters import DeadLetter
 from amnesty_intake.domain.admission import SubmissionKey
+from amnesty_intake.domain.pseudonyms import Pseudonymizer
+from amnesty_intake.service_layer.admission import Admission
+
+NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
+KEY = b"k" * 32
 
 
 @dataclass
@@ -35,3 +42,10 @@ class FakeIntakeStore:
     @property
     def events(self) -> list[NewEvent]:
         return [event for events in self.streams.values() for event in events]
+
+
+def admission(store: FakeIntakeStore) -> Admission:
+    """The intake use case over ``store``, with a fixed key and clock."""
+    return Admission(
+        pseudonyms=Pseudonymizer(KEY), store=lambda _conn: store, cases_topic="cases", clock=lambda: NOW
+    )

@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 
 from amnesty_eventstore.consumption import Delivery
 from amnesty_intake.domain.admission import Verdict
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
-from amnesty_intake.service_layer.admission import Admission, Incoming
+from amnesty_intake.service_layer.admission import Incoming
 from tests.support.intake import encoded, submission
 
-from .fake_store import FakeIntakeStore
+from .fake_store import KEY, FakeIntakeStore, admission
 
-NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 PERSON_ID, CASE_NUMBER = "3012345678", "12024100000001234"
-
-
-def admission(store: FakeIntakeStore) -> Admission:
-    return Admission(
-        pseudonyms=Pseudonymizer(b"k" * 32), store=lambda _conn: store, cases_topic="cases", clock=lambda: NOW
-    )
 
 
 def opened(submission_id: str, **fields: str) -> bytes:
@@ -37,7 +29,7 @@ async def test_a_new_submission_becomes_a_pseudonymized_case_event_of_its_person
     assert outcome.verdict is Verdict.ACCEPTED
     (event,) = store.events
     assert (event.type, event.topic, event.event_id) == ("CaseOpened", "cases", outcome.event_id)
-    person = Pseudonymizer(b"k" * 32).person(PERSON_ID)
+    person = Pseudonymizer(KEY).person(PERSON_ID)
     assert (list(store.streams), event.key, event.data["person"]) == ([f"person-{person}"], person, person)
     recorded = json.dumps(event.data)
     assert PERSON_ID not in recorded

@@ -13,8 +13,7 @@ from amnesty_eventstore.consumption import BatchHandler, BatchOutcome, Checkpoin
 from amnesty_runtime.processing import subscribe_policy
 from tests.support.intake import encoded, submission
 
-from .fake_store import FakeIntakeStore
-from .test_admitting import admission
+from .fake_store import FakeIntakeStore, admission
 
 TOPIC = "upstream"
 
