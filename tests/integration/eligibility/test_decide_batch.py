@@ -17,8 +17,10 @@ from amnesty_contracts import (
     AmnestyGrantedEvent,
     CaseEvent,
     RejectedMessage,
+    new_event_id,
     parse_decision_event,
 )
+from amnesty_eligibility.adapters.person_streams import PostgresPersonStore
 from amnesty_eligibility.entrypoints.cases_consumer import cases_consumer
 from amnesty_eligibility.service_layer.handlers import Eligibility
 from amnesty_eventstore import Pool, read_stream
@@ -46,7 +48,10 @@ class Feed:
 
 async def _consumer(pool: Pool, schema: str) -> CheckpointedConsumer:
     eligibility = Eligibility(
-        schema=schema, rules=RULES, decisions_topic="decisions", rejected_topic="rejected"
+        schema=schema,
+        rules=RULES,
+        store=lambda conn: PostgresPersonStore(conn, schema, "rejected", new_event_id),
+        decisions_topic="decisions",
     )
     return cases_consumer(pool, "eligibility", eligibility)
 

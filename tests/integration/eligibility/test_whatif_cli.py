@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from amnesty_contracts import CaseEvent
+from amnesty_contracts import CaseEvent, new_event_id
+from amnesty_eligibility.adapters.person_streams import PostgresPersonStore
 from amnesty_eligibility.adapters.rule_files import PACKAGED
 from amnesty_eligibility.entrypoints.cases_consumer import cases_consumer
 from amnesty_eligibility.service_layer.handlers import Eligibility
@@ -40,7 +41,10 @@ def _history() -> list[CaseEvent]:
 
 async def _record(pool: Pool, schema: str, events: list[CaseEvent]) -> None:
     eligibility = Eligibility(
-        schema=schema, rules=RULES, decisions_topic="decisions", rejected_topic="rejected"
+        schema=schema,
+        rules=RULES,
+        store=lambda conn: PostgresPersonStore(conn, schema, "rejected", new_event_id),
+        decisions_topic="decisions",
     )
     consumer = cases_consumer(pool, "eligibility", eligibility)
     offsets = count()

@@ -13,6 +13,8 @@ import structlog
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from amnesty_contracts import new_event_id
+from amnesty_eligibility.adapters.person_streams import PostgresPersonStore
 from amnesty_eligibility.adapters.rule_files import load_rule_set
 from amnesty_eligibility.entrypoints.cases_consumer import subscribe_cases
 from amnesty_eligibility.service_layer.handlers import SERVICE, Eligibility
@@ -34,8 +36,10 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
     eligibility = Eligibility(
         schema=settings.schema_name,
         rules=rules,
+        store=lambda conn: PostgresPersonStore(
+            conn, settings.schema_name, settings.rejected_topic, new_event_id
+        ),
         decisions_topic=settings.decisions_topic,
-        rejected_topic=settings.rejected_topic,
     )
     readiness: list[ReadinessCheck] = []
 

@@ -7,8 +7,9 @@ upcast on read (register the step in ``UPCASTERS`` when an event's shape grows).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 from uuid import UUID
 
 from amnesty_contracts import (
@@ -21,7 +22,17 @@ from amnesty_contracts import (
 )
 from amnesty_eligibility.domain.history import PersonHistory, fold
 from amnesty_eligibility.domain.person import Person
-from amnesty_eventstore import DbConnection, Upcasters, read_streams, streams_holding, walk_streams
+from amnesty_eventstore import (
+    AppendOutcome,
+    AppendRequest,
+    DbConnection,
+    Upcasters,
+    append_many_in,
+    read_streams,
+    streams_holding,
+    walk_streams,
+)
+from amnesty_eventstore.dead_letters import DeadLetter, dead_letter_in
 
 STREAM_PREFIX = "person-"
 
@@ -54,6 +65,42 @@ class Loaded:
 
     streams: dict[str, LoadedStream]
     stored_in: dict[UUID, str]
+
+
+class PersonStore(Protocol):
+    """Eligibility's store within one transaction: the person streams and the dead letters.
+
+    ``PostgresPersonStore`` in production; tests run the use case on an in-memory one.
+    """
+
+    async def load(self, persons: Sequence[str], event_ids: Sequence[UUID]) -> Loaded:
+        """The streams of ``persons``, and the streams already holding ``event_ids``."""
+        ...
+
+    async def append(self, requests: Sequence[AppendRequest]) -> list[AppendOutcome]:
+        """Append facts and decisions (decisions with their outbox messages), one outcome per append."""
+        ...
+
+    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        """Queue rejected messages for the rejected topic."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresPersonStore:
+    conn: DbConnection
+    schema: str
+    rejected_topic: str
+    new_id: Callable[[], UUID]
+
+    async def load(self, persons: Sequence[str], event_ids: Sequence[UUID]) -> Loaded:
+        return await load(self.conn, self.schema, persons, event_ids)
+
+    async def append(self, requests: Sequence[AppendRequest]) -> list[AppendOutcome]:
+        return await append_many_in(self.conn, self.schema, requests)
+
+    async def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        await dead_letter_in(self.conn, self.schema, self.rejected_topic, letters, self.new_id)
 
 
 async def load(conn: DbConnection, schema: str, persons: Sequence[str], event_ids: Sequence[UUID]) -> Loaded:

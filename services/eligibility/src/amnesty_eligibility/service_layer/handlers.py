@@ -18,7 +18,6 @@ from uuid import UUID
 
 from amnesty_contracts import (
     DECISIONS,
-    REJECTED,
     CaseEvent,
     DecisionEvent,
     Rejection,
@@ -28,9 +27,9 @@ from amnesty_contracts import (
 )
 from amnesty_eligibility.adapters import person_streams
 from amnesty_eligibility.domain.regimes import RuleSet
-from amnesty_eventstore import AppendRequest, AppendResult, DbConnection, NewEvent, append_many_in
+from amnesty_eventstore import AppendRequest, AppendResult, DbConnection, NewEvent
 from amnesty_eventstore.consumption import Delivery
-from amnesty_eventstore.dead_letters import DeadLetter, dead_letter_in
+from amnesty_eventstore.dead_letters import DeadLetter
 from amnesty_runtime.policy import INVALID, Apply, BatchReport
 
 SERVICE = "eligibility"
@@ -49,8 +48,9 @@ class Eligibility:
 
     schema: str
     rules: RuleSet
+    store: Callable[[DbConnection], person_streams.PersonStore]
+    """Opens the store on a batch's connection, in its transaction."""
     decisions_topic: str = DECISIONS
-    rejected_topic: str = REJECTED
     clock: Callable[[], datetime] = _utc_now
     new_id: Callable[[], UUID] = new_event_id
 
@@ -63,7 +63,7 @@ class Eligibility:
         read = dict(zip(deliveries, parse_case_events([d.value for d in deliveries]), strict=True))
 
         async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
-            return await decide_eligibility(conn, [(d, read[d]) for d in to_apply], self)
+            return await decide_eligibility(self.store(conn), [(d, read[d]) for d in to_apply], self)
 
         return apply
 
@@ -76,29 +76,21 @@ class BatchSummary(BatchReport):
 
 
 async def decide_eligibility(
-    conn: DbConnection, read: Sequence[Read], eligibility: Eligibility
+    store: person_streams.PersonStore, read: Sequence[Read], eligibility: Eligibility
 ) -> BatchSummary:
     """Decide the read deliveries of a batch (already deduplicated by the consumer); append the outcome."""
     now = eligibility.clock()
     events = [(d, e) for d, e in read if not isinstance(e, Rejection)]
-    loaded = await person_streams.load(
-        conn,
-        eligibility.schema,
-        list(dict.fromkeys(e.person for _, e in events)),
-        [e.event_id for _, e in events],
+    loaded = await store.load(
+        list(dict.fromkeys(e.person for _, e in events)), [e.event_id for _, e in events]
     )
     appends, refused, decided = _decide(events, loaded, eligibility, now)
     rejections = [(d, e) for d, e in read if isinstance(e, Rejection)] + refused
-    await dead_letter_in(
-        conn,
-        eligibility.schema,
-        eligibility.rejected_topic,
-        _dead_letters(rejections, now),
-        eligibility.new_id,
-    )
+    if rejections:
+        await store.dead_letter(_dead_letters(rejections, now))
     requests = [AppendRequest(s, new, loaded.streams[s].version) for s, new in appends.items()]
     if requests:
-        for outcome in await append_many_in(conn, eligibility.schema, requests):
+        for outcome in await store.append(requests):
             if not isinstance(outcome, AppendResult):
                 raise outcome  # the batch rolls back and comes again
     return BatchSummary(
