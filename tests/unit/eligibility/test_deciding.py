@@ -4,14 +4,14 @@ broker: a first offence returned inside window-1 is granted, once; an unreadable
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
 
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from amnesty_contracts import DECISIONS
-from amnesty_eventstore.consumption import BatchHandler, BatchOutcome, CheckpointedConsumer, Delivery
+from amnesty_eventstore.consumption import Delivery
 from amnesty_runtime.processing import subscribe_policy
 from tests.support.domain_events import EventFactory
+from tests.support.in_memory_consumer import in_memory_consumer
 
 from .fake_store import FakePersonStore, eligibility
 
@@ -54,27 +54,11 @@ async def test_an_unreadable_message_is_dead_lettered_and_decides_nothing() -> N
     assert store.streams == {}
 
 
-class InMemoryConsumer:
-    """The consumer's part without a database: every delivery applied, the prepared handler called."""
-
-    group = "eligibility"
-
-    async def apply(
-        self, deliveries: Sequence[Delivery], handler: BatchHandler | None = None
-    ) -> BatchOutcome:
-        assert handler is not None, "the door prepares every batch"
-        await handler(None, deliveries)  # type: ignore[arg-type]
-        return BatchOutcome(len(deliveries), 0, 0)
-
-    async def stored_checkpoints(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        return {}
-
-
 async def test_case_events_through_the_kafka_door_are_decided() -> None:
     store = FakePersonStore()
     policy = eligibility(store)
     broker = KafkaBroker("localhost:9092")
-    consumer: CheckpointedConsumer = InMemoryConsumer()  # type: ignore[assignment]
+    consumer = in_memory_consumer("eligibility")
     pipeline = subscribe_policy(broker, consumer, policy, CASES, max_records=10)
     opened, returned = _history()
     async with TestKafkaBroker(broker) as test_broker:

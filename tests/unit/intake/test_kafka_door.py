@@ -4,34 +4,17 @@ the intake policy over an in-memory store (no Kafka, no PostgreSQL)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
 
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client import REGISTRY
 
-from amnesty_eventstore.consumption import BatchHandler, BatchOutcome, CheckpointedConsumer, Delivery
 from amnesty_runtime.processing import subscribe_policy
+from tests.support.in_memory_consumer import in_memory_consumer
 from tests.support.intake import encoded, submission
 
 from .fake_store import FakeIntakeStore, admission
 
 TOPIC = "upstream"
-
-
-class InMemoryConsumer:
-    """The consumer's part without a database: every delivery applied, the prepared handler called."""
-
-    group = "intake"
-
-    async def apply(
-        self, deliveries: Sequence[Delivery], handler: BatchHandler | None = None
-    ) -> BatchOutcome:
-        assert handler is not None, "the door prepares every batch"
-        await handler(None, deliveries)  # type: ignore[arg-type]  # the fake store needs no connection
-        return BatchOutcome(len(deliveries), 0, 0)
-
-    async def stored_checkpoints(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
-        return {}
 
 
 def _consumed(type_: str) -> float:
@@ -44,7 +27,7 @@ def _consumed(type_: str) -> float:
 async def test_submissions_through_the_door_are_recorded_rejected_and_counted() -> None:
     store = FakeIntakeStore()
     broker = KafkaBroker("localhost:9092")
-    consumer: CheckpointedConsumer = InMemoryConsumer()  # type: ignore[assignment]
+    consumer = in_memory_consumer("intake")
     pipeline = subscribe_policy(broker, consumer, admission(store), TOPIC, max_records=10)
     before_opened, before_invalid = _consumed("CaseOpened"), _consumed("invalid")
     async with TestKafkaBroker(broker) as test_broker:
