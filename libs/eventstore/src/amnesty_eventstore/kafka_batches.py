@@ -53,7 +53,7 @@ def _first_offsets(deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]
     return first
 
 
-class BatchPipeline:
+class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
     """One batch committing while the next is prepared; what a subscriber of ``consumer`` runs.
 
     Also the rebalance listener: a partition is handed over only once its batch in flight has
@@ -132,7 +132,6 @@ class BatchPipeline:
             if tp in assigned:
                 kafka.seek(tp, offset)
 
-    # ConsumerRebalanceListener's two callbacks (aiokafka calls them by name).
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.settle()
 
@@ -148,17 +147,6 @@ class BatchPipeline:
         if fresh:
             # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
             await kafka.seek_to_beginning(*fresh)
-
-
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, pipeline: BatchPipeline) -> None:
-        self._pipeline = pipeline
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._pipeline.on_partitions_revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self._pipeline.on_partitions_assigned(assigned)
 
 
 async def _undecoded(_message: Any) -> None:
@@ -193,7 +181,7 @@ def subscribe_checkpointed(
         # The stored checkpoints decide where a partition resumes, so Kafka's commits need not wait
         # for each batch: they go in the background.
         ack_policy=AckPolicy.ACK_FIRST,
-        listener=_Listener(pipeline),
+        listener=pipeline,
         persistent=persistent,
         decoder=_undecoded,
     )
