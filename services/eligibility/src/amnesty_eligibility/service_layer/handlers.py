@@ -10,9 +10,9 @@ to amnesty.rejected.v1 through the outbox too (``dead_letters``).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -68,23 +68,16 @@ class Eligibility:
         return apply
 
 
-@dataclass(frozen=True, slots=True)
-class BatchSummary(BatchReport):
-    """What a batch came to: the type of each delivery, the rejections' reasons, the decisions by type."""
-
-    decisions: Counter[str] = field(default_factory=Counter)
-
-
 async def decide_eligibility(
     store: person_streams.PersonStore, read: Sequence[Read], eligibility: Eligibility
-) -> BatchSummary:
+) -> BatchReport:
     """Decide the read deliveries of a batch (already deduplicated by the consumer); append the outcome."""
     now = eligibility.clock()
     events = [(d, e) for d, e in read if not isinstance(e, Rejection)]
     loaded = await store.load(
         list(dict.fromkeys(e.person for _, e in events)), [e.event_id for _, e in events]
     )
-    appends, refused, decided = _decide(events, loaded, eligibility, now)
+    appends, refused = _decide(events, loaded, eligibility, now)
     rejections = [(d, e) for d, e in read if isinstance(e, Rejection)] + refused
     if rejections:
         await store.dead_letter(_dead_letters(rejections, now))
@@ -93,10 +86,9 @@ async def decide_eligibility(
         for outcome in await store.append(requests):
             if not isinstance(outcome, AppendResult):
                 raise outcome  # the batch rolls back and comes again
-    return BatchSummary(
+    return BatchReport(
         types=[INVALID if isinstance(e, Rejection) else e.type for _, e in read],
         rejected=[str(rejection.reason) for _, rejection in rejections],
-        decisions=decided,
     )
 
 
@@ -105,15 +97,12 @@ def _decide(
     loaded: person_streams.Loaded,
     eligibility: Eligibility,
     now: datetime,
-) -> tuple[dict[str, list[NewEvent]], list[tuple[Delivery, Rejection]], Counter[str]]:
-    """Each person's new events (facts, then the decisions they call for), the refused deliveries, and
-    the decisions by type.
-    """
+) -> tuple[dict[str, list[NewEvent]], list[tuple[Delivery, Rejection]]]:
+    """Each person's new events (facts, then the decisions they call for), and the refused deliveries."""
     persons = {stream_id: stream.replay() for stream_id, stream in loaded.streams.items()}
     owners = dict(loaded.stored_in)
     appends: defaultdict[str, list[NewEvent]] = defaultdict(list)
     refused: list[tuple[Delivery, Rejection]] = []
-    decided: Counter[str] = Counter()
     for delivery, event in events:
         stream_id = person_streams.stream_of(event.person)
         if owners.setdefault(event.event_id, stream_id) != stream_id:
@@ -125,8 +114,7 @@ def _decide(
             event, eligibility.rules, now=now, new_id=eligibility.new_id
         )
         appends[stream_id] += [_fact(event), *(_decision(d, eligibility.decisions_topic) for d in decisions)]
-        decided.update(d.type for d in decisions)
-    return appends, refused, decided
+    return appends, refused
 
 
 # The same event id under two persons is a producer's mistake; appending it would fail the whole batch
