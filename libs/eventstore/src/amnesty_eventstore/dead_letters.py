@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from uuid import UUID
 
-from amnesty_contracts import Rejection, new_event_id, rejected_message
+from amnesty_contracts import RejectedMessage, new_event_id
 from amnesty_eventstore.connections import DbConnection
 from amnesty_eventstore.schemas import store_schema
 
@@ -28,23 +27,8 @@ class DeadLetter:
     value: bytes
 
     @classmethod
-    def of(
-        cls,
-        raw: bytes,
-        key: bytes | None,
-        rejection: Rejection,
-        *,
-        topic: str | None,
-        partition: int | None,
-        offset: int | None,
-        service: str,
-        now: datetime,
-    ) -> DeadLetter:
-        """The dead letter of ``raw`` (received with ``key`` at the given coordinates), refused for
-        ``rejection`` by ``service``: the contract's rejected message."""
-        message = rejected_message(
-            raw, rejection, topic=topic, partition=partition, offset=offset, service=service, now=now
-        )
+    def of(cls, key: bytes | None, message: RejectedMessage) -> DeadLetter:
+        """The dead letter of a message received with ``key``: the contract's rejected message as JSON."""
         return cls(key, message.model_dump_json().encode())
 
 

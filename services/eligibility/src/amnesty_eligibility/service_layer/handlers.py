@@ -24,6 +24,7 @@ from amnesty_contracts import (
     RejectionReason,
     new_event_id,
     parse_case_events,
+    rejected_message,
 )
 from amnesty_eligibility.adapters import person_streams
 from amnesty_eligibility.domain.regimes import RuleSet
@@ -149,14 +150,16 @@ def _decision(decision: DecisionEvent, topic: str) -> NewEvent:
 def _dead_letters(rejections: Sequence[tuple[Delivery, Rejection]], now: datetime) -> list[DeadLetter]:
     return [
         DeadLetter.of(
-            d.value,
             d.key,
-            rejection,
-            topic=d.topic,
-            partition=d.partition,
-            offset=d.offset,
-            service=SERVICE,
-            now=now,
+            rejected_message(
+                d.value,
+                rejection,
+                topic=d.topic,
+                partition=d.partition,
+                offset=d.offset,
+                service=SERVICE,
+                now=now,
+            ),
         )
         for d, rejection in rejections
     ]

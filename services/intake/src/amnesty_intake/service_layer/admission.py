@@ -22,6 +22,7 @@ from amnesty_contracts import (
     case_event_from_submission,
     new_event_id,
     parse_submission,
+    rejected_message,
 )
 from amnesty_eventstore import AppendRequest, DbConnection, NewEvent
 from amnesty_eventstore.consumption import Delivery
@@ -192,14 +193,16 @@ class Admission:
     ) -> None:
         letters = [
             DeadLetter.of(
-                items[i].raw,
                 items[i].key,
-                answer,
-                topic=items[i].topic,
-                partition=items[i].partition,
-                offset=items[i].offset,
-                service=SERVICE,
-                now=now,
+                rejected_message(
+                    items[i].raw,
+                    answer,
+                    topic=items[i].topic,
+                    partition=items[i].partition,
+                    offset=items[i].offset,
+                    service=SERVICE,
+                    now=now,
+                ),
             )
             for i, answer in sorted(answers.items())
             if isinstance(answer, Rejection)
