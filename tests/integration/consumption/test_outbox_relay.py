@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import TypeVar
 
 import asyncpg
 import pytest
@@ -133,15 +135,31 @@ async def test_what_a_killed_relay_resends_is_dropped_by_the_consumer(
         assert versions == list(range(1, PER_STREAM + 1)), "one person's events must arrive in order"
 
 
-async def test_the_running_relay_publishes_what_is_appended_later(
-    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
-) -> None:
+RelayT = TypeVar("RelayT", bound=OutboxRelay)
+
+
+@contextlib.asynccontextmanager
+async def running_relay(
+    endpoints: Endpoints, pool: Pool, schema: str, relay_class: type[RelayT], *, poll_interval_s: float
+) -> AsyncIterator[tuple[RelayT, asyncio.Task[None]]]:
+    """A relay of ``schema`` running as a task with its own producer; stopped and awaited on the way out."""
     producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
     await producer.start()
     stop = asyncio.Event()
-    relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test", poll_interval_s=30)
+    relay = relay_class(pool, schema, producer, service="test", poll_interval_s=poll_interval_s)
     running = asyncio.create_task(relay.run(stop))
     try:
+        yield relay, running
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        await producer.stop()
+
+
+async def test_the_running_relay_publishes_what_is_appended_later(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    async with running_relay(endpoints, admin_pool, fresh_schema, OutboxRelay, poll_interval_s=30):
         await asyncio.sleep(0.5)  # the relay is idle, waiting on NOTIFY, not on its 30 s poll
         await _append_events(admin_pool, fresh_schema, fresh_topic)
         for _ in range(100):
@@ -149,21 +167,12 @@ async def test_the_running_relay_publishes_what_is_appended_later(
                 break
             await asyncio.sleep(0.1)
         assert await end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic) == STREAMS * PER_STREAM
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, 10)
-        await producer.stop()
 
 
 async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_again(
     endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
 ) -> None:
-    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
-    await producer.start()
-    stop = asyncio.Event()
-    relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test", poll_interval_s=0.2)
-    running = asyncio.create_task(relay.run(stop))
-    try:
+    async with running_relay(endpoints, admin_pool, fresh_schema, OutboxRelay, poll_interval_s=0.2):
         first = await eventually(
             lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid is not None
         )
@@ -178,23 +187,14 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
             lambda: end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic),
             lambda n: n == STREAMS * PER_STREAM,
         )
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, 10)
-        await producer.stop()
 
 
 async def test_a_relay_whose_lock_connection_fails_in_any_way_closes_it_and_leads_again(
     endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
 ) -> None:
-    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
-    await producer.start()
-    stop = asyncio.Event()
-    relay = FailsItsFirstLeadershipCheck(
-        admin_pool, fresh_schema, producer, service="test", poll_interval_s=0.2
-    )
-    running = asyncio.create_task(relay.run(stop))
-    try:
+    async with running_relay(
+        endpoints, admin_pool, fresh_schema, FailsItsFirstLeadershipCheck, poll_interval_s=0.2
+    ) as (relay, running):
         await eventually(
             lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema),
             lambda pid: pid not in (None, relay.failed_pid) and relay.failed_pid is not None,
@@ -210,8 +210,4 @@ async def test_a_relay_whose_lock_connection_fails_in_any_way_closes_it_and_lead
             lambda n: n == STREAMS * PER_STREAM,
         )
         assert REGISTRY.get_sample_value("amnesty_outbox_relay_leading", {"service": "test"}) == 1
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, 10)
-        await producer.stop()
     assert REGISTRY.get_sample_value("amnesty_outbox_relay_leading", {"service": "test"}) == 0
