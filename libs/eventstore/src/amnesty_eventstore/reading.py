@@ -52,23 +52,26 @@ def _upcast(event: RecordedEvent, upcasters: Upcasters) -> RecordedEvent:
     return event._replace(schema_version=version, data=data)
 
 
+# The columns decode_rows unpacks, in its order: every statement reading events selects them.
+_SELECT_EVENTS = (
+    "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
+    "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
+)
+
+
+def _events_sql(schema: str, condition: str) -> str:
+    """The events of ``schema`` (as ``decode_rows`` reads them) that meet ``condition`` (WHERE, ORDER)."""
+    return store_schema(schema).sql(_SELECT_EVENTS + condition)
+
+
 @lru_cache(maxsize=64)
 def _stream_sql(schema: str) -> str:
-    return store_schema(schema).sql(
-        "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
-        "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
-        "WHERE stream_id = $1 AND stream_version >= $2 "
-        "ORDER BY stream_version"
-    )
+    return _events_sql(schema, "WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version")
 
 
 @lru_cache(maxsize=64)
 def _streams_sql(schema: str) -> str:
-    return store_schema(schema).sql(
-        "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
-        "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
-        "WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version"
-    )
+    return _events_sql(schema, "WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, stream_version")
 
 
 @lru_cache(maxsize=64)
@@ -80,32 +83,28 @@ def _holders_sql(schema: str) -> str:
 
 @lru_cache(maxsize=64)
 def _walk_sql(schema: str) -> str:
-    return store_schema(schema).sql(
-        "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
-        "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
-        "WHERE starts_with(stream_id, $1) AND type = ANY($2::text[]) "
-        "ORDER BY stream_id, stream_version"
+    return _events_sql(
+        schema,
+        "WHERE starts_with(stream_id, $1) AND type = ANY($2::text[]) ORDER BY stream_id, stream_version",
     )
 
 
 @lru_cache(maxsize=64)
 def _page_sql(schema: str) -> str:
-    return store_schema(schema).sql(
-        "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
-        "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
+    return _events_sql(
+        schema,
         "WHERE (transaction_id, position) > ($1::xid8, $2::bigint) "
         "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) "
-        "ORDER BY transaction_id, position LIMIT $3"
+        "ORDER BY transaction_id, position LIMIT $3",
     )
 
 
 @lru_cache(maxsize=64)
 def _cursor_sql(schema: str) -> str:
-    return store_schema(schema).sql(
-        "SELECT position, transaction_id, stream_id, stream_version, event_id, type, schema_version, "
-        "occurred_on, recorded_at, data::text, metadata::text FROM {events} "
+    return _events_sql(
+        schema,
         "WHERE (transaction_id, position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8 "
-        "ORDER BY transaction_id, position"
+        "ORDER BY transaction_id, position",
     )
 
 
