@@ -22,7 +22,7 @@ from amnesty_statistics.adapters.read_model import MIGRATIONS
 from amnesty_statistics.entrypoints.projection import rebuild
 from tests.support.event_stream import expected_figures, history
 from tests.support.kafka import create_topics, delete_topics
-from tests.support.statistics import StatisticsUnderTest
+from tests.support.statistics import statistics_under_test
 
 
 async def raw_read(bootstrap: str, topics: list[str], total: int) -> float:
@@ -54,30 +54,23 @@ async def main(persons: int) -> str:
     endpoints = stack.endpoints
     pool = await create_pool(endpoints.admin_database_url, min_size=2, max_size=6)
     tag = uuid.uuid4().hex[:8]
-    schema, cases, decisions = f"bench_{tag}", f"bench.{tag}.cases", f"bench.{tag}.decisions"
-    await pool.execute(f'CREATE SCHEMA "{schema}"')
+    cases, decisions = f"bench.{tag}.cases", f"bench.{tag}.decisions"
     await create_topics(endpoints.kafka_bootstrap_servers, [cases, decisions], partitions=6)
     try:
-        await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
-        events = history(2024, persons)
-        stats = StatisticsUnderTest(
-            None,  # type: ignore[arg-type]  # no process: the rebuild runs here
-            schema,
-            cases,
-            decisions,
-            f"statistics-{tag}",
-            endpoints.kafka_bootstrap_servers,
-            pool,
-        )
-        await stats.publish(events)
-        raw_s = await raw_read(endpoints.kafka_bootstrap_servers, [cases, decisions], len(events))
-        settings = stats.settings()
-        started = time.perf_counter()
-        report = await rebuild(pool, endpoints.kafka_bootstrap_servers, settings)
-        rebuild_s = time.perf_counter() - started
-        exact = await stats.daily_stats() == expected_figures(events)
+        # The service's schema, group and settings, never started: the rebuild runs in this process.
+        logs = Path("bench-results") / "rebuild.log"  # never written: the service is not launched
+        async with statistics_under_test(
+            endpoints, pool, logs, cases_topic=cases, decisions_topic=decisions
+        ) as stats:
+            await migrate(pool, stats.schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
+            events = history(2024, persons)
+            await stats.publish(events)
+            raw_s = await raw_read(endpoints.kafka_bootstrap_servers, [cases, decisions], len(events))
+            started = time.perf_counter()
+            report = await rebuild(pool, endpoints.kafka_bootstrap_servers, stats.settings())
+            rebuild_s = time.perf_counter() - started
+            exact = await stats.daily_stats() == expected_figures(events)
     finally:
-        await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await delete_topics(endpoints.kafka_bootstrap_servers, [cases, decisions])
         await pool.close()
     n = len(events)
