@@ -14,7 +14,7 @@ from amnesty_runtime.processing import policy_consumer, subscribe_policy
 def upstream_consumer(pool: Pool, schema: str, group: str, admission: Admission) -> CheckpointedConsumer:
     # No message identity: upstream submissions are deduplicated by (source, submission_id) in the
     # submission log, which also catches the same submission sent twice at different offsets.
-    return policy_consumer(pool, schema, group, admission, lambda _d: None)
+    return policy_consumer(pool, schema, group, admission)
 
 
 def subscribe_upstream(

@@ -26,8 +26,9 @@ Stable names (what the API, the business gauges and Grafana query; they always s
 Per version N (internal; read the views instead): ``daily_stats_vN`` and ``totals_vN`` (the tables
 behind the views) and ``persons_vN`` (``person`` pseudonym -> the projection's JSON ``state``: the facts
 the person's figures are computed from; not readable by Grafana). Each version's consumer group
-``<group>-vN`` records its Kafka checkpoints and handled event ids in ``consumer_checkpoints`` /
-``handled_messages`` of the same schema, written in the same transaction as the tables.
+``<group>-vN`` records its Kafka checkpoints in ``consumer_checkpoints`` of the same schema, written in
+the same transaction as the tables; a message sent again at a new offset changes nothing, as the
+persons' facts are keyed by event id.
 """
 
 from __future__ import annotations

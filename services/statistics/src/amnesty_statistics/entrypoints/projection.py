@@ -19,7 +19,6 @@ from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
 from amnesty_eventstore.consumption import CheckpointedConsumer
-from amnesty_eventstore.identity import message_identity
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.schemas import store_schema
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
@@ -49,7 +48,6 @@ def projection_consumer(pool: Pool, settings: StatisticsSettings, version: int) 
         settings.schema_name,
         version_group(settings.consumer_group, version),
         projection_of(settings, version),
-        message_identity,
     )
 
 
