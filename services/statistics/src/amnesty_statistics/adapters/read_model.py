@@ -33,7 +33,7 @@ persons' facts are keyed by event id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources import files
 
 from amnesty_eventstore import DbConnection, MigrationSource
@@ -127,16 +127,14 @@ class ReadModel:
         )
 
     async def write_rebuilt(
-        self, conn: DbConnection, states: Mapping[str, PersonState], figures: Counts
+        self, conn: DbConnection, persons: Iterable[tuple[str, str]], figures: Counts
     ) -> None:
-        """Fill this version, new and empty, in bulk (in ``conn``'s transaction): the persons and the daily
-        table by binary COPY, the totals summed from the daily table by one statement."""
+        """Fill this version, new and empty, in bulk (in ``conn``'s transaction): the persons (with their
+        states encoded by ``person_states.encode``) and the daily table by binary COPY, the totals summed
+        from the daily table by one statement."""
         schema = self._store.name
         await conn.copy_records_to_table(
-            f"persons_v{self.version}",
-            schema_name=schema,
-            columns=("person", "state"),
-            records=((person, person_states.encode(state)) for person, state in states.items()),
+            f"persons_v{self.version}", schema_name=schema, columns=("person", "state"), records=persons
         )
         await conn.copy_records_to_table(
             f"daily_stats_v{self.version}",
