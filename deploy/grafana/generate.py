@@ -361,9 +361,9 @@ def live_stat(title: str, expr: str, description: str) -> stat.Panel:
     )
 
 
-# Shared with the alert rules of deploy/prometheus/rules/amnesty.yml: a stat turns the colour of the
-# alert that would fire at that level.
-LAG_WARNING_S: Final = 60
+# The levels of the alert rules in deploy/prometheus/rules/amnesty.rules.yml: a stat turns orange where a
+# warning would fire and red where a critical one would (tests/contract/test_alert_rules.py compares).
+LAG_WARNING_S: Final = 120
 LAG_CRITICAL_S: Final = 600
 OUTBOX_WARNING: Final = 1000
 XACT_WARNING_S: Final = 60

@@ -9,8 +9,10 @@ run it (macros and variables substituted).
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -26,6 +28,7 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
+ALERT_RULES = sorted((Path(__file__).parents[3] / "deploy" / "prometheus" / "rules").glob("*.rules.yml"))
 START = datetime(2024, 1, 1, tzinfo=UTC)
 END = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
 
@@ -99,7 +102,7 @@ async def prometheus(
         "statistics": system.statistics.process,
     }
     targets = {job: f"127.0.0.1:{service.port}" for job, service in services.items()}
-    async with prometheus_under_test(targets, tmp_path_factory.mktemp("prometheus")) as server:
+    async with prometheus_under_test(targets, tmp_path_factory.mktemp("prometheus"), ALERT_RULES) as server:
         yield server
 
 
@@ -124,6 +127,39 @@ async def test_every_promql_expression_returns_data(prometheus: PrometheusUnderT
 
     # A rate needs two scrapes of a series, so the first seconds may still leave some empty.
     await eventually(empty, lambda left: not left, timeout_s=30)
+
+
+async def test_the_alert_rules_evaluate_on_the_real_metrics_and_stay_quiet(
+    prometheus: PrometheusUnderTest,
+) -> None:
+    async def scraped() -> list[dict[str, Any]]:
+        return await prometheus.query('up{job=~"intake|eligibility|statistics"} == 1')
+
+    await eventually(scraped, lambda up: len(up) == 3, timeout_s=30)
+    since = datetime.now(UTC)
+
+    async def evaluated() -> list[dict[str, Any]]:
+        return await prometheus.alert_rules()
+
+    # Evaluated after every service was scraped, so that each rule has seen the real series.
+    rules = await eventually(
+        evaluated,
+        lambda rules: (
+            bool(rules)
+            and all(
+                r["health"] == "ok" and datetime.fromisoformat(r["lastEvaluation"]) > since for r in rules
+            )
+        ),
+        timeout_s=30,
+    )
+
+    assert len(rules) == sum(len(alert_names(path)) for path in ALERT_RULES)
+    # A healthy system, a few rejections in it: no alert even pending.
+    assert {r["name"]: r["state"] for r in rules if r["state"] != "inactive"} == {}
+
+
+def alert_names(path: Path) -> list[str]:
+    return re.findall(r"^\s*- alert: (\w+)", path.read_text(), flags=re.MULTILINE)
 
 
 async def all_of(variable: str, admin_pool: Pool, schema: str) -> list[str]:
