@@ -2,8 +2,9 @@
 carry what an on-call engineer needs, use only metrics the services export, and agree with the levels
 at which the operations dashboard changes colour.
 
-promtool is Debian's (the `prometheus` package, which `make install` installs); the rules' own tests are
-in alert_rules.test.yml beside this file. Each document check is also shown to find the faults it looks
+promtool is Debian's (the `prometheus` package, which `make install` installs; where it is missing, as in
+the compose profile's image, its tests are skipped); the rules' own tests are in alert_rules.test.yml
+beside this file. Each document check is also shown to find the faults it looks
 for on a deliberately broken rule.
 """
 
@@ -50,7 +51,10 @@ Rule = Mapping[str, Any]
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("promtool")
     if executable is None:
-        pytest.fail("promtool is not installed: `make install` installs Debian's prometheus package")
+        # As test_compose's config check: the compose profile's image has no promtool; `make test` has.
+        pytest.skip(
+            "promtool is not installed (Debian's prometheus package has it; `make install` installs it)"
+        )
     return subprocess.run(
         [executable, *args], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
     )
