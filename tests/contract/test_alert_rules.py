@@ -4,8 +4,8 @@ at which the operations dashboard changes colour.
 
 promtool is Debian's (the `prometheus` package, which `make install` installs; where it is missing, as in
 the compose profile's image, its tests are skipped); the rules' own tests are in alert_rules.test.yml
-beside this file. Each document check is also shown to find the faults it looks
-for on a deliberately broken rule.
+beside this file. Each document check is also shown to find the faults it looks for on a deliberately
+broken rule.
 """
 
 from __future__ import annotations
