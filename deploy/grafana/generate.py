@@ -453,6 +453,8 @@ def period_stats() -> list[stat.Panel]:
         )
         .unit("percentunit")
         .decimals(1)
+        # No case opened in the range: the rate is undefined, not 0 %.
+        .no_value("–")
     )
     return [
         business_stat(
