@@ -157,5 +157,6 @@ def amnesty() -> typer.Typer:
 
 
 def main() -> None:
-    configure_logging(json=not sys.stderr.isatty(), level="WARNING")
+    # Commands print their own results and progress; of the log only what needs attention.
+    configure_logging("amnesty", level="WARNING")
     amnesty()()

@@ -69,5 +69,5 @@ async def _rebuild(settings: StatisticsSettings) -> RebuildReport:
 
 
 if __name__ == "__main__":
-    configure_logging(json=False, level="WARNING")
+    configure_logging("amnesty", level="WARNING")
     app()
