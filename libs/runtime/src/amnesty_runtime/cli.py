@@ -124,7 +124,7 @@ def _print_where_to_look(infra: InfraSettings, simulated: str, ports: dict[str, 
     token = infra.local / "secrets" / "intake-api.token"
     examples = infra.home / "services/eligibility/src/amnesty_eligibility/rule_sets/examples"
     console.print(f"""
-[bold]amnesty-events is running.[/bold] {simulated} (progress: {logs / "simulator.log"}).
+[bold]amnesty-events is running.[/bold] {simulated} (its summary: {logs / "simulator.log"}).
 
   live page        {stats}/
   statistics API   {stats}/v1/stats/summary   {stats}/v1/stats/series?metric=voluntary_returns&period=month
