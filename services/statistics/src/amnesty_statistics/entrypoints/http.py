@@ -14,20 +14,64 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from amnesty_contracts import REGION_NAMES, Article
 from amnesty_runtime.problems import ProblemError, invalid_parameter, problem_openapi
 from amnesty_statistics.adapters.stats_queries import StatsQueries
-from amnesty_statistics.domain.queries import InvalidParameter, parse_filters, parse_series
+from amnesty_statistics.domain.figures import UNKNOWN
+from amnesty_statistics.domain.queries import (
+    InvalidParameter,
+    Period,
+    SeriesMetric,
+    parse_filters,
+    parse_series,
+)
 from amnesty_statistics.entrypoints.representations import Regions, SeriesPoint, Summary
 from amnesty_statistics.service_layer import reporting
 
+# The parameters are read as text and checked by domain.queries (a 400 naming the one at fault); what
+# the schemas add (format, enum) documents the values that check accepts.
+_DATE = {"format": "date"}
 From = Annotated[
-    str | None, Query(alias="from", description="First business date, YYYY-MM-DD (default: all time).")
+    str | None,
+    Query(
+        alias="from",
+        description="First business date, YYYY-MM-DD (default: all time).",
+        json_schema_extra=_DATE,
+    ),
 ]
 To = Annotated[
-    str | None, Query(description="Last business date, YYYY-MM-DD, inclusive (default: all time).")
+    str | None,
+    Query(
+        description="Last business date, YYYY-MM-DD, inclusive (default: all time).", json_schema_extra=_DATE
+    ),
 ]
-Region = Annotated[str | None, Query(description="An ISO 3166-2:UA code, e.g. UA-48, or `unknown`.")]
-ArticleParam = Annotated[str | None, Query(description="`407`, `408` or `unknown`.")]
+Region = Annotated[
+    str | None,
+    Query(
+        description="An ISO 3166-2:UA code, e.g. UA-48, or `unknown`.",
+        json_schema_extra={"enum": [*sorted(REGION_NAMES), UNKNOWN]},
+    ),
+]
+ArticleParam = Annotated[
+    str | None,
+    Query(
+        description="`407`, `408` or `unknown`.",
+        json_schema_extra={"enum": [*(a.value for a in Article), UNKNOWN]},
+    ),
+]
+MetricParam = Annotated[
+    str | None,
+    Query(
+        description="One of the summary's names.", json_schema_extra={"enum": [m.value for m in SeriesMetric]}
+    ),
+]
+PeriodParam = Annotated[
+    str | None,
+    Query(
+        description="`day`, `week` (ISO, from Monday) or `month`.",
+        json_schema_extra={"enum": [p.value for p in Period]},
+    ),
+]
 
 
 _BAD_PARAMETER: dict[int | str, dict[str, Any]] = {
@@ -55,10 +99,8 @@ def stats_router(queries: Callable[[], StatsQueries]) -> APIRouter:
     @router.get("/series", response_model=list[SeriesPoint], responses=_BAD_PARAMETER)
     async def get_series(
         *,
-        metric: Annotated[str | None, Query(description="One of the summary's names.")] = None,
-        period: Annotated[
-            str | None, Query(description="`day`, `week` (ISO, from Monday) or `month`.")
-        ] = None,
+        metric: MetricParam = None,
+        period: PeriodParam = None,
         from_: From = None,
         to: To = None,
         region: Region = None,
