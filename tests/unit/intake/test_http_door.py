@@ -48,7 +48,7 @@ def test_the_submissions_body_is_one_submission_or_an_array_of_them(openapi: dic
     one = {"$ref": "#/components/schemas/Submission"}
     assert body["content"]["application/json"]["schema"]["oneOf"] == [
         one,
-        {"type": "array", "items": one, "minItems": 1, "maxItems": MAX_ITEMS},
+        {"type": "array", "items": one, "maxItems": MAX_ITEMS},
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -43,7 +44,7 @@ class SubmissionResult(BaseModel):
     status: Verdict
     reason: RejectionReason | None = Field(default=None, description="Why it was rejected.")
     detail: str | None = Field(default=None, description="The rejection explained, naming the field.")
-    event_id: str | None = Field(default=None, description="The id of the event it was recorded as.")
+    event_id: uuid.UUID | None = Field(default=None, description="The id of the event it was recorded as.")
 
 
 class SubmissionResults(BaseModel):
@@ -57,7 +58,7 @@ def _request_body() -> dict[str, Any]:
     one = {"$ref": "#/$defs/Submission"}
     schema = {
         "$defs": {**defs, "Submission": submission | {"title": "Submission"}},
-        "oneOf": [one, {"type": "array", "items": one, "minItems": 1, "maxItems": MAX_ITEMS}],
+        "oneOf": [one, {"type": "array", "items": one, "maxItems": MAX_ITEMS}],
     }
     return {
         "required": True,
