@@ -1,7 +1,8 @@
-"""A service's API documentation: its OpenAPI document, and Swagger UI and ReDoc served from local files.
+"""A service's API documentation: its OpenAPI document, and Swagger UI served from local files.
 
-The pages load their scripts and styles from the `fastapi-offline` wheel's copy of the swagger-ui and
-redoc distributions, under /docs/assets: the docs work on a machine with no way out.
+The page loads its script and styles from the `fastapi-offline` wheel's copy of the swagger-ui
+distribution, under /docs/assets: the docs work on a machine with no way out. No ReDoc page: its bundle
+fetches a logo from the Redocly CDN, so a reader's browser would call out every time.
 
 The OpenAPI document gets what FastAPI cannot infer: the Problem schema of every error answer, 400/422
 problems in place of FastAPI's own validation error (which these services never answer), and the
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -28,7 +29,7 @@ _FASTAPI_VALIDATION_SCHEMAS: Final = ("HTTPValidationError", "ValidationError")
 
 
 def serve_docs(app: FastAPI) -> None:
-    """GET /docs (Swagger UI), GET /redoc and their assets, all from this service."""
+    """GET /docs (Swagger UI) and its assets, all from this service."""
     app.mount(ASSETS_PATH, StaticFiles(packages=[_ASSETS_PACKAGE]), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
 
@@ -43,17 +44,6 @@ def serve_docs(app: FastAPI) -> None:
             swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
             # No badge asking validator.swagger.io about the document: nothing leaves the machine.
             swagger_ui_parameters={"validatorUrl": None},
-        )
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS_PATH}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
-            with_google_fonts=False,
         )
 
 

@@ -1,7 +1,7 @@
 """What every service serves besides its own work, over one FastAPI app.
 
 /healthz, /readyz and /metrics; errors as RFC 9457 problems (amnesty_runtime.problems); HTTP metrics
-(amnesty_runtime.http_metrics); the OpenAPI document with Swagger UI and ReDoc served from local files
+(amnesty_runtime.http_metrics); the OpenAPI document with Swagger UI served from local files
 (amnesty_runtime.api_docs).
 """
 
@@ -65,7 +65,7 @@ def service_app(
     registry: CollectorRegistry = REGISTRY,
 ) -> FastAPI:
     """A FastAPI app with the three operational endpoints every service of the contract has, answering
-    errors as problems, counting its requests, documented at /docs and /redoc."""
+    errors as problems, counting its requests, documented at /docs."""
     app = FastAPI(
         title=f"amnesty-events {name}",
         lifespan=lifespan,
