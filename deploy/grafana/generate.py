@@ -851,6 +851,14 @@ def operations_dashboard() -> dashboard_builders.Dashboard:
         )
         .with_panel(
             rate_series(
+                "Consumer lag",
+                "Messages on each topic that a service has not applied yet (0 when caught up).",
+                "short",
+                promql("sum by (service, topic) (amnesty_consumer_lag_messages)", "{{service}} ← {{topic}}"),
+            )
+        )
+        .with_panel(
+            rate_series(
                 "Outbox pending",
                 "Events in each service's outbox, not yet acknowledged by Kafka.",
                 "short",

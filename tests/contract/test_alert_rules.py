@@ -37,6 +37,7 @@ SEVERITIES = {"critical", "warning"}
 # What the brief of the rules asks them to watch, by alert.
 EXPECTED_ALERTS = {
     "AmnestyServiceDown",
+    "AmnestyConsumerLagging",
     "AmnestyProjectionLagging",
     "AmnestyProjectionStalled",
     "AmnestyRejectionsGrowing",

@@ -59,6 +59,13 @@ class FakeKafka:
         self._assigned = {TopicPartition(t, p) for t, p in partitions}
         self.seeks: list[tuple[int, int]] = []
         self.to_beginning: list[int] = []
+        self.ends: dict[TopicPartition, int] = {}
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.ends.get(tp)
+
+    async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        return dict.fromkeys(tps, 0)
 
     def assignment(self) -> set[TopicPartition]:
         return self._assigned
@@ -157,6 +164,19 @@ async def test_assigned_partitions_resume_at_their_checkpoint_or_their_beginning
     # Kafka's committed offsets are ahead of the checkpoints while a batch commits: never trusted.
     assert kafka.seeks == [(0, 42)]
     assert kafka.to_beginning == [1]
+
+
+async def test_the_lag_is_what_the_broker_holds_beyond_what_was_applied() -> None:
+    consumer, kafka = FakeConsumer(checkpoints={("t", 0): 2}), FakeKafka(("t", 0), ("t", 1), ("u", 0))
+    p = pipeline(consumer, kafka)
+    await p.on_partitions_assigned(kafka.assignment())
+    kafka.ends = {TopicPartition("t", 0): 10, TopicPartition("t", 1): 4}  # "u" not fetched yet
+    assert p.lag() == {"t": (10 - 2) + (4 - 0)}
+    await p.handle(batch(0, 2))  # offsets 2, 3, 4 of partition 0
+    await p.settle()
+    assert p.lag() == {"t": (10 - 5) + (4 - 0)}
+    await p.on_partitions_revoked({TopicPartition("t", 1)})
+    assert p.lag() == {"t": 10 - 5}
 
 
 def test_the_fakes_have_the_shape_of_the_real_consumer() -> None:

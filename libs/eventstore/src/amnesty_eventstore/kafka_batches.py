@@ -69,6 +69,9 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         # Where the last failed batch rewound its partitions, until a batch commits again.
         self._rewound: dict[tuple[str, int], int] = {}
         self._backoff = _Backoff()
+        # The next offset to apply of each assigned partition, as far as this process knows: what the
+        # consumer lag is measured from.
+        self._applied: dict[tuple[str, int], int] = {}
 
     def attach(self, subscriber: Any) -> None:
         self.subscriber = subscriber
@@ -113,6 +116,9 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._backoff.failed()
             return False
         self._backoff.succeeded()
+        for d in deliveries:
+            if d.coordinates in self._applied:  # not revoked meanwhile
+                self._applied[d.coordinates] = max(self._applied[d.coordinates], d.offset + 1)
         log.debug(
             "batch applied",
             group=self._consumer.group,
@@ -131,8 +137,21 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             if tp in assigned:
                 kafka.seek(tp, offset)
 
+    def lag(self) -> dict[str, int]:
+        """Messages on the broker not yet applied, per topic, over the partitions assigned here (those the
+        broker has not answered a fetch of yet are left out)."""
+        kafka = self._kafka()
+        behind: dict[str, int] = {}
+        for (topic, partition), applied in list(self._applied.items()):
+            end = kafka.highwater(TopicPartition(topic, partition)) if kafka is not None else None
+            if end is not None:
+                behind[topic] = behind.get(topic, 0) + max(0, end - applied)
+        return behind
+
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.settle()
+        for tp in revoked:
+            self._applied.pop((tp.topic, tp.partition), None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         kafka = self._kafka()
@@ -146,6 +165,11 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         if fresh:
             # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
             await kafka.seek_to_beginning(*fresh)
+        beginnings = await kafka.beginning_offsets(fresh) if fresh else {}
+        for tp in assigned:
+            self._applied[(tp.topic, tp.partition)] = stored.get(
+                (tp.topic, tp.partition), beginnings.get(tp, 0)
+            )
 
 
 async def _undecoded(_message: Any) -> None:

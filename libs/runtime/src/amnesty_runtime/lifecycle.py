@@ -1,5 +1,5 @@
 """A service's running parts, opened and closed in order: pool + migrations, broker, outbox relay, and
-the watch on the oldest open transaction.
+the watches on the oldest open transaction and on the consumers' lag.
 
 Each service's entry point (its composition root) says which migrations, subscribers and routes it has;
 this module only runs them, so the start and stop order is the same everywhere.
@@ -26,6 +26,7 @@ from amnesty_eventstore import (
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer
 from amnesty_runtime.brokers import kafka_broker
+from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
 from amnesty_runtime.stack import Endpoints
 
@@ -68,7 +69,7 @@ async def running(
         await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, *migrations])
         broker = kafka_broker(endpoints.kafka_bootstrap_servers, f"amnesty-{service}")
         pipelines = subscribe(broker, pool)
-        watch = asyncio.create_task(watch_oldest_transaction(pool))
+        watch = asyncio.gather(watch_oldest_transaction(pool), watch_consumer_lag(service, lambda: pipelines))
         try:
             async with _relaying(service, schema, pool, endpoints, enabled=relay):
                 await broker.start()

@@ -6,7 +6,7 @@ Labels never carry a person, case or unit: only service, topic, event type, reas
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, disable_created_metrics
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # The *_created samples add a series per label set that no dashboard reads.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -20,6 +20,11 @@ MESSAGES_REJECTED = Counter(
     "amnesty_messages_rejected",
     "Messages a service rejected, by machine-readable reason.",
     ["service", "reason"],
+)
+CONSUMER_LAG = Gauge(
+    "amnesty_consumer_lag_messages",
+    "Messages on a topic that the service's consumer has not applied yet (its partitions here).",
+    ["service", "topic"],
 )
 HANDLER_SECONDS = Histogram(
     "amnesty_handler_seconds",

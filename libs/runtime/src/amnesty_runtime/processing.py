@@ -10,16 +10,17 @@ metrics, the same way for every service.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import DbConnection, Pool
 from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import BatchPipeline, subscribe_checkpointed
-from amnesty_runtime.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
+from amnesty_runtime.metrics import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
 from amnesty_runtime.policy import BatchReport, Policy
 
 
@@ -88,3 +89,16 @@ def subscribe_policy(
     return subscribe_checkpointed(
         broker, consumer, *topics, max_records=max_records, persistent=persistent, prepare=counted(policy)
     )
+
+
+async def watch_consumer_lag(
+    service: str, pipelines: Callable[[], Iterable[BatchPipeline]], interval_s: float = 5.0
+) -> None:
+    """Export ``amnesty_consumer_lag_messages`` for the service's pipelines every ``interval_s``, until
+    cancelled: the broker's end of each assigned partition (as its last fetch answered, so no request)
+    less the next offset to apply."""
+    while True:
+        for pipeline in pipelines():
+            for topic, behind in pipeline.lag().items():
+                CONSUMER_LAG.labels(service, topic).set(behind)
+        await asyncio.sleep(interval_s)

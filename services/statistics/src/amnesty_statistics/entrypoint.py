@@ -18,6 +18,7 @@ from prometheus_client import REGISTRY
 
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
+from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
@@ -83,6 +84,7 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
                 asyncio.create_task(monitor.run()),
                 asyncio.create_task(refresh_figures(figures, queries, settings.figures_refresh_s)),
                 asyncio.create_task(started.feed.run()),
+                asyncio.create_task(watch_consumer_lag(SERVICE, lambda: projection.pipelines)),
             ]
             started.queries = queries
             started.readiness[:] = [*run.readiness(), monitor.readiness()]

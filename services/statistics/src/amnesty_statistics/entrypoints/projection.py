@@ -65,6 +65,11 @@ class LiveProjection:
         self._consumer: CheckpointedConsumer | None = None
         self.version = 0
 
+    @property
+    def pipelines(self) -> list[BatchPipeline]:
+        """The pipeline consuming into the active version (none before the projection starts)."""
+        return [self._pipeline] if self._pipeline is not None else []
+
     async def stored_checkpoints(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
         """Where the version consumed now stands (after a switch: the new one)."""
         assert self._consumer is not None, "the projection is not started"
