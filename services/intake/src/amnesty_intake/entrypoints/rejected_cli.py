@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from amnesty_contracts import RejectionReason
-from amnesty_eventstore import EVENTSTORE_MIGRATIONS, create_pool, migrate
+from amnesty_eventstore import EVENTSTORE_MIGRATIONS, MigrationError, create_pool, migrate
 from amnesty_intake.adapters.redrive_log import PostgresRedriveLog
 from amnesty_intake.adapters.rejected_topic import KafkaRejectedTopic, NoSuchTopicError
 from amnesty_intake.domain.redrives import Filter, Redrive, Rejected, RejectedId, readable_original
@@ -157,7 +157,7 @@ def _run(work: Callable[[_Ports], Awaitable[T]], *, migrating: bool = False) -> 
         _fail(f"kafka: {exc}")
     except KafkaError as exc:
         _fail(f"kafka: {exc} (at {endpoints.kafka_bootstrap_servers})")
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, MigrationError) as exc:
         _fail(f"database: {exc}")
 
 
