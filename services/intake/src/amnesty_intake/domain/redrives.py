@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -110,9 +110,9 @@ class Refusal(StrEnum):
 class RedrivePlan:
     """What a redrive sends, in order, and what it leaves, with why."""
 
-    send: list[Rejected] = field(default_factory=list)
-    refused: list[tuple[Rejected, Refusal]] = field(default_factory=list)
-    left: int = 0
+    send: list[Rejected]
+    refused: list[tuple[Rejected, Refusal]]
+    left: int
     """Re-drivable messages beyond the limit: the next run takes them."""
 
 
@@ -131,18 +131,19 @@ def plan_redrive(
     """
     before = {r.id for r in redriven}
     sent_bytes = set() if by_id else {r.message.original_sha256 for r in redriven}
-    plan = RedrivePlan()
+    send: list[Rejected] = []
+    refused: list[tuple[Rejected, Refusal]] = []
     left = 0
     for rejected in selected:
         refusal = _refusal(rejected, before, sent_bytes)
         if refusal is not None:
-            plan.refused.append((rejected, refusal))
-        elif limit is not None and len(plan.send) >= limit:
+            refused.append((rejected, refusal))
+        elif limit is not None and len(send) >= limit:
             left += 1
         else:
-            plan.send.append(rejected)
+            send.append(rejected)
             sent_bytes.add(rejected.message.original_sha256)
-    return RedrivePlan(plan.send, plan.refused, left)
+    return RedrivePlan(send, refused, left)
 
 
 def _refusal(rejected: Rejected, before: set[RejectedId], sent_bytes: set[str]) -> Refusal | None:

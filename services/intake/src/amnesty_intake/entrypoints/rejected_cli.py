@@ -47,7 +47,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True)
+# Errors name ids and topics: one line each, never wrapped where a script or a log reads them.
+errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 _LARGEST_LIMIT = 10_000
@@ -162,7 +163,7 @@ def _run(work: Callable[[_Ports], Awaitable[T]], *, migrating: bool = False) -> 
 
 
 def _fail(line: str) -> NoReturn:
-    errors.print(escape(line), style="red", highlight=False, soft_wrap=True)
+    errors.print(escape(line), style="red", highlight=False)
     raise typer.Exit(1)
 
 

@@ -128,17 +128,23 @@ async def redrive(
     limit: int | None = None,
     dry_run: bool = False,
 ) -> RedriveReport:
-    """Send the originals of the rejected messages chosen by ``ids`` or by ``selection`` back to intake,
-    oldest first, at most ``limit`` of those chosen by filter; with ``dry_run``, only say which."""
+    """Send the originals of the rejected messages chosen by ``ids`` (in that order) or by ``selection``
+    (oldest first, at most ``limit``) back to intake; with ``dry_run``, only say which."""
     by_id = bool(ids)
     wanted = set(ids)
+
+    def chosen_now(rejected: Rejected) -> bool:
+        if by_id:
+            return rejected.id in wanted
+        return selection is not None and selection.matches(rejected)
+
     redrives = await log.redrives()
     redriven: list[Rejected] = []
     chosen: list[Rejected] = []
     async for rejected in topic.read():
         if rejected.id in redrives:
             redriven.append(rejected)
-        if rejected.id in wanted if by_id else selection is not None and selection.matches(rejected):
+        if chosen_now(rejected):
             chosen.append(rejected)
     if by_id:
         position = {rejected_id: n for n, rejected_id in enumerate(dict.fromkeys(ids))}
