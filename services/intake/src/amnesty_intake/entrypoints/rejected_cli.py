@@ -275,8 +275,8 @@ def show_command(
     (rejected,) = found.found
     state = _redrive_state(rejected, found.redrives, {})
     if as_json:
-        document = {"id": str(rejected.id), **rejected.message.model_dump(mode="json"), "redrive": state}
-        typer.echo(json.dumps(document | {"cut": rejected.cut}, indent=2))
+        document = {"id": str(rejected.id), **rejected.message.model_dump(mode="json")}
+        typer.echo(json.dumps(document | {"cut": rejected.cut, "redrive": state}, indent=2))
         return
     message = rejected.message
     facts = Table.grid(padding=(0, 2))
