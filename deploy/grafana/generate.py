@@ -4,11 +4,15 @@ deploy/grafana/dashboards/ (which Grafana's provisioning loads).
     uv run --frozen python deploy/grafana/generate.py           # (re)write the JSON (make dashboards)
     uv run --frozen python deploy/grafana/generate.py --check   # exit 1 when the committed JSON drifted
 
-Business figures by business date come from the statistics read models through the PostgreSQL data
-source (uid `amnesty-postgres`, the views of schema `statistics`); live rates and the business gauges
-through Prometheus (uid `amnesty-prometheus`) with the metric names of contract.md. The official
-returns figures are literal values taken from amnesty_statistics.domain.official_figures, the table the
-live page draws too. The output is deterministic: the same code gives the same bytes.
+Business figures by business date come from the statistics read models through a PostgreSQL data
+source (the views of schema `statistics`), filtered by the dashboard's time range and its region and
+article variables; live operational figures through Prometheus, with the metric names of contract.md.
+Each dashboard picks its data sources with data-source variables (`$postgres`, `$prometheus`) whose
+default is the provisioned one (uids `amnesty-postgres`, `amnesty-prometheus`), so that it also works
+against another data source of the same type. The official returns figures are literal values taken from
+amnesty_statistics.domain.official_figures (the table the live page draws too), and the amnesty windows'
+annotations come from the eligibility service's active rule set. The output is deterministic: the same
+code gives the same bytes.
 """
 
 # The SQL here is text for Grafana, composed from this module's constants; no value comes from outside.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from textwrap import dedent
 from typing import Final
@@ -31,20 +36,61 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
+    AnnotationTarget,
     DashboardCursorSync,
+    DashboardLinkType,
     DataSourceRef,
     DynamicConfigValue,
     GridPos,
+    Threshold,
+    ThresholdsMode,
     VariableOption,
     VariableRefresh,
     VariableSort,
 )
 
+from amnesty_eligibility.adapters.rule_files import load_packaged_rule_set
+from amnesty_eligibility.domain.regimes import Regime
+from amnesty_eligibility.settings import ACTIVE_RULE_SET
 from amnesty_statistics.domain.official_figures import OFFICIAL_RETURNS, WINDOW_OPENED
 
 OUT: Final = Path(__file__).parent / "dashboards"
-PROMETHEUS: Final = DataSourceRef(type_val="prometheus", uid="amnesty-prometheus")
-POSTGRES: Final = DataSourceRef(type_val="grafana-postgresql-datasource", uid="amnesty-postgres")
+RETURNS_UID: Final = "amnesty-returns"
+OPERATIONS_UID: Final = "amnesty-operations"
+
+# --- data sources: a variable per type, defaulting to the provisioned one ------------------------------
+
+POSTGRES_TYPE: Final = "grafana-postgresql-datasource"
+PROMETHEUS_TYPE: Final = "prometheus"
+POSTGRES: Final = DataSourceRef(type_val=POSTGRES_TYPE, uid="${postgres}")
+PROMETHEUS: Final = DataSourceRef(type_val=PROMETHEUS_TYPE, uid="${prometheus}")
+
+
+def datasource_variable(
+    name: str, plugin: str, label: str, uid: str, title: str
+) -> dashboard_builders.DatasourceVariable:
+    """Any data source of type ``plugin``; the provisioned one (``uid``) until the reader picks another."""
+    return (
+        dashboard_builders.DatasourceVariable(name)
+        .label(label)
+        .allow_custom_value(False)
+        .type(plugin)
+        .regex("")
+        .current(VariableOption(selected=True, text=title, value=uid))
+    )
+
+
+def postgres_variable() -> dashboard_builders.DatasourceVariable:
+    return datasource_variable(
+        "postgres", POSTGRES_TYPE, "Read models", "amnesty-postgres", "Amnesty read models"
+    )
+
+
+def prometheus_variable() -> dashboard_builders.DatasourceVariable:
+    return datasource_variable(
+        "prometheus", PROMETHEUS_TYPE, "Prometheus", "amnesty-prometheus", "Prometheus"
+    )
+
 
 # --- the PostgreSQL data source's query (the SDK has builders for Prometheus, not for SQL) --------------
 
@@ -76,15 +122,47 @@ class Sql(Builder[SqlQuery]):
         return self._query
 
 
+class SqlAnnotationTarget(AnnotationTarget):
+    """An annotation query of the PostgreSQL data source: rows of time, timeend, text and tags."""
+
+    def __init__(self, sql: str) -> None:
+        super().__init__()
+        self.sql = dedent(sql).strip()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "editorMode": "code",
+            "format": "table",
+            "rawQuery": True,
+            "rawSql": self.sql,
+            "refId": "Anno",
+        }
+
+
+class SqlAnnotation(Builder[AnnotationTarget]):
+    def __init__(self, sql: str) -> None:
+        self._target = SqlAnnotationTarget(sql)
+
+    def build(self) -> AnnotationTarget:
+        return self._target
+
+
 def promql(expr: str, legend: str, ref_id: str = "A") -> prometheus.Dataquery:
-    return prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(ref_id).range()
+    return (
+        prometheus.Dataquery().datasource(PROMETHEUS).expr(expr).legend_format(legend).ref_id(ref_id).range()
+    )
 
 
 # --- the read models' filters, as Grafana variables ------------------------------------------------
 
-# Single-value variables: Grafana substitutes them unquoted (quotes doubled), so the SQL quotes them.
-SCOPE: Final = "('$region' = 'all' OR region = '$region') AND ('$article' = 'all' OR article = '$article')"
+# Multi-value variables with Grafana's own "All": in SQL Grafana writes the chosen values (all of the
+# options for "All") quoted and comma-separated, so `IN (...)` takes one value or many.
+REGIONS: Final = "region IN ($region)"
+ARTICLES: Final = "article IN ($article)"
+SCOPE: Final = f"{REGIONS} AND {ARTICLES}"
+# $period is single-valued: Grafana writes it as it is, so the SQL quotes it.
 PERIOD: Final = "date_trunc('$period', day::timestamp)"
+ALL: Final = VariableOption(selected=True, text=["All"], value=["$__all"])
 
 
 def _literal(text: str) -> str:
@@ -115,9 +193,8 @@ def period_variable() -> dashboard_builders.CustomVariable:
 
 def region_variable() -> dashboard_builders.QueryVariable:
     query = (
-        "SELECT __value, __text FROM (SELECT 'all' AS __value, 'All regions' AS __text, 0 AS rank "
-        "UNION ALL SELECT region, name, 1 FROM statistics.region_names "
-        "UNION ALL SELECT 'unknown', 'Region unknown', 2) AS choices ORDER BY rank, __text"
+        "SELECT region AS __value, name AS __text FROM statistics.region_names "
+        "UNION ALL SELECT 'unknown', 'Region unknown' ORDER BY __text"
     )
     return (
         dashboard_builders.QueryVariable("region")
@@ -127,20 +204,90 @@ def region_variable() -> dashboard_builders.QueryVariable:
         .query(query)
         .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
         .sort(VariableSort.DISABLED)
-        .current(VariableOption(selected=True, text="All regions", value="all"))
+        .multi(True)
+        .include_all(True)
+        .current(ALL)
     )
 
 
 def article_variable() -> dashboard_builders.CustomVariable:
-    choices = [("All articles", "all"), ("407", "407"), ("408", "408"), ("unknown", "unknown")]
+    choices = [("407", "407"), ("408", "408"), ("unknown", "unknown")]
     return (
         dashboard_builders.CustomVariable("article")
         .allow_custom_value(False)
         .label("Article")
         .values(",".join(f"{text} : {value}" for text, value in choices))
-        .current(VariableOption(selected=True, text="All articles", value="all"))
-        .options([VariableOption(selected=v == "all", text=t, value=v) for t, v in choices])
+        .multi(True)
+        .include_all(True)
+        .current(ALL)
+        .options(
+            [VariableOption(selected=True, text="All", value="$__all")]
+            + [VariableOption(selected=False, text=t, value=v) for t, v in choices]
+        )
     )
+
+
+# --- the amnesty windows, as annotations --------------------------------------------------------------
+
+
+def _window_row(regime: Regime) -> str:
+    # returns_until is inclusive: the window closes at the end of that day.
+    text = (
+        f"{regime.id}: returns {regime.returns_from:%-d %b %Y} to {regime.returns_until:%-d %b %Y}, "
+        f"absence begun by {regime.absence_by:%-d %b %Y}. {regime.basis}".strip()
+    )
+    return (
+        f"(TIMESTAMP '{regime.returns_from.isoformat()}', "
+        f"TIMESTAMP '{(regime.returns_until + timedelta(days=1)).isoformat()}', "
+        f"{_literal(text)}, {_literal(regime.id)})"
+    )
+
+
+def windows_annotation() -> dashboard_builders.AnnotationQuery:
+    rules = load_packaged_rule_set(ACTIVE_RULE_SET)
+    rows = ",\n  ".join(_window_row(regime) for regime in rules.regimes)
+    sql = (
+        "SELECT opens AS time, closes AS timeend, text, 'amnesty window,' || regime AS tags\n"
+        f"FROM (VALUES\n  {rows}\n) AS windows (opens, closes, text, regime)\n"
+        "ORDER BY opens"
+    )
+    return (
+        dashboard_builders.AnnotationQuery()
+        .name(f"Amnesty windows (rule set {rules.version})")
+        .datasource(POSTGRES)
+        .enable(True)
+        .icon_color("rgba(115, 191, 105, 0.25)")
+        .target(SqlAnnotation(sql))
+    )
+
+
+# --- links between the dashboards ---------------------------------------------------------------------
+
+
+def dashboard_url(uid: str) -> str:
+    return f"/d/{uid}"
+
+
+def link_to(uid: str, title: str, tooltip: str) -> dashboard_builders.DashboardLink:
+    return (
+        dashboard_builders.DashboardLink(title)
+        .type(DashboardLinkType.LINK)
+        .url(dashboard_url(uid))
+        .tooltip(tooltip)
+        .icon("dashboard")
+        .keep_time(False)
+        .include_vars(False)
+        .target_blank(False)
+    )
+
+
+# The returns dashboard narrowed to one region, everything else kept as the reader set it.
+REGION_DRILL_DOWN: Final = {
+    "title": "Returns in ${__data.fields.Region}",
+    "url": dashboard_url(RETURNS_UID)
+    + "?var-region=${__data.fields.Code}&${article:queryparam}&${period:queryparam}"
+    + "&${postgres:queryparam}&${prometheus:queryparam}&${__url_time_range}",
+}
 
 
 # --- panels -------------------------------------------------------------------------------------------
@@ -159,6 +306,45 @@ def legend_bottom() -> common_builders.VizLegendOptions:
     )
 
 
+def thresholds(base: str, *steps: tuple[float, str]) -> dashboard_builders.ThresholdsConfig:
+    """Absolute thresholds: ``base`` below the first step, then each step's colour from its value on."""
+    return (
+        dashboard_builders.ThresholdsConfig()
+        .mode(ThresholdsMode.ABSOLUTE)
+        .steps([Threshold(value=None, color=base), *(Threshold(value=v, color=c) for v, c in steps)])
+    )
+
+
+def business_stat(title: str, description: str, figure: str, colour: str) -> stat.Panel:
+    """A figure of the read models over the dashboard's time range (by business date) and filters.
+
+    Business figures have no good or bad level, so one colour, chosen by meaning, is their only step.
+    """
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(POSTGRES)
+        .with_target(
+            Sql(
+                f"""
+                SELECT {figure} AS "{title}"
+                FROM statistics.daily_figures
+                WHERE $__timeFilter(day) AND {SCOPE}
+                """,
+                table_format=True,
+            )
+        )
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .color_mode(common.BigValueColorMode.VALUE)
+        .unit("short")
+        .decimals(0)
+        .thresholds(thresholds(colour))
+        .grid_pos(at(3, 4))
+    )
+
+
 def live_stat(title: str, expr: str, description: str) -> stat.Panel:
     return (
         stat.Panel()
@@ -168,10 +354,31 @@ def live_stat(title: str, expr: str, description: str) -> stat.Panel:
         .with_target(promql(expr, title).instant())
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
         .graph_mode(common.BigValueGraphMode.NONE)
-        .color_mode(common.BigValueColorMode.VALUE)
+        .color_mode(common.BigValueColorMode.BACKGROUND)
         .unit("short")
         .decimals(0)
-        .grid_pos(at(4, 4))
+        .grid_pos(at(6, 4))
+    )
+
+
+# The levels of the alert rules in deploy/prometheus/rules/amnesty.rules.yml: a stat turns orange where a
+# warning would fire and red where a critical one would (tests/contract/test_alert_rules.py compares).
+LAG_WARNING_S: Final = 120
+LAG_CRITICAL_S: Final = 600
+OUTBOX_WARNING: Final = 1000
+XACT_WARNING_S: Final = 60
+
+
+def lag_stat() -> stat.Panel:
+    return (
+        live_stat(
+            "Projection lag",
+            "max(amnesty_projection_lag_seconds)",
+            "Seconds since everything then on the topics was applied to the read model (0: caught up).",
+        )
+        .unit("s")
+        .decimals(1)
+        .thresholds(thresholds("green", (LAG_WARNING_S, "orange"), (LAG_CRITICAL_S, "red")))
     )
 
 
@@ -213,8 +420,76 @@ def rate_series(title: str, description: str, unit: str, *targets: prometheus.Da
     return panel
 
 
+def period_stats() -> list[stat.Panel]:
+    absent = (
+        stat.Panel()
+        .title("Absent at the end")
+        .description("Cases open on the last day of the time range: opened and not yet ended by then.")
+        .datasource(POSTGRES)
+        .with_target(
+            Sql(
+                f"""
+                SELECT coalesce(sum(open_cases_change), 0) AS "Absent at the end"
+                FROM statistics.daily_figures
+                WHERE day <= $__timeTo()::timestamptz AND {SCOPE}
+                """,
+                table_format=True,
+            )
+        )
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
+        .graph_mode(common.BigValueGraphMode.NONE)
+        .color_mode(common.BigValueColorMode.VALUE)
+        .unit("short")
+        .decimals(0)
+        .thresholds(thresholds("orange"))
+        .grid_pos(at(3, 4))
+    )
+    return_rate = (
+        business_stat(
+            "Return rate",
+            "Voluntary returns per case opened in the time range.",
+            "sum(voluntary_returns)::numeric / nullif(sum(cases_opened), 0)",
+            "text",
+        )
+        .unit("percentunit")
+        .decimals(1)
+        # No case opened in the range: the rate is undefined, not 0 %.
+        .no_value("–")
+    )
+    return [
+        business_stat(
+            "Voluntary returns", "Returns in the time range.", "coalesce(sum(voluntary_returns), 0)", "green"
+        ),
+        business_stat(
+            "Cases opened", "Cases opened in the time range.", "coalesce(sum(cases_opened), 0)", "blue"
+        ),
+        return_rate,
+        business_stat(
+            "Granted",
+            "Returns of the time range granted an amnesty (every regime).",
+            "coalesce(sum(amnesties_granted), 0)",
+            "green",
+        ),
+        business_stat(
+            "Denied",
+            "Returns of the time range denied an amnesty (every reason).",
+            "coalesce(sum(amnesties_denied), 0)",
+            "purple",
+        ),
+        business_stat(
+            "Pending",
+            "Returns of the time range waiting for their case.",
+            "coalesce(sum(pending), 0)",
+            "yellow",
+        ),
+        absent,
+    ]
+
+
 def returns_dashboard() -> dashboard_builders.Dashboard:
-    now = dashboard_builders.Row("Now: the read model's totals as live gauges (Prometheus, all regions)")
+    glance = dashboard_builders.Row(
+        "The time range at a glance: the read models (PostgreSQL), filtered above"
+    )
     business = dashboard_builders.Row("By business date: the read models (PostgreSQL), filtered above")
     flow = business_series(
         "Returns against new cases, per $period",
@@ -241,13 +516,13 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
         .datasource(POSTGRES)
         .with_target(
             Sql(
-                """
+                f"""
                 SELECT 'Art. ' || article AS "Article",
                        sum(cases_opened) AS "New cases",
                        sum(voluntary_returns) AS "Voluntary returns",
                        sum(detained) AS "Detained"
                 FROM statistics.daily_figures
-                WHERE $__timeFilter(day) AND ('$region' = 'all' OR region = '$region')
+                WHERE $__timeFilter(day) AND {SCOPE}
                 GROUP BY article
                 ORDER BY article
                 """,
@@ -312,6 +587,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
                 table_format=True,
             )
         )
+        .unit("short")
         .grid_pos(at(8, 9))
     )
     decisions = (
@@ -368,27 +644,35 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
     regions = (
         table.Panel()
         .title("By region")
-        .description("The period's figures per region (the region of the person's case).")
+        .description(
+            "The period's figures per region (the region of the person's case). A region's name opens "
+            "this dashboard filtered on it."
+        )
         .datasource(POSTGRES)
         .with_target(
             Sql(
-                """
+                f"""
                 SELECT coalesce(names.name, 'Region unknown') AS "Region",
+                       f.region AS "Code",
                        sum(f.cases_opened) AS "New cases",
                        sum(f.voluntary_returns) AS "Voluntary returns",
-                       round(sum(f.voluntary_returns)::numeric / nullif(sum(f.cases_opened), 0), 3)
-                         AS "Return rate",
+                       sum(f.voluntary_returns)::numeric / nullif(sum(f.cases_opened), 0) AS "Return rate",
                        sum(f.amnesties_granted) AS "Granted",
                        sum(f.detained) AS "Detained"
                 FROM statistics.daily_figures AS f
                 LEFT JOIN statistics.region_names AS names USING (region)
-                WHERE $__timeFilter(f.day) AND ('$article' = 'all' OR f.article = '$article')
-                GROUP BY 1
-                ORDER BY 3 DESC, 1
+                WHERE $__timeFilter(f.day) AND f.{REGIONS} AND f.{ARTICLES}
+                GROUP BY 1, 2
+                ORDER BY 4 DESC, 1
                 """,
                 table_format=True,
             )
         )
+        .unit("short")
+        .override_by_name(
+            "Return rate", [DynamicConfigValue("unit", "percentunit"), DynamicConfigValue("decimals", 1)]
+        )
+        .override_by_name("Region", [DynamicConfigValue("links", [REGION_DRILL_DOWN])])
         .grid_pos(at(12, 10))
     )
     absent = business_series(
@@ -405,9 +689,17 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
             """
         ),
     ).grid_pos(at(12, 10))
-    return (
+    freshness = (
+        lag_stat()
+        .title("Read model lag")
+        .description(
+            "How far behind the topics the figures below may be, live from Prometheus (0: caught up)."
+        )
+        .links([link_to(OPERATIONS_UID, "Operations", "Throughput, lag, rejections and outbox")])
+    )
+    board = (
         dashboard_builders.Dashboard("Amnesty: returns")
-        .uid("amnesty-returns")
+        .uid(RETURNS_UID)
         .description("Voluntary returns against new cases, decisions, and the official figures.")
         .tags(["amnesty", "statistics"])
         .timezone("utc")
@@ -416,30 +708,19 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
         .refresh("30s")
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .readonly()
+        .link(link_to(OPERATIONS_UID, "Operations", "Throughput, lag, rejections, outbox and latency"))
+        .with_variable(postgres_variable())
+        .with_variable(prometheus_variable())
         .with_variable(period_variable())
         .with_variable(region_variable())
         .with_variable(article_variable())
-        .with_row(now)
-        .with_panel(
-            live_stat("Voluntary returns", "sum(amnesty_voluntary_returns)", "All time, every region.")
-        )
-        .with_panel(live_stat("Cases opened", "sum(amnesty_cases_opened)", "All time, both articles."))
-        .with_panel(live_stat("Absent now", "sum(amnesty_open_cases)", "Cases open now."))
-        .with_panel(
-            live_stat(
-                "Amnesties granted",
-                'sum(amnesty_decisions{decision="granted"})',
-                "Returns granted, all regimes.",
-            )
-        )
-        .with_panel(
-            live_stat("Denied", 'sum(amnesty_decisions{decision="denied"})', "Returns denied, every reason.")
-        )
-        .with_panel(
-            live_stat(
-                "Pending", 'sum(amnesty_decisions{decision="pending"})', "Returns waiting for their case."
-            )
-        )
+        .annotation(windows_annotation())
+        .with_row(glance)
+    )
+    for panel in period_stats():
+        board = board.with_panel(panel)
+    return (
+        board.with_panel(freshness.grid_pos(at(3, 4)))
         .with_row(business)
         .with_panel(flow)
         .with_panel(by_article)
@@ -464,7 +745,7 @@ def operations_dashboard() -> dashboard_builders.Dashboard:
     ]
     return (
         dashboard_builders.Dashboard("Amnesty: operations")
-        .uid("amnesty-operations")
+        .uid(OPERATIONS_UID)
         .description(
             "Throughput, lag, rejections, outbox and handler latency of intake, eligibility and statistics."
         )
@@ -474,36 +755,58 @@ def operations_dashboard() -> dashboard_builders.Dashboard:
         .refresh("10s")
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .readonly()
+        .link(link_to(RETURNS_UID, "Returns", "Voluntary returns against new cases, by business date"))
+        .with_variable(prometheus_variable())
         .with_panel(
             live_stat(
-                "Services up",
-                'sum(up{job=~"intake|eligibility|statistics"})',
-                "Scrape targets answering (3 when all are).",
-            ).grid_pos(at(6, 4))
-        )
-        .with_panel(
-            live_stat(
-                "Projection lag",
-                "max(amnesty_projection_lag_seconds)",
-                "Seconds since everything then on the topics was applied to the read model.",
+                "Services down",
+                'count(up{job=~"intake|eligibility|statistics"} == 0) or vector(0)',
+                "Scrape targets of intake, eligibility and statistics not answering (0 when all are up).",
             )
-            .unit("s")
-            .decimals(1)
-            .grid_pos(at(6, 4))
+            .thresholds(thresholds("green", (1, "red")))
+            .grid_pos(at(4, 4))
         )
+        .with_panel(lag_stat().grid_pos(at(4, 4)))
         .with_panel(
             live_stat(
                 "Outbox pending",
                 "sum(amnesty_outbox_pending)",
                 "Events written but not yet acknowledged by Kafka.",
-            ).grid_pos(at(6, 4))
+            )
+            .thresholds(thresholds("green", (OUTBOX_WARNING, "orange")))
+            .grid_pos(at(4, 4))
         )
         .with_panel(
             live_stat(
                 "Rejected in the last hour",
                 "sum(increase(amnesty_messages_rejected_total[1h]))",
-                "Messages sent to amnesty.rejected.v1 or skipped as unreadable.",
-            ).grid_pos(at(6, 4))
+                "Messages sent to amnesty.rejected.v1 or skipped as unreadable; each waits for a re-drive.",
+            )
+            .thresholds(thresholds("green", (1, "yellow")))
+            .grid_pos(at(4, 4))
+        )
+        .with_panel(
+            live_stat(
+                "Messages per second",
+                f"sum(rate(amnesty_messages_consumed_total[{rate}]))",
+                "Messages consumed per second, every service and topic.",
+            )
+            .unit("ops")
+            .decimals(1)
+            .color_mode(common.BigValueColorMode.VALUE)
+            .thresholds(thresholds("text"))
+            .grid_pos(at(4, 4))
+        )
+        .with_panel(
+            live_stat(
+                "Oldest open transaction",
+                "max(amnesty_eventstore_oldest_xact_seconds)",
+                "Age of the oldest open transaction: it holds back every reader of the event stores.",
+            )
+            .unit("s")
+            .decimals(1)
+            .thresholds(thresholds("green", (XACT_WARNING_S, "orange")))
+            .grid_pos(at(4, 4))
         )
         .with_panel(
             rate_series(
@@ -577,7 +880,7 @@ def operations_dashboard() -> dashboard_builders.Dashboard:
     )
 
 
-DASHBOARDS: Final = {"amnesty-returns": returns_dashboard, "amnesty-operations": operations_dashboard}
+DASHBOARDS: Final = {RETURNS_UID: returns_dashboard, OPERATIONS_UID: operations_dashboard}
 
 
 def numbered(board: dashboard_builders.Dashboard) -> dict[str, object]:

@@ -8,6 +8,7 @@ on a deliberately broken document as well as to find none in the real one.
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
 import shutil
 import subprocess
@@ -477,3 +478,26 @@ def test_grafana_provisioning_points_at_the_compose_services_and_mounts() -> Non
     assert [provider["options"]["path"] for provider in providers["providers"]] == [
         mounts["./deploy/grafana/dashboards"]
     ]
+
+
+def sdk_grafana_version() -> str:
+    """The Grafana version the dashboards' SDK build targets: the local part of its pinned version
+    (`<build>!<grafana>`) in the root dev group."""
+    root = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    [pin] = [spec for spec in root["dependency-groups"]["dev"] if spec.startswith("grafana-foundation-sdk==")]
+    return str(pin).split("!", 1)[1]
+
+
+def minor_version(version: str) -> tuple[int, int]:
+    major, minor, *_ = version.split(".")
+    return int(major), int(minor)
+
+
+def test_compose_runs_the_grafana_the_dashboards_are_generated_for() -> None:
+    image = services_of(load_compose())["grafana"]["image"]
+    name, tag = image.rsplit(":", 1)
+
+    assert name == "grafana/grafana"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"{image}: pin a release, not a moving tag"
+    assert minor_version(tag) == minor_version(sdk_grafana_version())
+    assert importlib.metadata.version("grafana-foundation-sdk").endswith(f"!{sdk_grafana_version()}")

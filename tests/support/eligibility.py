@@ -23,8 +23,7 @@ from amnesty_contracts import (
     validate_submission,
 )
 from amnesty_eventstore import Pool
-from amnesty_eventstore.identity import EVENT_ID_HEADER
-from amnesty_eventstore.outbox_relay import create_producer
+from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, create_producer
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import create_topics, delete_topics, end_offsets, read_all
 from tests.support.processes import ServiceProcess, free_port

@@ -18,7 +18,7 @@ class InMemoryConsumer:
     ) -> BatchOutcome:
         assert handler is not None, "the door prepares every batch"
         await handler(None, deliveries)  # type: ignore[arg-type]  # in-memory stores need no connection
-        return BatchOutcome(len(deliveries), 0, 0)
+        return BatchOutcome(len(deliveries), 0)
 
     async def stored_checkpoints(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return {}

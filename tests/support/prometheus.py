@@ -1,13 +1,14 @@
 """A real Prometheus (Debian's /usr/bin/prometheus, installed by `make install`) scraping services under
 test: bound to 127.0.0.1 on a free port, its data in a temporary folder, one scrape job per service
-named as in deploy/prometheus/prometheus.yml, so that queries written for production run unchanged.
+named as in deploy/prometheus/prometheus.yml, so that queries and alert rules written for production
+run unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +36,21 @@ class PrometheusUnderTest:
         result: list[dict[str, Any]] = body["data"]["result"]
         return result
 
+    async def alert_rules(self) -> list[dict[str, Any]]:
+        """The loaded alert rules with their health, last error and state."""
+        async with httpx2.AsyncClient(base_url=self.url, timeout=10) as http:
+            body = (await http.get("/api/v1/rules", params={"type": "alert"})).json()
+        return [rule for group in body["data"]["groups"] for rule in group["rules"]]
 
-def scrape_config(targets: Mapping[str, str]) -> dict[str, Any]:
-    """``targets``: job name → host:port of a service's /metrics."""
+
+def scrape_config(targets: Mapping[str, str], rule_files: Sequence[Path] = ()) -> dict[str, Any]:
+    """``targets``: job name → host:port of a service's /metrics; ``rule_files``: alert rules to load."""
     return {
         "global": {
             "scrape_interval": f"{SCRAPE_INTERVAL_S}s",
             "evaluation_interval": f"{SCRAPE_INTERVAL_S}s",
         },
+        "rule_files": [str(path) for path in rule_files],
         "scrape_configs": [
             {"job_name": job, "metrics_path": "/metrics", "static_configs": [{"targets": [target]}]}
             for job, target in targets.items()
@@ -52,12 +60,12 @@ def scrape_config(targets: Mapping[str, str]) -> dict[str, Any]:
 
 @asynccontextmanager
 async def prometheus_under_test(
-    targets: Mapping[str, str], workdir: Path
+    targets: Mapping[str, str], workdir: Path, rule_files: Sequence[Path] = ()
 ) -> AsyncIterator[PrometheusUnderTest]:
     if not PROMETHEUS.exists():
         raise RuntimeError(f"{PROMETHEUS} is missing: `make install` installs Debian's prometheus package")
     config = workdir / "prometheus.yml"
-    config.write_text(json.dumps(scrape_config(targets)))  # JSON is YAML
+    config.write_text(json.dumps(scrape_config(targets, rule_files)))  # JSON is YAML
     port = free_port()
     with (workdir / "prometheus.log").open("ab") as log:
         process = await asyncio.create_subprocess_exec(

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from amnesty_contracts import Event
 from amnesty_eventstore import Pool
-from amnesty_eventstore.identity import EVENT_ID_HEADER
-from amnesty_eventstore.outbox_relay import create_producer
+from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, create_producer
 from amnesty_runtime.stack import Endpoints
 from amnesty_statistics.settings import StatisticsSettings
 from tests.support.domain_events import encoded

@@ -54,7 +54,7 @@ async def test_failing_batches_are_applied_once_in_order_with_the_next_one_prepa
     async def unprepared(_conn: DbConnection, _deliveries: Sequence[Delivery]) -> None:
         raise AssertionError("every batch goes through prepare")
 
-    consumer = CheckpointedConsumer(admin_pool, fresh_schema, "g", unprepared, lambda _d: None)
+    consumer = CheckpointedConsumer(admin_pool, fresh_schema, "g", unprepared)
     broker = KafkaBroker(endpoints.kafka_bootstrap_servers)
     pipeline = subscribe_checkpointed(broker, consumer, fresh_topic, max_records=40, prepare=prepare)
     async with broker:

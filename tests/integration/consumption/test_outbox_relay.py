@@ -15,9 +15,8 @@ from prometheus_client import REGISTRY
 
 from amnesty_eventstore import DbConnection, NewEvent, Pool, append_in
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
-from amnesty_eventstore.identity import EVENT_ID_HEADER
 from amnesty_eventstore.kafka_batches import subscribe_checkpointed
-from amnesty_eventstore.outbox_relay import OutboxMessage, OutboxRelay, create_producer
+from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, OutboxMessage, OutboxRelay, create_producer
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import end_offsets
 from tests.support.waiting import eventually
@@ -78,17 +77,25 @@ async def _consume_all(
     endpoints: Endpoints, pool: Pool, schema: str, topic: str, total: int
 ) -> list[tuple[str, int]]:
     """Consume the topic through the checkpointed batch subscriber; the applied (stream, version) in order."""
-    await pool.execute(f'CREATE TABLE "{schema}".applied (seq bigserial, stream text, version int)')
+    await pool.execute(
+        f'CREATE TABLE "{schema}".applied (seq bigserial, event_id text UNIQUE, stream text, version int)'
+    )
 
     async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
         import json
 
-        rows = [(e["stream"], e["version"]) for e in (json.loads(d.value) for d in deliveries)]
-        await conn.executemany(f'INSERT INTO "{schema}".applied (stream, version) VALUES ($1, $2)', rows)
+        # As every consumer does: a message the relay sent again is known by its event id.
+        rows = [
+            (dict(d.headers)[EVENT_ID_HEADER].decode(), e["stream"], e["version"])
+            for d, e in ((d, json.loads(d.value)) for d in deliveries)
+        ]
+        await conn.executemany(
+            f'INSERT INTO "{schema}".applied (event_id, stream, version) VALUES ($1, $2, $3) '
+            "ON CONFLICT (event_id) DO NOTHING",
+            rows,
+        )
 
-    consumer = CheckpointedConsumer(
-        pool, schema, f"g-{uuid.uuid4().hex[:6]}", handle, lambda d: dict(d.headers)[EVENT_ID_HEADER].decode()
-    )
+    consumer = CheckpointedConsumer(pool, schema, f"g-{uuid.uuid4().hex[:6]}", handle)
     broker = KafkaBroker(endpoints.kafka_bootstrap_servers)
     subscribe_checkpointed(broker, consumer, topic, max_records=100)
     async with broker:

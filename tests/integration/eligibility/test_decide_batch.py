@@ -102,15 +102,14 @@ async def test_a_resend_decides_nothing_again(admin_pool: Pool, fresh_schema: st
         returned("2025-06-01", person="p1"),
     ]
     await consumer.apply([feed.delivery(e) for e in events])
-    # Again at new offsets: known by the header; known by the body; known only to the person's stream.
-    by_header = await consumer.apply([feed.delivery(e) for e in events])
-    by_body = await consumer.apply([feed.delivery(e, header=False) for e in events])
-    unknown_header = [
-        Delivery(CASES_TOPIC, 0, 100 + i, b"k", e.model_dump_json().encode(), headers=(("event-id", b"x"),))
-        for i, e in enumerate(events)
-    ]
-    by_stream = await consumer.apply(unknown_header)
-    assert (by_header.duplicates, by_body.duplicates, by_stream.applied) == (2, 2, 1)
+    # Again at new offsets, as a relay killed before its delete sends them, with and without the header:
+    # the person's stream holds them already, so they change nothing.
+    again = await consumer.apply([feed.delivery(e) for e in events])
+    without_header = await consumer.apply([feed.delivery(e, header=False) for e in events])
+    assert (again.applied, without_header.applied) == (2, 2)
+    async with admin_pool.acquire() as conn:
+        stream = await read_stream(conn, fresh_schema, "person-p1")
+    assert [e.type for e in stream] == ["CaseOpened", "VoluntaryReturn", "AmnestyGranted"]
     assert _types(await _outbox(admin_pool, fresh_schema)) == [("p1", "AmnestyGranted")]
 
 

@@ -178,21 +178,3 @@ async def test_a_message_rejected_before_a_fix_is_re_driven_once_and_accepted(
     assert code == 1
     assert f"{listed['id']}: not re-driven: already re-driven" in out
     assert await _redrives(intake) == 1
-
-
-async def test_a_re_driven_message_the_relay_sends_again_is_taken_once(intake: IntakeUnderTest) -> None:
-    await intake.publish([IMPOSSIBLE_DAY])
-    await _settled(intake)
-    (bad_day,) = await _listed(intake)
-    code, out = await _amnesty(intake, "redrive", str(bad_day["id"]))
-    assert code == 0, out
-    assert len(await _settled(intake)) == 2
-
-    # A relay killed after Kafka acknowledged but before it deleted the row sends the same message again.
-    (copy,) = [
-        r for r in await read_all(intake.bootstrap, intake.upstream) if dict(r.headers).get("redrive-of")
-    ]
-    async with KafkaBroker(intake.bootstrap) as producer:
-        headers = {name: value.decode() for name, value in copy.headers}
-        await producer.publish(copy.value, intake.upstream, key=copy.key, headers=headers)
-    assert len(await _settled(intake)) == 2

@@ -10,7 +10,7 @@ import pytest
 from amnesty_contracts import Event
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
-from amnesty_eventstore.identity import EVENT_ID_HEADER, message_identity
+from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER
 from amnesty_runtime.processing import policy_consumer
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
 from amnesty_statistics.adapters.stats_queries import StatsQueries
@@ -46,7 +46,7 @@ def deliveries(events: Sequence[Event], start: int = 0) -> list[Delivery]:
 
 def consumer(pool: Pool, schema: str, version: int = 1) -> CheckpointedConsumer:
     projection = Projection(ReadModel(schema, version), CASES, DECISIONS)
-    return policy_consumer(pool, schema, f"statistics-v{version}", projection, message_identity)
+    return policy_consumer(pool, schema, f"statistics-v{version}", projection)
 
 
 async def test_a_late_case_moves_its_return_and_a_later_decision_supersedes_the_pending(

@@ -46,7 +46,7 @@ class FakeConsumer:
             await handler(None, deliveries)  # type: ignore[arg-type]
         self.applied.append([d.offset for d in deliveries])
         self.events.append(f"commit-end {first}")
-        return BatchOutcome(len(deliveries), 0, 0)
+        return BatchOutcome(len(deliveries), 0)
 
     async def stored_checkpoints(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return {tp: self.checkpoints[tp] for tp in partitions if tp in self.checkpoints}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from amnesty_eventstore.consumption import Delivery, first_of_each_key, select_unapplied
+from amnesty_eventstore.consumption import Delivery, select_unapplied
 
 
-def _d(partition: int, offset: int, key: str | None = None) -> Delivery:
-    headers = () if key is None else (("event-id", key.encode()),)
-    return Delivery("t", partition, offset, None, b"{}", headers=headers)
+def _d(partition: int, offset: int) -> Delivery:
+    return Delivery("t", partition, offset, None, b"{}")
 
 
 @pytest.mark.parametrize(
@@ -33,10 +32,3 @@ def test_deliveries_below_their_checkpoint_are_replays(
     assert [(d.partition, d.offset) for d in selection.fresh] == fresh_offsets
     assert selection.replayed == replayed
     assert selection.next_offsets == next_offsets
-
-
-def test_only_the_first_delivery_of_an_identity_is_kept() -> None:
-    batch = [_d(0, 0, "a"), _d(1, 3, "b"), _d(0, 1, "a"), _d(2, 9), _d(2, 10)]
-    kept, keys = first_of_each_key(batch, lambda d: dict(d.headers).get("event-id", b"").decode() or None)
-    assert [(d.partition, d.offset) for d in kept] == [(0, 0), (1, 3), (2, 9), (2, 10)]
-    assert keys == ["a", "b"]

@@ -8,14 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amnesty_contracts import Rejection, RejectionReason
-from amnesty_eventstore.consumption import Delivery
 from amnesty_statistics.domain.figures import Counts, add_into
 from amnesty_statistics.domain.persons import PersonState
 from amnesty_statistics.domain.projection import project_batch
 from amnesty_statistics.service_layer.rebuilding import InMemoryFold
 from tests.support.event_stream import Event, history
-
-NOWHERE = Delivery("t", 0, 0, None, b"")
 
 
 def incremental(events: list[Event], batch_size: int) -> tuple[dict[str, PersonState], Counts]:
@@ -37,7 +34,7 @@ def test_the_fold_in_memory_equals_the_incremental_projection(
     if shuffle:  # a rebuild interleaves the two topics differently from the live run
         random.Random(seed).shuffle(events)
     fold = InMemoryFold()
-    fold.take([(NOWHERE, e) for e in events])
+    fold.take(events)
     states, table = incremental(events, batch_size)
     assert fold.states == states
     assert fold.figures() == table
@@ -47,6 +44,6 @@ def test_a_message_read_twice_counts_once_and_an_unreadable_one_is_counted_as_sk
     events = history(7, persons=10)
     fold = InMemoryFold()
     unreadable = Rejection(RejectionReason.UNKNOWN_TYPE, "type: must be one of …")
-    fold.take([(NOWHERE, e) for e in [*events, *events]] + [(NOWHERE, unreadable)])
+    fold.take([*events, *events, unreadable])
     assert fold.figures() == incremental(events, 10)[1]
     assert fold.skipped == {"unknown-type": 1}

@@ -1,11 +1,15 @@
 """Effectively-once consumption: a batch of Kafka messages applied in one PostgreSQL transaction.
 
 In that transaction the consumer locks its partitions' checkpoints, drops what it has applied before
-(by offset, and by message identity for duplicates at new offsets), lets the service apply the rest to
-its state (and append outgoing events, which reach Kafka through the outbox), records the identities
-and moves the checkpoints. Kafka offsets are committed only afterwards, and on assignment the consumer
-seeks to the stored checkpoint, so a crash anywhere re-delivers a batch that is then skipped or applied
-once.
+(by offset), lets the service apply the rest to its state (and append outgoing events, which reach
+Kafka through the outbox) and moves the checkpoints. Kafka offsets are committed only afterwards, and
+on assignment the consumer seeks to the stored checkpoint, so a crash anywhere re-delivers a batch that
+is then skipped or applied once.
+
+A message sent again at a new offset (a relay killed between publishing and deleting its outbox rows)
+is the service's to recognise: its state is keyed by event id (eligibility's person histories,
+statistics' person facts), so applying an event it holds already changes nothing. A separate table of
+handled ids would repeat that knowledge and cost an insert per message.
 """
 
 from __future__ import annotations
@@ -52,11 +56,10 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """What one batch came to: applied, or skipped as already applied (by offset or by identity)."""
+    """What one batch came to: applied, or skipped as already applied (below the checkpoint)."""
 
     applied: int
     replayed: int
-    duplicates: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,28 +81,12 @@ def select_unapplied(deliveries: Sequence[Delivery], checkpoints: Mapping[TopicP
     return Selection(fresh=fresh, replayed=len(deliveries) - len(fresh), next_offsets=moved)
 
 
-def first_of_each_key(
-    deliveries: Sequence[Delivery], key_of: Callable[[Delivery], str | None]
-) -> tuple[list[Delivery], list[str]]:
-    """Keep the first delivery of each identity (those without one are all kept); return them and the keys."""
-    seen: set[str] = set()
-    kept: list[Delivery] = []
-    for d in deliveries:
-        key = key_of(d)
-        if key is not None:
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append(d)
-    return kept, sorted(seen)
-
-
 BatchHandler = Callable[[DbConnection, Sequence[Delivery]], Awaitable[None]]
 """Applies deliveries to a service's state on the given connection, inside the batch's transaction."""
 
 
 class CheckpointedConsumer:
-    """A consumer group's state in one schema: its checkpoints, the identities it handled, its handler."""
+    """A consumer group's state in one schema: its checkpoints, and the handler of its batches."""
 
     def __init__(
         self,
@@ -107,12 +94,10 @@ class CheckpointedConsumer:
         schema: str,
         group: str,
         handler: BatchHandler,
-        message_key: Callable[[Delivery], str | None],
     ) -> None:
         self._pool = pool
         self._group = group
         self._handler = handler
-        self._message_key = message_key
         self._store = store_schema(schema)
 
     @property
@@ -142,21 +127,14 @@ class CheckpointedConsumer:
         ``handler`` replaces the consumer's own for this batch (one bound to what was prepared of it).
         """
         if not deliveries:
-            return BatchOutcome(0, 0, 0)
+            return BatchOutcome(0, 0)
         async with self._pool.acquire() as conn, conn.transaction():
             checkpoints = await self._lock_checkpoints(conn, {d.coordinates for d in deliveries})
             selection = select_unapplied(deliveries, checkpoints)
-            candidates, keys = first_of_each_key(selection.fresh, self._message_key)
-            new_keys = await self._record_keys(conn, keys)
-            to_apply = [d for d in candidates if (k := self._message_key(d)) is None or k in new_keys]
-            if to_apply:
-                await (handler or self._handler)(conn, to_apply)
+            if selection.fresh:
+                await (handler or self._handler)(conn, selection.fresh)
             await self._store_checkpoints(conn, selection.next_offsets)
-        return BatchOutcome(
-            applied=len(to_apply),
-            replayed=selection.replayed,
-            duplicates=len(selection.fresh) - len(to_apply),
-        )
+        return BatchOutcome(applied=len(selection.fresh), replayed=selection.replayed)
 
     async def set_checkpoints(self, conn: DbConnection, next_offsets: Mapping[TopicPartition, int]) -> None:
         """Record where the group stands, in ``conn``'s transaction: for state built in bulk beside the
@@ -179,43 +157,22 @@ class CheckpointedConsumer:
         self, conn: DbConnection, partitions: set[TopicPartition]
     ) -> dict[TopicPartition, int]:
         topics, numbers = _unzip(partitions)
-        # Rows must exist to be locked; a new partition starts at offset 0. Sorted, so two consumers
-        # locking overlapping partitions take the locks in the same order and cannot deadlock.
-        await conn.execute(
-            self._store.sql(
-                "INSERT INTO {consumer_checkpoints} (consumer_group, topic, partition, next_offset) "
-                "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) ORDER BY t, p "
-                "ON CONFLICT (consumer_group, topic, partition) DO NOTHING"
-            ),
-            self._group,
-            topics,
-            numbers,
-        )
+        # One round trip ensures each row exists (a new partition starts at offset 0) and locks it: a
+        # DO UPDATE that changes nothing still takes the row lock, as FOR UPDATE would, and returns the
+        # row's stored offset. Sorted, so two consumers locking overlapping partitions take the locks in
+        # the same order and cannot deadlock.
         rows = await conn.fetch(
             self._store.sql(
-                "SELECT topic, partition, next_offset FROM {consumer_checkpoints} "
-                "WHERE consumer_group = $1 AND (topic, partition) IN "
-                "(SELECT * FROM unnest($2::text[], $3::int[])) ORDER BY topic, partition FOR UPDATE"
+                "INSERT INTO {consumer_checkpoints} AS c (consumer_group, topic, partition, next_offset) "
+                "SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS u(t, p) ORDER BY t, p "
+                "ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET next_offset = c.next_offset "
+                "RETURNING topic, partition, next_offset"
             ),
             self._group,
             topics,
             numbers,
         )
         return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
-
-    async def _record_keys(self, conn: DbConnection, keys: list[str]) -> set[str]:
-        if not keys:
-            return set()
-        rows = await conn.fetch(
-            # A dedupe table, not the event log: a known identity is the answer we ask for, not a conflict.
-            self._store.sql(
-                "INSERT INTO {handled_messages} (consumer_group, message_key) SELECT $1, unnest($2::text[]) "
-                "ON CONFLICT (consumer_group, message_key) DO NOTHING RETURNING message_key"
-            ),
-            self._group,
-            keys,
-        )
-        return {r["message_key"] for r in rows}
 
     async def _store_checkpoints(
         self, conn: DbConnection, next_offsets: Mapping[TopicPartition, int]

@@ -118,7 +118,6 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             group=self._consumer.group,
             applied=outcome.applied,
             replayed=outcome.replayed,
-            duplicates=outcome.duplicates,
         )
         return True
 

@@ -2,9 +2,9 @@
 
 Rows are written in the transaction of their events (see ``append_in``), read in id order, sent through
 an idempotent producer (``acks=all``) and deleted only once the broker has acknowledged every one of
-them. A relay killed in between sends those rows again after a restart: consumers drop the duplicates by
-the ``event-id`` header (``identity.message_identity``). One relay per schema is active at a time (a session
-advisory lock), because two would interleave one key's messages.
+them. A relay killed in between sends those rows again after a restart: consumers recognise the
+duplicates by their event ids (which the ``event-id`` header names too). One relay per schema is active
+at a time (a session advisory lock), because two would interleave one key's messages.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from amnesty_eventstore.connections import DbConnection, Pool
-from amnesty_eventstore.identity import EVENT_ID_HEADER
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
 from amnesty_eventstore.schemas import store_schema
 
 log = structlog.get_logger(__name__)
+
+EVENT_ID_HEADER = "event-id"
+"""The header naming the event a published message carries, so a consumer knows it without parsing."""
 
 
 def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:

@@ -64,7 +64,6 @@ def policy_consumer(
     schema: str,
     group: str,
     policy: Policy,
-    message_key: Callable[[Delivery], str | None],
 ) -> CheckpointedConsumer:
     """The consumer group's state in ``schema``, applying batches with ``policy`` (prepared in place when
     the consumer is called directly rather than through a pipeline)."""
@@ -73,7 +72,7 @@ def policy_consumer(
     async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
         await prepare(deliveries)(conn, deliveries)
 
-    return CheckpointedConsumer(pool, schema, group, handle, message_key)
+    return CheckpointedConsumer(pool, schema, group, handle)
 
 
 def subscribe_policy(

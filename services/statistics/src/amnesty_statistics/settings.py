@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -24,6 +26,11 @@ class StatisticsSettings(ServiceSettings):
     decisions_topic: str = DECISIONS
     batch_max_records: int = Field(default=500, ge=1)
     rebuild_batch_max_records: int = Field(default=2000, ge=1, description="Batches of a rebuild.")
+    rebuild_workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Processes a rebuild folds in (its own process reads and writes beside them).",
+    )
     version_poll_s: float = Field(default=3.0, gt=0, description="How often the active version is checked.")
     retired_grace_s: float = Field(
         default=30.0, ge=0, description="How long a retired version is kept before its tables are dropped."

@@ -7,14 +7,13 @@ from faststream.kafka import KafkaBroker
 from amnesty_eligibility.service_layer.handlers import Eligibility
 from amnesty_eventstore import Pool
 from amnesty_eventstore.consumption import CheckpointedConsumer
-from amnesty_eventstore.identity import message_identity
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 
 
 def cases_consumer(pool: Pool, group: str, eligibility: Eligibility) -> CheckpointedConsumer:
     """Eligibility's consumer group over amnesty.cases.v1, its checkpoints in eligibility's schema."""
-    return policy_consumer(pool, eligibility.schema, group, eligibility, message_identity)
+    return policy_consumer(pool, eligibility.schema, group, eligibility)
 
 
 def subscribe_cases(

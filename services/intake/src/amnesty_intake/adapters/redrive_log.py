@@ -1,10 +1,11 @@
 """The redrive log in intake's schema, and the originals it queues on intake's outbox for the upstream topic.
 
 Recording and queueing are one transaction: either a message is recorded as re-driven and its original
-is on the outbox, or neither. Intake's relay publishes the outbox like any of its messages (idempotent
-producer, in order, at least once); each carries its own ``event-id`` header, by which intake's upstream
-consumer takes it once even if the relay sends it again after a crash.
-"""
+is on the outbox, or neither, so no run of the command (again, at once, or after a crash) sends one
+twice. From there intake's relay publishes it like any outbox message: in order, through an idempotent
+producer, at least once. A relay killed between Kafka's acknowledgement and its delete sends it again;
+intake takes a valid submission once (its submission log), and a still-bad one is rejected once more,
+which a redrive by filter then leaves alone (the same bytes were re-driven)."""
 
 from __future__ import annotations
 

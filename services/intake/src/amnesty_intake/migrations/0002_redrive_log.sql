@@ -8,8 +8,8 @@ CREATE TABLE redrive_log (
     rejected_offset bigint NOT NULL,
     reason text NOT NULL,
     service text NOT NULL,
-    -- The outbox message's id, in its event-id header: intake's consumer takes one message per id, so a
-    -- relay that sends it again after a crash does not re-drive it twice.
+    -- The id of the outbox row that sends it: queued while that row exists, sent once the relay has
+    -- deleted it (Kafka acknowledged it).
     event_id uuid NOT NULL UNIQUE,
     redriven_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (rejected_topic, rejected_partition, rejected_offset)

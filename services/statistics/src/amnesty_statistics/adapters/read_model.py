@@ -26,13 +26,14 @@ Stable names (what the API, the business gauges and Grafana query; they always s
 Per version N (internal; read the views instead): ``daily_stats_vN`` and ``totals_vN`` (the tables
 behind the views) and ``persons_vN`` (``person`` pseudonym -> the projection's JSON ``state``: the facts
 the person's figures are computed from; not readable by Grafana). Each version's consumer group
-``<group>-vN`` records its Kafka checkpoints and handled event ids in ``consumer_checkpoints`` /
-``handled_messages`` of the same schema, written in the same transaction as the tables.
+``<group>-vN`` records its Kafka checkpoints in ``consumer_checkpoints`` of the same schema, written in
+the same transaction as the tables; a message sent again at a new offset changes nothing, as the
+persons' facts are keyed by event id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources import files
 
 from amnesty_eventstore import DbConnection, MigrationSource
@@ -126,16 +127,14 @@ class ReadModel:
         )
 
     async def write_rebuilt(
-        self, conn: DbConnection, states: Mapping[str, PersonState], figures: Counts
+        self, conn: DbConnection, persons: Iterable[tuple[str, str]], figures: Counts
     ) -> None:
-        """Fill this version, new and empty, in bulk (in ``conn``'s transaction): the persons and the daily
-        table by binary COPY, the totals summed from the daily table by one statement."""
+        """Fill this version, new and empty, in bulk (in ``conn``'s transaction): the persons (with their
+        states encoded by ``person_states.encode``) and the daily table by binary COPY, the totals summed
+        from the daily table by one statement."""
         schema = self._store.name
         await conn.copy_records_to_table(
-            f"persons_v{self.version}",
-            schema_name=schema,
-            columns=("person", "state"),
-            records=((person, person_states.encode(state)) for person, state in states.items()),
+            f"persons_v{self.version}", schema_name=schema, columns=("person", "state"), records=persons
         )
         await conn.copy_records_to_table(
             f"daily_stats_v{self.version}",

@@ -19,17 +19,17 @@ from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
 from amnesty_eventstore.consumption import CheckpointedConsumer
-from amnesty_eventstore.identity import message_identity
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.schemas import store_schema
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
+from amnesty_statistics.adapters.fold_processes import FoldProcesses
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
 from amnesty_statistics.adapters.topic_ends import TopicEnds
 from amnesty_statistics.adapters.topic_reader import read_to_ends
 from amnesty_statistics.adapters.versions import ProjectionVersions, version_group
 from amnesty_statistics.domain.lag import TopicPartition
 from amnesty_statistics.service_layer.projecting import Projection
-from amnesty_statistics.service_layer.rebuilding import InMemoryFold, RebuildProgress, collector_paused
+from amnesty_statistics.service_layer.rebuilding import RebuildProgress, collector_paused
 from amnesty_statistics.settings import StatisticsSettings
 
 log = structlog.get_logger(__name__)
@@ -49,7 +49,6 @@ def projection_consumer(pool: Pool, settings: StatisticsSettings, version: int) 
         settings.schema_name,
         version_group(settings.consumer_group, version),
         projection_of(settings, version),
-        message_identity,
     )
 
 
@@ -202,29 +201,33 @@ class _Building:
         return f"amnesty-statistics-rebuild-{self.consumer.group}"
 
     async def fold_from_the_beginning(self, target: Mapping[TopicPartition, int]) -> None:
-        """Fold the topics up to ``target`` in memory; write the version and its checkpoints in one
-        transaction."""
+        """Fold the topics up to ``target`` in memory, over worker processes; write the version and its
+        checkpoints in one transaction."""
         total, done = sum(target.values()), 0
         projection = projection_of(self.settings, self.version)
-        fold = InMemoryFold()
         self.report.advance(0, total)
-        with collector_paused():
+        with (
+            collector_paused(),
+            FoldProcesses(self.settings.rebuild_workers, self.settings.decisions_topic) as folds,
+        ):
             async for batch in read_to_ends(
                 self.bootstrap_servers,
                 target,
                 client_id=self.client_id,
                 max_records=self.settings.rebuild_batch_max_records,
             ):
-                fold.take(projection.read(batch))
+                await folds.take(batch)
                 done += len(batch)
                 self.report.advance(done, total)
-            for reason, n in fold.skipped.items():
+            folded = await folds.finish()
+            for reason, n in folded.skipped.items():
                 log.warning("messages skipped by the rebuild", reason=reason, messages=n)
+            persons = len(folded.persons)
             self.report.note(
-                f"folded {done:,} messages into {len(fold.states):,} persons; writing version {self.version}"
+                f"folded {done:,} messages into {persons:,} persons; writing version {self.version}"
             )
             async with self.pool.acquire() as conn, conn.transaction():
-                await projection.read_model.write_rebuilt(conn, fold.states, fold.figures())
+                await projection.read_model.write_rebuilt(conn, folded.persons, folded.figures)
                 await self.consumer.set_checkpoints(conn, target)
 
     async def consume_to_the_end(self, ends: TopicEnds) -> dict[TopicPartition, int]:

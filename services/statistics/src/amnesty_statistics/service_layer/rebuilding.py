@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from amnesty_contracts import Rejection
 from amnesty_statistics.domain.figures import Counts, add_into
-from amnesty_statistics.domain.persons import EMPTY, PersonState, apply
+from amnesty_statistics.domain.persons import EMPTY, PersonState, ProjectedEvent, apply
 from amnesty_statistics.domain.projection import contributions
-from amnesty_statistics.service_layer.projecting import Read
 
 
 class RebuildProgress(Protocol):
@@ -36,9 +35,9 @@ class InMemoryFold:
     states: dict[str, PersonState] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
 
-    def take(self, read: Sequence[Read]) -> None:
+    def take(self, events: Iterable[ProjectedEvent | Rejection]) -> None:
         states = self.states
-        for _, event in read:
+        for event in events:
             if isinstance(event, Rejection):
                 reason = str(event.reason)
                 self.skipped[reason] = self.skipped.get(reason, 0) + 1
