@@ -454,7 +454,7 @@ def period_stats() -> list[stat.Panel]:
         .unit("percentunit")
         .decimals(1)
         # No case opened in the range: the rate is undefined, not 0 %.
-        .no_value("–")
+        .no_value("\N{EN DASH}")
     )
     return [
         business_stat(

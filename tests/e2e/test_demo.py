@@ -6,6 +6,7 @@ A separate stack in a temporary folder on free ports, so it never touches the se
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -67,6 +68,12 @@ async def test_demo_runs_the_system_again_safely_and_down_stops_everything(tmp_p
 
             await eventually(cases_opened, lambda n: n == expected, timeout_s=180)
         await eventually(lambda: _exists(local / "demo" / f"simulated-seed2024-scale{SCALE}"), bool, 60)
+
+        for service in SERVICE_PORTS:  # each writes its own log, rotated by the service itself
+            lines = (local / "logs" / f"{service}.log").read_text().splitlines()
+            assert lines
+            assert {json.loads(line)["service"] for line in lines} == {service}
+            assert (local / "logs" / f"{service}.console.log").read_text() == ""
 
         again = await _amnesty(env, "demo", "--scale", str(SCALE))
         assert "already simulated" in again

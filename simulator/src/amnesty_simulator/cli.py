@@ -5,24 +5,31 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
+from datetime import date
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from amnesty_contracts import UPSTREAM
-from amnesty_runtime import simulation
+from amnesty_runtime import progress, simulation
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
-from amnesty_simulator.calibration import Residual, calibrate, covered_months, read_figures, return_targets
+from amnesty_simulator.calibration import (
+    Residual,
+    calibrate,
+    covered_months,
+    months_between,
+    read_figures,
+    return_targets,
+)
 from amnesty_simulator.publisher import publish
 from amnesty_simulator.simulated_months import CoveredMonth, YearMonth, check_order
-from amnesty_simulator.submissions import Outgoing, submissions
+from amnesty_simulator.submissions import Outgoing, facts, submissions
 from amnesty_simulator.world import generate
 
 app = typer.Typer(help="Simulate upstream systems with a history calibrated on the published figures.")
-console = Console(stderr=True)
+console = progress.stderr_console()
 
 FIGURES = read_figures()
 COVERED = CoveredMonth(*covered_months(FIGURES))
@@ -66,22 +73,40 @@ def simulate(
     ] = LAST,
     scale: simulation.ScaleOption = 1.0,
     speed: simulation.SpeedOption = None,
-    seed: Annotated[int, typer.Option(help="Same seed, same history.")] = 2024,
-    topic: Annotated[str, typer.Option(parser=_topic, help="Where to publish.")] = UPSTREAM,
+    seed: Annotated[int, typer.Option(metavar="N", help="Same seed, same history.")] = 2024,
+    topic: Annotated[str, typer.Option(parser=_topic, metavar="TOPIC", help="Where to publish.")] = UPSTREAM,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Generate and summarise; publish nothing.")
     ] = False,
+    quiet: progress.QuietOption = False,
 ) -> None:
     """Generate the history for the months and publish it like any upstream system."""
     check_order(ctx, start, end)
     calendar = calibrate(FIGURES, start, end)
-    world = generate(calendar, return_targets(FIGURES), first=start, last=end, scale=scale, seed=seed)
-    messages = submissions(world, seed=seed)
+    with progress.progress_bars(console, quiet=quiet) as bars:
+        months = bars.add_task("generating months", total=len(months_between(start, end)), unit="months")
+        world = generate(
+            calendar,
+            return_targets(FIGURES),
+            first=start,
+            last=end,
+            scale=scale,
+            seed=seed,
+            advance=lambda n: bars.advance(months, n),
+        )
+        writing = bars.add_task("writing submissions", total=facts(world), unit="facts")
+        messages = submissions(world, seed=seed, advance=lambda n: bars.advance(writing, n))
     _summarise(messages, calendar.residuals)
     if dry_run:
         return
     bootstrap = resolve(InfraSettings()).kafka_bootstrap_servers
-    wall = asyncio.run(publish(messages, bootstrap=bootstrap, topic=topic, speed=speed))
+    with progress.progress_bars(console, quiet=quiet) as bars:
+        publishing = bars.add_task("publishing", total=len(messages), unit="messages")
+
+        def sent(count: int, day: date) -> None:
+            bars.update(publishing, advance=count, description=f"publishing, up to {day}")
+
+        wall = asyncio.run(publish(messages, bootstrap=bootstrap, topic=topic, speed=speed, sent=sent))
     console.print(
         f"published {len(messages):,} messages to {topic} in {wall:.1f}s ({len(messages) / wall:,.0f}/s)"
     )

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 
 from aiokafka import AIOKafkaProducer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from amnesty_simulator.submissions import Outgoing
 
 CHUNK = 2000
 
 
-async def publish(messages: Sequence[Outgoing], *, bootstrap: str, topic: str, speed: float | None) -> float:
+async def publish(
+    messages: Sequence[Outgoing],
+    *,
+    bootstrap: str,
+    topic: str,
+    speed: float | None,
+    sent: Callable[[int, date], None] = lambda _count, _day: None,
+) -> float:
     """Send the messages in order; ``speed``: simulated seconds per real second (None: as fast as possible).
 
+    ``sent(count, day)`` is called as each chunk is acknowledged, with the simulated day reached.
     Returns the wall time spent.
     """
     producer = AIOKafkaProducer(
@@ -30,22 +38,14 @@ async def publish(messages: Sequence[Outgoing], *, bootstrap: str, topic: str, s
     await producer.start()
     started = time.monotonic()
     try:
-        with Progress(
-            TextColumn("[bold]simulating"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[day]}"),
-            TimeRemainingColumn(),
-        ) as progress:
-            task = progress.add_task("publish", total=len(messages), day="")
-            for start in range(0, len(messages), CHUNK):
-                chunk = messages[start : start + CHUNK]
-                if speed is not None:
-                    due = (chunk[0].at - messages[0].at).total_seconds() / speed
-                    await asyncio.sleep(max(0.0, due - (time.monotonic() - started)))
-                futures = [await producer.send(topic, m.value, key=m.key) for m in chunk]
-                await asyncio.gather(*futures)
-                progress.update(task, advance=len(chunk), day=chunk[-1].at.date().isoformat())
+        for start in range(0, len(messages), CHUNK):
+            chunk = messages[start : start + CHUNK]
+            if speed is not None:
+                due = (chunk[0].at - messages[0].at).total_seconds() / speed
+                await asyncio.sleep(max(0.0, due - (time.monotonic() - started)))
+            futures = [await producer.send(topic, m.value, key=m.key) for m in chunk]
+            await asyncio.gather(*futures)
+            sent(len(chunk), chunk[-1].at.date())
     finally:
         await producer.stop()
     return time.monotonic() - started

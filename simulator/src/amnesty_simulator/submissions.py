@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from amnesty_simulator.world import World
 
 # Simulated send times are wall-clock moments in Kyiv without a zone: only their order matters.
 _NEVER = datetime(1, 1, 1)  # noqa: DTZ001
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,33 @@ def _message(submission: dict[str, Any], at: datetime) -> Outgoing:
     )
 
 
-def submissions(world: World, *, seed: int, disorder: Disorder | None = None) -> list[Outgoing]:
-    """Every fact of the world as a submission, sorted by the moment it is sent."""
+def facts(world: World) -> int:
+    """How many facts the world holds: each becomes one submission (before resends and malformed ones)."""
+    kinds = (world.returns, world.cases, world.detentions, world.reclassifications, world.closures)
+    return sum(len(kind) for kind in kinds)
+
+
+def _reported(items: Sequence[T], advance: Callable[[int], None], every: int = 10_000) -> Iterator[T]:
+    """``items``, with ``advance(n)`` called after every ``every`` of them."""
+    for start in range(0, len(items), every):
+        yield from items[start : start + every]
+        advance(min(every, len(items) - start))
+
+
+def submissions(
+    world: World,
+    *,
+    seed: int,
+    disorder: Disorder | None = None,
+    advance: Callable[[int], None] = lambda _facts: None,
+) -> list[Outgoing]:
+    """Every fact of the world as a submission, sorted by the moment it is sent.
+
+    ``advance(n)`` is called as facts are written, ``facts(world)`` in all (for a progress bar)."""
     rng, ids, d = random.Random(seed + 1), _Ids(), disorder or Disorder()
     late_cases: dict[str, datetime] = {}
     out: list[Outgoing] = []
-    for r in world.returns:
+    for r in _reported(world.returns, advance):
         channel_source = {
             "unit": f"unit-{rng.randint(1, 400)}",
             "reserve-battalion": f"reserve-battalion-{rng.randint(1, 17)}",
@@ -89,7 +113,7 @@ def submissions(world: World, *, seed: int, disorder: Disorder | None = None) ->
                 sent,
             )
         )
-    for c in world.cases:
+    for c in _reported(world.cases, advance):
         sent = max(_at(c.registered_on, rng), late_cases.get(c.case_number, _NEVER))
         out.append(
             _message(
@@ -108,7 +132,7 @@ def submissions(world: World, *, seed: int, disorder: Disorder | None = None) ->
                 sent,
             )
         )
-    for det in world.detentions:
+    for det in _reported(world.detentions, advance):
         out.append(
             _message(
                 {
@@ -123,7 +147,7 @@ def submissions(world: World, *, seed: int, disorder: Disorder | None = None) ->
                 _at(det.detained_on, rng),
             )
         )
-    for rc in world.reclassifications:
+    for rc in _reported(world.reclassifications, advance):
         out.append(
             _message(
                 {
@@ -138,7 +162,7 @@ def submissions(world: World, *, seed: int, disorder: Disorder | None = None) ->
                 _at(rc.reclassified_on, rng),
             )
         )
-    for cl in world.closures:
+    for cl in _reported(world.closures, advance):
         out.append(
             _message(
                 {

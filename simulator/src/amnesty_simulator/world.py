@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import calendar
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -236,8 +237,11 @@ def generate(
     scale: float = 1.0,
     seed: int = 2024,
     shares: Shares | None = None,
+    advance: Callable[[int], None] = lambda _months: None,
 ) -> World:
-    """The world for the months ``first``..``last``, ``scale`` times the published volumes."""
+    """The world for the months ``first``..``last``, ``scale`` times the published volumes.
+
+    ``advance(1)`` is called as each month is done (for a progress bar; it changes nothing generated)."""
     rng = random.Random(seed)
     last_day = date(last[0], last[1], calendar.monthrange(*last)[1])
     builder = _Builder(rng, shares or Shares(), last_day)
@@ -260,6 +264,7 @@ def generate(
                 builder.voluntary_return(day)
             for _ in range(_poisson(rng, builder.open_count * builder.shares.detained_per_month / 30)):
                 builder.detain(day)
+        advance(1)
     return builder.world
 
 

@@ -34,8 +34,8 @@ class KilledAfterPublishing(OutboxRelay):
         raise SystemExit("killed between publishing and marking published")
 
 
-class FailsItsFirstLeadershipCheck(OutboxRelay):
-    """A relay whose lock connection answers its first check with a client-side protocol error.
+class FailsItsFirstPass(OutboxRelay):
+    """A relay whose lock connection answers its first pass with a client-side protocol error.
 
     That is what asyncpg raises when the server's error for an ended session is read before the close
     (``cannot switch to state 15; another operation (2) is in progress``): an error of no expected type.
@@ -43,13 +43,13 @@ class FailsItsFirstLeadershipCheck(OutboxRelay):
 
     failed_pid: int | None = None
 
-    async def _still_leading(self, leader: DbConnection) -> None:
-        if self.failed_pid is None:
-            self.failed_pid = leader.get_server_pid()
+    async def publish_pending(self, conn: DbConnection | None = None) -> int:
+        if conn is not None and self.failed_pid is None:
+            self.failed_pid = conn.get_server_pid()
             raise asyncpg.InternalClientError(
                 "cannot switch to state 15; another operation (2) is in progress"
             )
-        await super()._still_leading(leader)
+        return await super().publish_pending(conn)
 
 
 LOCK_HOLDER = (
@@ -199,9 +199,10 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
 async def test_a_relay_whose_lock_connection_fails_in_any_way_closes_it_and_leads_again(
     endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
 ) -> None:
-    async with running_relay(
-        endpoints, admin_pool, fresh_schema, FailsItsFirstLeadershipCheck, poll_interval_s=0.2
-    ) as (relay, running):
+    async with running_relay(endpoints, admin_pool, fresh_schema, FailsItsFirstPass, poll_interval_s=0.2) as (
+        relay,
+        running,
+    ):
         await eventually(
             lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema),
             lambda pid: pid not in (None, relay.failed_pid) and relay.failed_pid is not None,

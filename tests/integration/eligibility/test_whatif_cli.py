@@ -53,12 +53,15 @@ async def _record(pool: Pool, schema: str, events: list[CaseEvent]) -> None:
     )
 
 
-async def _whatif(endpoints: Endpoints, schema: str, *args: str) -> tuple[int, str]:
+async def _whatif(
+    endpoints: Endpoints, schema: str, *args: str, extra_env: dict[str, str] | None = None
+) -> tuple[int, str]:
     env = {
         **os.environ,  # noqa: TID251 - a child process inherits the environment
         "AMNESTY_ELIGIBILITY_DATABASE_URL": endpoints.admin_database_url,
         "AMNESTY_ELIGIBILITY_SCHEMA_NAME": schema,
         "COLUMNS": "160",
+        **(extra_env or {}),
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "amnesty"),
@@ -114,3 +117,19 @@ async def test_whatif_refuses_a_broken_rule_file(
     status, output = await _whatif(endpoints, fresh_schema, "--rules", str(broken))
     assert status == 2
     assert "absence_by" in output
+
+
+async def test_whatif_shows_its_progress_at_a_terminal_only(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str
+) -> None:
+    await _record(admin_pool, fresh_schema, _history())
+    _, piped = await _whatif(endpoints, fresh_schema, "--rules", str(EXTENDED))
+    # rich's switch: draw as on a terminal
+    terminal = {"TTY_COMPATIBLE": "1"}
+    status, shown = await _whatif(endpoints, fresh_schema, "--rules", str(EXTENDED), extra_env=terminal)
+    _, quiet = await _whatif(endpoints, fresh_schema, "--rules", str(EXTENDED), "-q", extra_env=terminal)
+    assert status == 0, shown
+    assert "comparing persons" in shown
+    assert "comparing persons" not in piped
+    assert "comparing persons" not in quiet
+    assert "persons decided" in quiet, "the results still print"

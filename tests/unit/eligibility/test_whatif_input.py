@@ -132,6 +132,7 @@ def test_good_values_reach_the_comparison(monkeypatch: pytest.MonkeyPatch) -> No
         *,
         since: date | None,
         until: date | None,
+        advance: object,
     ) -> Comparison:
         compared.append((alternative, since, until))
         return Comparison(active, alternative, since, until)

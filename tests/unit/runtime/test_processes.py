@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
+from amnesty_runtime.stack.services import LocalProcesses
 
 
 def test_a_record_stops_its_process_and_then_reports_it_gone(tmp_path: Path) -> None:
@@ -36,3 +38,19 @@ def test_the_table_survives_a_round_trip_through_its_file(tmp_path: Path) -> Non
     assert ProcessTable(tmp_path / "stack.json").get("kafka") == ProcessRecord("kafka", 42, 1000.5)
     table.remove("kafka")
     assert table.get("kafka") is None
+
+
+def test_a_demo_service_writes_its_own_rotated_log_and_prints_elsewhere(tmp_path: Path) -> None:
+    processes = LocalProcesses(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
+    env = processes.service_environment("intake", 8101, {"AMNESTY_PROFILE": "demo"})
+    assert env == {
+        "AMNESTY_INTAKE_LOG_FILE": str(tmp_path / "logs" / "intake.log"),
+        "AMNESTY_PROFILE": "demo",
+        "AMNESTY_INTAKE_HTTP_PORT": "8101",
+    }
+
+
+def test_a_log_file_the_operator_chose_is_kept(tmp_path: Path) -> None:
+    processes = LocalProcesses(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
+    env = processes.service_environment("statistics", 8100, {"AMNESTY_STATISTICS_LOG_FILE": "/var/log/s.log"})
+    assert env["AMNESTY_STATISTICS_LOG_FILE"] == "/var/log/s.log"

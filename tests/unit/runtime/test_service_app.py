@@ -1,13 +1,25 @@
-"""Every service's operational endpoints: liveness, readiness that names what fails, Prometheus metrics."""
+"""Every service's operational endpoints: liveness, readiness that names what fails, Prometheus metrics;
+every request named in the log by its correlation id."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+import pytest
+import structlog
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Counter
+from structlog.testing import capture_logs
 
-from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready, service_app
+from amnesty_runtime.service import (
+    CORRELATION_HEADER,
+    ReadinessCheck,
+    database_ready,
+    kafka_ready,
+    service_app,
+)
 
 
 async def _fine() -> object:
@@ -61,3 +73,35 @@ def test_metrics_exposes_the_registry_in_prometheus_format() -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert "amnesty_probe_total 3.0" in response.text
+
+
+def _logging_app() -> FastAPI:
+    app = service_app("intake")
+
+    @app.get("/probe")
+    async def probe() -> dict[str, str]:
+        structlog.get_logger("probe").info("submission handled")
+        return {}
+
+    return app
+
+
+def test_a_request_logs_and_answers_with_the_clients_correlation_id() -> None:
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as lines:
+        response = TestClient(_logging_app()).get("/probe", headers={CORRELATION_HEADER: "upstream-42"})
+    assert response.headers[CORRELATION_HEADER] == "upstream-42"
+    (line,) = lines
+    assert line["correlation_id"] == "upstream-42"
+    assert line["causation_id"] not in ("", "upstream-42")
+
+
+@pytest.mark.parametrize("given", [None, "", "x" * 129, "two words", "line\nbreak"])
+def test_a_missing_or_unusable_correlation_id_is_replaced_by_a_new_one(given: str | None) -> None:
+    client = TestClient(_logging_app())
+    headers = {} if given is None else {CORRELATION_HEADER: given}
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as lines:
+        first = client.get("/probe", headers=headers).headers[CORRELATION_HEADER]
+        second = client.get("/probe", headers=headers).headers[CORRELATION_HEADER]
+    assert first != second
+    assert [line["correlation_id"] for line in lines] == [first, second]
+    assert all(str(uuid.UUID(answer)) == answer for answer in (first, second))

@@ -21,7 +21,7 @@ def generated(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """What the command asked to be generated: the world's months, scale and seed, one entry per run."""
     calls: list[dict[str, Any]] = []
 
-    def generate(*_: object, **kwargs: Any) -> World:
+    def generate(*_: object, advance: object = None, **kwargs: Any) -> World:
         calls.append(kwargs)
         return World()
 
@@ -108,7 +108,9 @@ def test_the_speed_reaches_the_publisher(
 ) -> None:
     published: list[float | None] = []
 
-    async def publish(messages: object, *, bootstrap: str, topic: str, speed: float | None) -> float:
+    async def publish(
+        messages: object, *, bootstrap: str, topic: str, speed: float | None, sent: object
+    ) -> float:
         published.append(speed)
         return 1.0
 

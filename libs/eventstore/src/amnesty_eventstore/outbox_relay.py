@@ -15,7 +15,6 @@ import json
 import time
 from dataclasses import dataclass
 
-import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -74,18 +73,26 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._pending_measured_at = 0.0
 
-    async def publish_pending(self) -> int:
-        """One pass: publish up to a batch of the oldest rows, delete them; returns how many."""
-        async with self._pool.acquire() as conn:
-            messages = await self._next_batch(conn)
-            if messages:
-                await self._publish(messages)
-                await conn.execute(
-                    self._store.sql("DELETE FROM {outbox} WHERE id = ANY($1::bigint[])"),
-                    [m.id for m in messages],
-                )
-                OUTBOX_PUBLISHED.labels(self._service).inc(len(messages))
-            await self._measure_pending(conn, force=not messages)
+    async def publish_pending(self, conn: DbConnection | None = None) -> int:
+        """One pass: publish up to a batch of the oldest rows, delete them; returns how many.
+
+        On ``conn`` when given (the leader's own connection: no pool round trip, and every pass proves
+        the lock is still held), else on a connection of the pool.
+        """
+        if conn is None:
+            async with self._pool.acquire() as pooled:
+                return await self._pass(pooled)
+        return await self._pass(conn)
+
+    async def _pass(self, conn: DbConnection) -> int:
+        messages = await self._next_batch(conn)
+        if messages:
+            await self._publish(messages)
+            await conn.execute(
+                self._store.sql("DELETE FROM {outbox} WHERE id = ANY($1::bigint[])"), [m.id for m in messages]
+            )
+            OUTBOX_PUBLISHED.labels(self._service).inc(len(messages))
+        await self._measure_pending(conn, found=len(messages))
         return len(messages)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -137,20 +144,18 @@ class OutboxRelay:
             await _wait(stop, self._poll_interval_s)
         return False
 
-    async def _still_leading(self, leader: DbConnection) -> None:
-        """Raises when the lock's connection is gone: a round trip on it is the proof of leadership."""
-        await leader.execute("SELECT 1")
-
     async def _relay_until(self, stop: asyncio.Event, leader: DbConnection) -> None:
         failures = 0
         while not stop.is_set():
             self._wake.clear()
-            await self._still_leading(leader)
             try:
-                published = await self.publish_pending()
+                published = await self.publish_pending(leader)
                 failures = 0
-            except (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-                # Unpublished rows stay in the outbox; try again after a pause instead of dying quietly.
+            except (KafkaError, OSError, TimeoutError):
+                if leader.is_closed():
+                    raise  # the lock went with the connection: stand down
+                # The broker's trouble: unpublished rows stay in the outbox; try again after a pause
+                # instead of dying quietly. Any other failure ends this term of leadership.
                 failures += 1
                 log.exception("outbox relay pass failed; retrying", service=self._service, failures=failures)
                 await _wait(stop, min(30.0, 0.5 * 2**failures))
@@ -197,9 +202,12 @@ class OutboxRelay:
         ]
         await asyncio.gather(*acknowledgements)
 
-    async def _measure_pending(self, conn: DbConnection, *, force: bool) -> None:
+    async def _measure_pending(self, conn: DbConnection, *, found: int) -> None:
         now = time.monotonic()
-        if force or now - self._pending_measured_at > 1.0:
+        if not found:  # the pass read nothing: nothing committed is waiting
+            self._pending_measured_at = now
+            OUTBOX_PENDING.labels(self._service).set(0)
+        elif now - self._pending_measured_at > 1.0:
             self._pending_measured_at = now
             OUTBOX_PENDING.labels(self._service).set(
                 await conn.fetchval(self._store.sql("SELECT count(*) FROM {outbox}"))

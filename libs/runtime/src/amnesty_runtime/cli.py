@@ -71,7 +71,7 @@ def demo(
     *,
     scale: simulation.ScaleOption = 1.0,
     speed: simulation.SpeedOption = None,
-    seed: Annotated[int, typer.Option(help="The simulator's seed.")] = 2024,
+    seed: Annotated[int, typer.Option(metavar="N", help="The simulator's seed.")] = 2024,
 ) -> None:
     """Start the stack, the three services and (once) the simulator over 2022-01..2025-09."""
     infra = InfraSettings()
@@ -124,7 +124,7 @@ def _print_where_to_look(infra: InfraSettings, simulated: str, ports: dict[str, 
     token = infra.local / "secrets" / "intake-api.token"
     examples = infra.home / "services/eligibility/src/amnesty_eligibility/rule_sets/examples"
     console.print(f"""
-[bold]amnesty-events is running.[/bold] {simulated} (progress: {logs / "simulator.log"}).
+[bold]amnesty-events is running.[/bold] {simulated} (its summary: {logs / "simulator.log"}).
 
   live page        {stats}/
   statistics API   {stats}/v1/stats/summary   {stats}/v1/stats/series?metric=voluntary_returns&period=month
@@ -152,10 +152,17 @@ def amnesty() -> typer.Typer:
     """The whole command: this module's commands and, added once, those the installed packages register."""
     for entry in entry_points(group="amnesty.cli"):
         plugin: typer.Typer = entry.load()
-        app.add_typer(plugin, name=entry.name)
+        command = plugin.registered_callback.callback if plugin.registered_callback else None
+        if plugin.registered_commands or plugin.registered_groups or command is None:
+            app.add_typer(plugin, name=entry.name)
+        else:
+            # A plugin that is one command (its callback, e.g. simulate): added as a command, so its usage
+            # line reads "amnesty simulate [OPTIONS]", not "[OPTIONS] COMMAND [ARGS]..." as for a group.
+            app.command(entry.name, help=plugin.info.help)(command)
     return app
 
 
 def main() -> None:
-    configure_logging(json=not sys.stderr.isatty(), level="WARNING")
+    # Commands print their own results and progress; of the log only what needs attention.
+    configure_logging("amnesty", level="WARNING")
     amnesty()()

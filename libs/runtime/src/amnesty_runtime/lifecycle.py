@@ -25,6 +25,7 @@ from amnesty_eventstore import (
 )
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer
+from amnesty_runtime.brokers import kafka_broker
 from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
 from amnesty_runtime.stack import Endpoints
 
@@ -65,7 +66,7 @@ async def running(
     )
     try:
         await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, *migrations])
-        broker = KafkaBroker(endpoints.kafka_bootstrap_servers, client_id=f"amnesty-{service}")
+        broker = kafka_broker(endpoints.kafka_bootstrap_servers, f"amnesty-{service}")
         pipelines = subscribe(broker, pool)
         watch = asyncio.create_task(watch_oldest_transaction(pool))
         try:

@@ -1,9 +1,12 @@
-"""What every service serves besides its own work: /healthz, /readyz and /metrics, over one FastAPI app."""
+"""What every service serves besides its own work: /healthz, /readyz and /metrics, over one FastAPI app
+whose requests are named in the log by their correlation id."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import re
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +15,8 @@ import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+from amnesty_runtime.logs import message_context
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ def service_app(
 ) -> FastAPI:
     """A FastAPI app with the three operational endpoints every service of the contract has."""
     app = FastAPI(title=f"amnesty-events {name}", lifespan=lifespan)
+    app.add_middleware(RequestLogContext)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -60,6 +66,45 @@ def service_app(
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+_Message = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
+_Asgi = Callable[[_Message, _Receive, _Send], Awaitable[None]]
+
+CORRELATION_HEADER = "x-correlation-id"
+"""The header a client may name its correlation id in; every answer carries the one used."""
+
+# What a client may send as its correlation id: it is written into every line the request logs.
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestLogContext:
+    """Binds a correlation id (the client's X-Correlation-ID, else a new one) and the request's own id
+    (as the cause) to every line logged while an HTTP request is handled, and answers with the former.
+
+    Plain ASGI rather than Starlette's BaseHTTPMiddleware, which would buffer the live page's stream.
+    """
+
+    def __init__(self, app: _Asgi) -> None:
+        self._app = app
+
+    async def __call__(self, scope: _Message, receive: _Receive, send: _Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        correlation_id = given if _CORRELATION_ID.fullmatch(given) else str(uuid.uuid4())
+
+        async def answer(message: _Message) -> None:
+            if message["type"] == "http.response.start":
+                header = (CORRELATION_HEADER.encode(), correlation_id.encode())
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        with message_context(correlation_id=correlation_id, causation_id=str(uuid.uuid4())):
+            await self._app(scope, receive, answer)
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:

@@ -84,5 +84,13 @@ class ServiceSettings(BaseSettings):
     infra: InfraSettings = Field(default_factory=InfraSettings, exclude=True)
     http_host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
     http_port: int
-    log_json: bool = True
+    log_json: bool | None = Field(
+        default=None,
+        description="JSON lines (true) or readable lines (false); unset: JSON unless at a terminal.",
+    )
     log_level: str = "INFO"
+    log_file: Path | None = Field(
+        default=None, description="Write the log to this file, rotated by size, instead of to stderr."
+    )
+    log_file_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="Size at which it rotates.")
+    log_file_backups: int = Field(default=5, ge=1, description="Rotated files kept: <file>.1 .. <file>.N.")

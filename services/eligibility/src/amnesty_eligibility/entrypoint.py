@@ -22,7 +22,7 @@ from amnesty_eligibility.settings import EligibilitySettings
 from amnesty_eventstore import Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_runtime.lifecycle import running
-from amnesty_runtime.logs import configure_logging
+from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.stack import resolve
 
@@ -67,5 +67,5 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
 
 def main() -> None:
     settings = EligibilitySettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_service_logging(SERVICE, settings)
     serve(build_app(settings), settings.http_host, settings.http_port)

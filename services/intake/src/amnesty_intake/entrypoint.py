@@ -25,7 +25,7 @@ from amnesty_intake.entrypoints.upstream_consumer import subscribe_upstream
 from amnesty_intake.service_layer.admission import SERVICE, Admission
 from amnesty_intake.settings import IntakeSettings
 from amnesty_runtime.lifecycle import Running, running
-from amnesty_runtime.logs import configure_logging
+from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.stack import resolve
 
@@ -91,5 +91,5 @@ def build_app(settings: IntakeSettings) -> FastAPI:
 
 def main() -> None:
     settings = IntakeSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_service_logging(SERVICE, settings)
     serve(build_app(settings), settings.http_host, settings.http_port)

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import REGISTRY
 
 from amnesty_runtime.lifecycle import running
-from amnesty_runtime.logs import configure_logging
+from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
@@ -107,5 +107,5 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
 
 def main() -> None:
     settings = StatisticsSettings()
-    configure_logging(json=settings.log_json, level=settings.log_level)
+    configure_service_logging(SERVICE, settings)
     serve(build_app(settings), settings.http_host, settings.http_port)

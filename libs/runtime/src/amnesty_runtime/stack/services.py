@@ -32,14 +32,17 @@ class LocalProcesses:
         record = self._table.get(name)
         return record if record is not None and record.alive() else None
 
-    def start(self, name: str, argv: list[str], env: dict[str, str], address: str = "") -> ProcessRecord:
-        """Start ``argv`` (its first item a console script of this environment) unless it already runs."""
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str], address: str = "", output: str | None = None
+    ) -> ProcessRecord:
+        """Start ``argv`` (its first item a console script of this environment) unless it already runs;
+        its stdout and stderr go to ``output`` in the logs folder (default ``<name>.log``)."""
         record = self.running(name)
         if record is not None:
             return record
         self.logs.mkdir(parents=True, exist_ok=True)
         executable = Path(sys.executable).parent / argv[0]
-        with (self.logs / f"{name}.log").open("ab") as out:
+        with (self.logs / (output or f"{name}.log")).open("ab") as out:
             process = subprocess.Popen(
                 [str(executable), *argv[1:]],
                 stdout=out,
@@ -56,7 +59,22 @@ class LocalProcesses:
         if self.running(service) is None:
             require_free(port, f"The {service} service", f"AMNESTY_{service.upper()}_HTTP_PORT")
         return self.start(
-            service, [f"amnesty-{service}"], env | {f"AMNESTY_{service.upper()}_HTTP_PORT": str(port)}
+            service,
+            [f"amnesty-{service}"],
+            self.service_environment(service, port, env),
+            output=f"{service}.console.log",
+        )
+
+    def service_environment(self, service: str, port: int, env: dict[str, str]) -> dict[str, str]:
+        """A service's environment: its port, and its log in ``<service>.log``, which the service itself
+        rotates by size (a file the parent opened for it could never be rotated: the child's descriptor
+        would keep writing to the renamed file). What it prints outside its log, e.g. a crash before the
+        log is set up, goes to ``<service>.console.log``."""
+        prefix = f"AMNESTY_{service.upper()}"
+        return (
+            {f"{prefix}_LOG_FILE": str(self.logs / f"{service}.log")}
+            | env
+            | {f"{prefix}_HTTP_PORT": str(port)}
         )
 
     def wait_ready(self, service: str, port: int, timeout_s: float) -> None:
@@ -75,8 +93,9 @@ class LocalProcesses:
         raise StackError(f"{service} was not ready within {timeout_s:.0f}s:\n{self.log_tail(service)}")
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
-        path = self.logs / f"{name}.log"
-        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+        """The end of what the process printed and of its log."""
+        paths = [self.logs / f"{name}.console.log", self.logs / f"{name}.log"]
+        return "".join(p.read_text(errors="replace")[-chars:] for p in paths if p.exists())
 
     def stop(self, names: list[str]) -> list[str]:
         """SIGTERM each that runs and wait for it; returns the names stopped."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -25,10 +26,13 @@ from amnesty_eligibility.entrypoints.calendar_days import calendar_day
 from amnesty_eligibility.service_layer.handlers import SERVICE
 from amnesty_eligibility.service_layer.whatif import Comparison, what_if
 from amnesty_eligibility.settings import EligibilitySettings
+from amnesty_runtime import progress
 from amnesty_runtime.stack import resolve
 
 app = typer.Typer(help="Replay the recorded history under another rule set and compare; publishes nothing.")
 console = Console(width=None if sys.stdout.isatty() else 120)
+# The progress bar on stderr, so that stdout holds the comparison alone.
+progress_console = progress.stderr_console()
 
 # Rule-set files are a few kilobytes: one given by mistake is read whole, and a device or a FIFO never ends.
 _LARGEST_RULE_FILE = 1024 * 1024
@@ -73,6 +77,7 @@ def whatif(
             "--to", parser=calendar_day, metavar="YYYY-MM-DD", help="Last return date counted (inclusive)."
         ),
     ] = None,
+    quiet: progress.QuietOption = False,
 ) -> None:
     """Decisions on the recorded returns under the rule set in force and under FILE, side by side."""
     if since is not None and until is not None and until < since:
@@ -85,9 +90,19 @@ def whatif(
         raise typer.Exit(2) from exc
     dsn = resolve(settings.infra).database_url(SERVICE)
     try:
-        comparison = asyncio.run(
-            _compare(dsn, settings.schema_name, active, alternative, since=since, until=until)
-        )
+        with progress.progress_bars(progress_console, quiet=quiet) as bars:
+            persons = bars.add_task("comparing persons", total=None, unit="persons")
+            comparison = asyncio.run(
+                _compare(
+                    dsn,
+                    settings.schema_name,
+                    active,
+                    alternative,
+                    since=since,
+                    until=until,
+                    advance=lambda n: bars.advance(persons, n),
+                )
+            )
     except asyncpg.UndefinedTableError as exc:
         console.print(
             f"[red]no history:[/red] schema {settings.schema_name} has no event store (has the service run?)"
@@ -104,11 +119,18 @@ def whatif(
 
 
 async def _compare(
-    dsn: str, schema: str, active: RuleSet, alternative: RuleSet, *, since: date | None, until: date | None
+    dsn: str,
+    schema: str,
+    active: RuleSet,
+    alternative: RuleSet,
+    *,
+    since: date | None,
+    until: date | None,
+    advance: Callable[[int], None],
 ) -> Comparison:
     conn = await asyncpg.connect(dsn)
     try:
-        return await what_if(conn, schema, active, alternative, since=since, until=until)
+        return await what_if(conn, schema, active, alternative, since=since, until=until, advance=advance)
     finally:
         await conn.close()
 

@@ -7,6 +7,7 @@ recorded, so the comparison shows what the law changes, not what arrived late.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -61,9 +62,12 @@ async def what_if(
     *,
     since: date | None = None,
     until: date | None = None,
+    advance: Callable[[int], None] = lambda _persons: None,
 ) -> Comparison:
-    """Replay every person's recorded history in `schema` under both rule sets."""
+    """Replay every person's recorded history in `schema` under both rule sets; ``advance(1)`` after
+    each person (for a progress bar)."""
     comparison = Comparison(active, alternative, since, until)
     async for history in person_streams.histories(conn, schema=schema):
         comparison.add(history)
+        advance(1)
     return comparison

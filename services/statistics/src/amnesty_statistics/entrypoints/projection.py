@@ -21,6 +21,7 @@ from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
 from amnesty_eventstore.consumption import CheckpointedConsumer
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.schemas import store_schema
+from amnesty_runtime.brokers import kafka_broker
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 from amnesty_statistics.adapters.fold_processes import FoldProcesses
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
@@ -234,7 +235,7 @@ class _Building:
         """Consume until the checkpoints reach the topics' end offsets; again while that took long
         (events kept arriving), so that the switch leaves the service little to catch up. Returns the
         end offsets it last reached."""
-        broker = KafkaBroker(self.bootstrap_servers, client_id=self.client_id)
+        broker = kafka_broker(self.bootstrap_servers, self.client_id)
         pipeline = subscribe_policy(
             broker,
             self.consumer,

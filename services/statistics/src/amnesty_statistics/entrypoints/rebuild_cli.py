@@ -8,17 +8,16 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from amnesty_eventstore import create_pool
-from amnesty_runtime.logs import configure_logging
+from amnesty_runtime import progress
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.entrypoints.projection import RebuildInProgressError, RebuildReport, rebuild
 from amnesty_statistics.settings import StatisticsSettings
 
 app = typer.Typer(help="Rebuild a read model from the beginning of its topics, beside the live one.")
-console = Console(stderr=True)
+console = progress.stderr_console()
 
 
 @app.callback()
@@ -27,13 +26,13 @@ def _group() -> None:
 
 
 @app.command("statistics")
-def rebuild_statistics() -> None:
+def rebuild_statistics(quiet: progress.QuietOption = False) -> None:
     """Build a new version of the statistics read models from the beginning of amnesty.cases.v1 and
     amnesty.decisions.v1 beside the live one; switch the views to it once it has caught up. The running
     service follows the switch within seconds and then drops the old version."""
     settings = StatisticsSettings()
     try:
-        report = asyncio.run(_rebuild(settings))
+        report = asyncio.run(_rebuild(settings, quiet=quiet))
     except RebuildInProgressError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -46,28 +45,23 @@ def rebuild_statistics() -> None:
 class _Bar:
     """The rebuild's progress as a rich progress bar (messages folded of those on the topics)."""
 
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._task = progress.add_task("folding", total=None)
+    def __init__(self, bars: Progress) -> None:
+        self._progress = bars
+        self._task = bars.add_task("folding messages", total=None, unit="messages")
 
     def note(self, message: str) -> None:
+        # The steps print above the bar; without a bar (--quiet, no terminal) as plain lines.
         self._progress.console.print(message)
 
     def advance(self, done: int, total: int) -> None:
         self._progress.update(self._task, completed=done, total=total)
 
 
-async def _rebuild(settings: StatisticsSettings) -> RebuildReport:
+async def _rebuild(settings: StatisticsSettings, *, quiet: bool) -> RebuildReport:
     endpoints = resolve(settings.infra)
     pool = await create_pool(endpoints.database_url("statistics"), min_size=2, max_size=4)
-    columns = (BarColumn(), MofNCompleteColumn(), TaskProgressColumn(), TimeElapsedColumn())
     try:
-        with Progress(*Progress.get_default_columns()[:1], *columns, console=console) as progress:
-            return await rebuild(pool, endpoints.kafka_bootstrap_servers, settings, progress=_Bar(progress))
+        with progress.progress_bars(console, quiet=quiet) as bars:
+            return await rebuild(pool, endpoints.kafka_bootstrap_servers, settings, progress=_Bar(bars))
     finally:
         await pool.close()
-
-
-if __name__ == "__main__":
-    configure_logging(json=False, level="WARNING")
-    app()
