@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from amnesty_intake.entrypoints import rejected_cli
-from tests.unit.usage_errors import run, usage_error
+from tests.unit.usage_errors import usage_error
 
 
 @pytest.fixture
@@ -74,10 +74,3 @@ def test_a_naive_time_is_utc_and_a_day_is_its_midnight() -> None:
     assert rejected_cli.moment("2026-12-01").isoformat() == "2026-12-01T00:00:00+00:00"
     assert rejected_cli.moment("2026-12-01T08:30").isoformat() == "2026-12-01T08:30:00+00:00"
     assert rejected_cli.moment("2026-12-01T10:30+02:00").isoformat() == "2026-12-01T10:30:00+02:00"
-
-
-@pytest.mark.parametrize("command", ["list", "show", "redrive"])
-def test_every_subcommand_has_help(command: str) -> None:
-    result = run(["rejected", command, "--help"])
-    assert result.exit_code == 0
-    assert f" rejected {command} [OPTIONS]" in result.output
