@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -18,11 +18,18 @@ class NoSuchTopicError(Exception):
 
 class KafkaRejectedTopic:
     """``RejectedTopic`` on a Kafka cluster; records that are no rejected message are skipped and kept
-    in ``unreadable`` (another producer's mistake must not hide the rest)."""
+    in ``unreadable`` (another producer's mistake must not hide the rest). ``progress`` hears how many
+    records were read of how many there are, after each fetch."""
 
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        progress: Callable[[int, int], None] = lambda _done, _total: None,
+    ) -> None:
         self._bootstrap = bootstrap_servers
         self._topic = topic
+        self._progress = progress
         self.unreadable: list[RejectedId] = []
 
     async def read(self) -> AsyncIterator[Rejected]:
@@ -34,17 +41,22 @@ class KafkaRejectedTopic:
         await consumer.start()
         try:
             consumer.assign(partitions)
+            starts = await consumer.beginning_offsets(partitions)
             ends = await consumer.end_offsets(partitions)
+            total = sum(ends[tp] - starts[tp] for tp in partitions)
+            done = 0
             await consumer.seek_to_beginning(*partitions)
-            pending = {tp for tp in partitions if ends[tp] > 0}
+            pending = {tp for tp in partitions if ends[tp] > starts[tp]}
             while pending:
                 batch = await consumer.getmany(*pending, timeout_ms=1000, max_records=500)
                 for tp, records in batch.items():
                     for record in records:
                         if record.offset < ends[tp]:
+                            done += 1
                             rejected = self._decoded(tp.partition, record.offset, record.key, record.value)
                             if rejected is not None:
                                 yield rejected
+                self._progress(done, total)
                 pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
         finally:
             await consumer.stop()

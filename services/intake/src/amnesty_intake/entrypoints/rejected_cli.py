@@ -38,6 +38,7 @@ from amnesty_intake.service_layer.rejected_messages import (
     redrive,
 )
 from amnesty_intake.settings import IntakeSettings
+from amnesty_runtime import progress
 from amnesty_runtime.settings import SERVICES
 from amnesty_runtime.stack import resolve
 
@@ -49,6 +50,8 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 160)
 # Errors name ids and topics: one line each, never wrapped where a script or a log reads them.
 errors = Console(stderr=True, soft_wrap=True)
+# The bar of the topic's reading on stderr, so that stdout holds the table or the JSON alone.
+progress_console = progress.stderr_console()
 T = TypeVar("T")
 
 _LARGEST_LIMIT = 10_000
@@ -126,10 +129,15 @@ class _Ports:
     upstream: str
 
 
-def _run(work: Callable[[_Ports], Awaitable[T]], *, migrating: bool = False) -> tuple[T, _Ports]:
+def _run(work: Callable[[_Ports], Awaitable[T]], *, quiet: bool, migrating: bool = False) -> tuple[T, _Ports]:
     """``work`` on the rejected topic and intake's redrive log; a failure of either is one line, exit 1."""
     settings = IntakeSettings()
     endpoints = resolve(settings.infra)
+    bars = progress.progress_bars(progress_console, quiet=quiet)
+    reading = bars.add_task(f"reading {settings.rejected_topic}", total=None, unit="messages")
+
+    def advance(done: int, total: int) -> None:
+        bars.update(reading, completed=done, total=total)
 
     async def run() -> tuple[T, _Ports]:
         pool = await create_pool(endpoints.database_url(SERVICE), min_size=1, max_size=2)
@@ -141,7 +149,7 @@ def _run(work: Callable[[_Ports], Awaitable[T]], *, migrating: bool = False) -> 
 
                 await migrate(pool, settings.schema_name, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
             ports = _Ports(
-                KafkaRejectedTopic(endpoints.kafka_bootstrap_servers, settings.rejected_topic),
+                KafkaRejectedTopic(endpoints.kafka_bootstrap_servers, settings.rejected_topic, advance),
                 PostgresRedriveLog(
                     pool, settings.schema_name, settings.rejected_topic, settings.upstream_topic
                 ),
@@ -153,7 +161,8 @@ def _run(work: Callable[[_Ports], Awaitable[T]], *, migrating: bool = False) -> 
             await pool.close()
 
     try:
-        return asyncio.run(run())
+        with bars:
+            return asyncio.run(run())
     except NoSuchTopicError as exc:
         _fail(f"kafka: {exc}")
     except KafkaError as exc:
@@ -199,10 +208,11 @@ def list_command(
         int, typer.Option(min=1, max=_LARGEST_LIMIT, help="At most this many, the newest.")
     ] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
+    quiet: progress.QuietOption = False,
 ) -> None:
     """The newest rejected messages, oldest first: reason, detail, source, redrive; never the originals."""
     selection = _filter(ctx, reason, service, since, until)
-    listing, ports = _run(lambda p: list_rejected(p.topic, p.log, selection, limit))
+    listing, ports = _run(lambda p: list_rejected(p.topic, p.log, selection, limit), quiet=quiet)
     _warn_unreadable(ports)
     rows = [_summary(r, listing) for r in listing.shown]
     if as_json:
@@ -267,9 +277,10 @@ def show_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="The rejected message as JSON, for scripts.")
     ] = False,
+    quiet: progress.QuietOption = False,
 ) -> None:
     """One rejected message in full, its original decoded (it may carry raw identifiers)."""
-    found, ports = _run(lambda p: find_rejected(p.topic, p.log, [message_id]))
+    found, ports = _run(lambda p: find_rejected(p.topic, p.log, [message_id]), quiet=quiet)
     if not found.found:
         _fail(f"no rejected message {message_id} on {ports.topic_name}")
     (rejected,) = found.found
@@ -322,6 +333,7 @@ def redrive_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be re-driven; send nothing.")
     ] = False,
+    quiet: progress.QuietOption = False,
 ) -> None:
     """Send the original bytes of rejected messages back through intake (to its upstream topic), chosen
     by ID or by filter. Each is re-driven once: a run again, or after a crash, sends nothing twice. By
@@ -338,6 +350,7 @@ def redrive_command(
         )
     report, ports = _run(
         lambda p: redrive(p.topic, p.log, ids=ids or (), selection=selection, limit=limit, dry_run=dry_run),
+        quiet=quiet,
         migrating=not dry_run,
     )
     _warn_unreadable(ports)
