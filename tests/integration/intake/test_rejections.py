@@ -17,6 +17,7 @@ import pytest
 from amnesty_contracts import MAX_MESSAGE_BYTES
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
+from tests.support.http_api import assert_problem
 from tests.support.intake import TOKEN, IntakeUnderTest, encoded, intake_under_test, submission
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually
@@ -145,7 +146,7 @@ async def test_submissions_need_the_bearer_token(intake: IntakeUnderTest, author
     headers = {"Authorization": authorization} if authorization else {}
     async with httpx2.AsyncClient(base_url=intake.process.url, headers=headers) as http:
         response = await http.post("/v1/submissions", json=submission())
-    assert response.status_code in (401, 403)
+    assert_problem(response, 401)
     assert await intake.pool.fetchval(f'SELECT count(*) FROM "{intake.schema}".submission_log') == 0
 
 

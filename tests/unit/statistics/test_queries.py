@@ -50,7 +50,7 @@ def test_a_bad_filter_names_its_parameter(params: dict[str, str], parameter: str
     invalid = parse_filters(params)
     assert isinstance(invalid, InvalidParameter)
     assert invalid.parameter == parameter
-    assert invalid.as_json()["error"] == "invalid-parameter"
+    assert invalid.error == "invalid-parameter"
 
 
 def test_the_regions_question_takes_no_region() -> None:

@@ -27,3 +27,21 @@ HANDLER_SECONDS = Histogram(
     ["service", "type"],
     buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+
+# HTTP, for every service: the route is the template (`/schemas/{name}`), never the raw path.
+HTTP_REQUESTS = Counter(
+    "amnesty_http_requests",
+    "HTTP requests answered, by method, route template and status code.",
+    ["service", "method", "route", "status"],
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "amnesty_http_request_seconds",
+    "Time from a request's arrival to the end of its answer (a stream's whole life).",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_UNHANDLED_ERRORS = Counter(
+    "amnesty_http_unhandled_errors",
+    "Requests that failed on an exception no handler took (answered 500), by exception type.",
+    ["service", "route", "error"],
+)

@@ -1,5 +1,9 @@
-"""What every service serves besides its own work: /healthz, /readyz and /metrics, over one FastAPI app
-whose requests are named in the log by their correlation id."""
+"""What every service serves besides its own work, over one FastAPI app.
+
+/healthz, /readyz and /metrics; errors as RFC 9457 problems (amnesty_runtime.problems); HTTP metrics
+(amnesty_runtime.http_metrics); the OpenAPI document with Swagger UI served from local files
+(amnesty_runtime.api_docs); each request named in the log by its correlation id.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,33 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from pydantic import BaseModel, Field
 
+from amnesty_runtime.api_docs import document_problems, serve_docs
+from amnesty_runtime.http_metrics import HttpMetrics
 from amnesty_runtime.logs import message_context
+from amnesty_runtime.problems import answer_problems
+
+
+class Health(BaseModel):
+    """The process is alive (it says nothing of its dependencies: see /readyz)."""
+
+    status: Literal["ok"]
+    service: str
+
+
+class Readiness(BaseModel):
+    """Whether the service should get traffic, and what fails when it should not."""
+
+    status: Literal["ready", "not-ready"]
+    service: str
+    failing: dict[str, str] = Field(description="Each failing check by name, with why it fails.")
 
 
 @dataclass(frozen=True)
@@ -44,15 +67,31 @@ def service_app(
     readiness: Sequence[ReadinessCheck] = (),
     registry: CollectorRegistry = REGISTRY,
 ) -> FastAPI:
-    """A FastAPI app with the three operational endpoints every service of the contract has."""
-    app = FastAPI(title=f"amnesty-events {name}", lifespan=lifespan)
+    """A FastAPI app with the three operational endpoints every service of the contract has, answering
+    errors as problems, counting its requests, documented at /docs."""
+    app = FastAPI(
+        title=f"amnesty-events {name}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    answer_problems(app, name)
     app.add_middleware(RequestLogContext)
+    app.add_middleware(HttpMetrics, service=name)  # outermost: it sees the 500s the inner layer writes
+    app.openapi = document_problems(app)  # type: ignore[method-assign]
+    serve_docs(app)
 
     @app.get("/healthz", tags=["operations"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": name}
+    async def healthz() -> Health:
+        return Health(status="ok", service=name)
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: `failing` says why."}},
+    )
     async def readyz() -> JSONResponse:
         results = dict(
             zip([c.name for c in readiness], await asyncio.gather(*map(_run, readiness)), strict=True)
@@ -61,7 +100,17 @@ def service_app(
         body = {"status": "not-ready" if failing else "ready", "service": name, "failing": failing}
         return JSONResponse(body, status_code=503 if failing else 200)
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The Prometheus text exposition format.",
+                "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

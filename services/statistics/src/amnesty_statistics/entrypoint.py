@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
 from prometheus_client import REGISTRY
 
 from amnesty_runtime.lifecycle import running
@@ -24,7 +23,7 @@ from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
 from amnesty_statistics.adapters.stats_queries import StatsQueries, save_region_names
 from amnesty_statistics.adapters.topic_ends import TopicEnds
-from amnesty_statistics.entrypoints.http import invalid_request, stats_router
+from amnesty_statistics.entrypoints.http import stats_router
 from amnesty_statistics.entrypoints.live_page import change_feed, mount_live_page
 from amnesty_statistics.entrypoints.metrics import BusinessFigures, LagMonitor, refresh_figures
 from amnesty_statistics.entrypoints.projection import LiveProjection
@@ -99,7 +98,6 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
                 await ends.stop()
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
-    app.add_exception_handler(RequestValidationError, invalid_request)
     app.include_router(stats_router(started.the_queries))
     mount_live_page(app, started.the_feed)
     return app

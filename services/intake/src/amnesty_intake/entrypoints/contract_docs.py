@@ -7,7 +7,9 @@ import re
 from importlib.resources import files
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
+
+from amnesty_runtime.problems import ProblemError, problem_openapi
 
 _SCHEMAS = files("amnesty_contracts") / "schemas"
 _NAME = re.compile(r"[A-Za-z0-9.]+\.json")
@@ -21,11 +23,11 @@ def contract_router() -> APIRouter:
         document: dict[str, Any] = json.loads((_SCHEMAS / "asyncapi.json").read_text())
         return document
 
-    @router.get("/schemas/{name}")
+    @router.get("/schemas/{name}", responses={404: problem_openapi("No published schema of that name.")})
     async def schema(name: str) -> dict[str, Any]:
         resource = _SCHEMAS / name
         if not _NAME.fullmatch(name) or not resource.is_file():
-            raise HTTPException(404, {"error": "not-found", "detail": f"no schema {name}"})
+            raise ProblemError(404, f"no schema {name}")
         document: dict[str, Any] = json.loads(resource.read_text())
         return document
 

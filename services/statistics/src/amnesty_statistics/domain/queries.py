@@ -60,14 +60,11 @@ class SeriesMetric(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class InvalidParameter:
-    """A query parameter that cannot be answered: a 400 naming it."""
+    """A query parameter that cannot be answered: a 400 naming it (`error` is the problem's code)."""
 
     parameter: str
     detail: str
     error: str = "invalid-parameter"
-
-    def as_json(self) -> dict[str, str]:
-        return {"error": self.error, "parameter": self.parameter, "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
 """The HTTP door: GET /v1/stats/summary, /v1/stats/series and /v1/stats/regions (contract.md).
 
-A parameter that cannot be answered is a 400 naming it:
-``{"error": "invalid-parameter", "parameter": "from", "detail": "must be a date written YYYY-MM-DD"}``
-(``missing-parameter`` for a required one that is absent), never FastAPI's default 422.
+A parameter that cannot be answered is a 400 problem (RFC 9457) naming it:
+``{"type": "urn:amnesty-events:problem:invalid-parameter", "title": "Invalid parameter", "status": 400,
+"detail": "from: must be a date written YYYY-MM-DD", "instance": "/v1/stats/summary",
+"errors": [{"parameter": "from", "message": "must be a date written YYYY-MM-DD"}]}``
+(``missing-parameter`` for a required one that is absent).
 """
 
 from __future__ import annotations
@@ -10,62 +12,100 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query
 
+from amnesty_contracts import REGION_NAMES, Article
+from amnesty_runtime.problems import ProblemError, invalid_parameter, problem_openapi
 from amnesty_statistics.adapters.stats_queries import StatsQueries
-from amnesty_statistics.domain.queries import InvalidParameter, parse_filters, parse_series
+from amnesty_statistics.domain.figures import UNKNOWN
+from amnesty_statistics.domain.queries import (
+    InvalidParameter,
+    Period,
+    SeriesMetric,
+    parse_filters,
+    parse_series,
+)
+from amnesty_statistics.entrypoints.representations import Regions, SeriesPoint, Summary
 from amnesty_statistics.service_layer import reporting
 
+# The parameters are read as text and checked by domain.queries (a 400 naming the one at fault); what
+# the schemas add (format, enum) documents the values that check accepts.
+_DATE = {"format": "date"}
 From = Annotated[
-    str | None, Query(alias="from", description="First business date, YYYY-MM-DD (default: all time).")
+    str | None,
+    Query(
+        alias="from",
+        description="First business date, YYYY-MM-DD (default: all time).",
+        json_schema_extra=_DATE,
+    ),
 ]
 To = Annotated[
-    str | None, Query(description="Last business date, YYYY-MM-DD, inclusive (default: all time).")
+    str | None,
+    Query(
+        description="Last business date, YYYY-MM-DD, inclusive (default: all time).", json_schema_extra=_DATE
+    ),
 ]
-Region = Annotated[str | None, Query(description="An ISO 3166-2:UA code, e.g. UA-48, or `unknown`.")]
-ArticleParam = Annotated[str | None, Query(description="`407`, `408` or `unknown`.")]
+Region = Annotated[
+    str | None,
+    Query(
+        description="An ISO 3166-2:UA code, e.g. UA-48, or `unknown`.",
+        json_schema_extra={"enum": [*sorted(REGION_NAMES), UNKNOWN]},
+    ),
+]
+ArticleParam = Annotated[
+    str | None,
+    Query(
+        description="`407`, `408` or `unknown`.",
+        json_schema_extra={"enum": [*(a.value for a in Article), UNKNOWN]},
+    ),
+]
+MetricParam = Annotated[
+    str | None,
+    Query(
+        description="One of the summary's names.", json_schema_extra={"enum": [m.value for m in SeriesMetric]}
+    ),
+]
+PeriodParam = Annotated[
+    str | None,
+    Query(
+        description="`day`, `week` (ISO, from Monday) or `month`.",
+        json_schema_extra={"enum": [p.value for p in Period]},
+    ),
+]
 
 
-def bad_request(invalid: InvalidParameter) -> JSONResponse:
-    return JSONResponse(invalid.as_json(), status_code=400)
+_BAD_PARAMETER: dict[int | str, dict[str, Any]] = {
+    400: problem_openapi("A parameter cannot be answered: the problem names it.")
+}
 
 
-async def invalid_request(_: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's own validation failures answered like ours: 400, naming the parameter."""
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    where = errors[0].get("loc", ()) if errors else ()
-    parameter = str(where[-1]) if where else "request"
-    detail = str(errors[0].get("msg", "invalid")) if errors else "invalid request"
-    return bad_request(InvalidParameter(parameter, detail))
+def bad_request(invalid: InvalidParameter) -> ProblemError:
+    return invalid_parameter(invalid.parameter, invalid.detail, invalid.error)
 
 
 def stats_router(queries: Callable[[], StatsQueries]) -> APIRouter:
     router = APIRouter(prefix="/v1/stats", tags=["statistics"])
 
-    @router.get("/summary", response_model=None)
+    @router.get("/summary", response_model=Summary, responses=_BAD_PARAMETER)
     async def get_summary(
         from_: From = None, to: To = None, region: Region = None, article: ArticleParam = None
-    ) -> dict[str, Any] | JSONResponse:
+    ) -> dict[str, Any]:
         """Totals for the business-date range; open cases as of `to` (default: now)."""
         filters = parse_filters({"from": from_, "to": to, "region": region, "article": article})
         if isinstance(filters, InvalidParameter):
-            return bad_request(filters)
+            raise bad_request(filters)
         return await reporting.summary(queries(), filters)
 
-    @router.get("/series", response_model=None)
+    @router.get("/series", response_model=list[SeriesPoint], responses=_BAD_PARAMETER)
     async def get_series(
         *,
-        metric: Annotated[str | None, Query(description="One of the summary's names.")] = None,
-        period: Annotated[
-            str | None, Query(description="`day`, `week` (ISO, from Monday) or `month`.")
-        ] = None,
+        metric: MetricParam = None,
+        period: PeriodParam = None,
         from_: From = None,
         to: To = None,
         region: Region = None,
         article: ArticleParam = None,
-    ) -> list[dict[str, Any]] | JSONResponse:
+    ) -> list[dict[str, Any]]:
         """`[{"period": "2025-05-01", "value": 18134}, …]`: every period of the range, zeros included."""
         query = parse_series(
             {
@@ -78,16 +118,18 @@ def stats_router(queries: Callable[[], StatsQueries]) -> APIRouter:
             }
         )
         if isinstance(query, InvalidParameter):
-            return bad_request(query)
+            raise bad_request(query)
         points = await reporting.series(queries(), query)
-        return bad_request(points) if isinstance(points, InvalidParameter) else points
+        if isinstance(points, InvalidParameter):
+            raise bad_request(points)
+        return points
 
-    @router.get("/regions", response_model=None)
-    async def get_regions(from_: From = None, to: To = None) -> dict[str, Any] | JSONResponse:
+    @router.get("/regions", response_model=Regions, responses=_BAD_PARAMETER)
+    async def get_regions(from_: From = None, to: To = None) -> dict[str, Any]:
         """The summary of every region."""
         filters = parse_filters({"from": from_, "to": to}, by_region=False)
         if isinstance(filters, InvalidParameter):
-            return bad_request(filters)
+            raise bad_request(filters)
         return await reporting.regions(queries(), filters)
 
     return router

@@ -32,6 +32,13 @@ from amnesty_statistics.settings import StatisticsSettings
 
 STATIC_PATH: Final = "/static"
 _PING_S: Final = 15  # a comment line now and then keeps proxies from closing an idle stream
+_EVENT_STREAM: Final = "text/event-stream"
+_STREAM_SCHEMA: Final = {
+    "schema": {
+        "type": "string",
+        "description": "Server-sent events `changed`, each with the all-time summary as its JSON data.",
+    }
+}
 
 
 def change_feed(pool: Pool, settings: StatisticsSettings, queries: StatsQueries) -> ChangeFeed:
@@ -70,7 +77,14 @@ def live_router(page: str, feed: Callable[[], ChangeFeed]) -> APIRouter:
         """Returns against new cases, decisions and cumulative returns, updating without reload."""
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
-    @router.get("/v1/stats/stream", tags=["statistics"])
+    @router.get(
+        "/v1/stats/stream",
+        tags=["statistics"],
+        response_class=EventSourceResponse,
+        responses={
+            200: {"description": "The stream of changes.", "content": {_EVENT_STREAM: _STREAM_SCHEMA}}
+        },
+    )
     async def stream() -> EventSourceResponse:
         """Server-sent events: `changed` with the all-time totals, at once and whenever the read model
         moves (checked every second); the page then re-fetches what it shows."""
