@@ -21,6 +21,10 @@ COMMANDS = {
     "whatif": "Usage: amnesty whatif [OPTIONS]",
     "rebuild": "Usage: amnesty rebuild [OPTIONS] COMMAND [ARGS]...",
     "rebuild statistics": "Usage: amnesty rebuild statistics [OPTIONS]",
+    "rejected": "Usage: amnesty rejected [OPTIONS] COMMAND [ARGS]...",
+    "rejected list": "Usage: amnesty rejected list [OPTIONS]",
+    "rejected show": "Usage: amnesty rejected show [OPTIONS] {ID}",
+    "rejected redrive": "Usage: amnesty rejected redrive [OPTIONS] [ID]...",
 }
 
 
