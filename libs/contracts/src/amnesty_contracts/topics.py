@@ -14,7 +14,8 @@ REJECTED: Final = "amnesty.rejected.v1"
 
 ALL_TOPICS: Final[tuple[str, ...]] = (UPSTREAM, CASES, DECISIONS, REJECTED)
 
-# contract.md: "partitions configurable, 6 by default"; the stack reads its own setting and falls back here.
+# docs/contract.md: "partitions configurable, 6 by default"; the stack reads its own setting, falling back
+# on this one.
 DEFAULT_PARTITIONS: Final = 6
 
 
@@ -36,12 +37,12 @@ class Topic:
     message_types: tuple[str, ...]
 
 
-# Case events carry the same names as the submissions they record (contract.md, "Topics").
+# Case events carry the same names as the submissions they record (docs/contract.md, "Topics").
 _CASE_TYPES = ("CaseOpened", "VoluntaryReturn", "Detained", "CaseReclassified", "CaseClosed")
 _DECISION_TYPES = ("AmnestyGranted", "AmnestyDenied", "EligibilityPending", "AmnestyRevoked")
 
 # Every topic is kept forever: the domain topics so that a new projection can start from the beginning
-# (contract.md), the upstream and rejected ones so that nothing is lost and a rejection can be re-driven
+# (docs/contract.md), the upstream and rejected ones so that nothing is lost and a rejection can be re-driven
 # after a fix. The two that hold raw identifiers are flagged so operators know where personal data lives.
 TOPICS: Final[Mapping[str, Topic]] = MappingProxyType(
     {

@@ -89,7 +89,7 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], timeout_
 
 
 def contract_topics(partitions: int) -> list[TopicSpec]:
-    """The topics of contract.md with their retention (see amnesty_contracts.topics for why)."""
+    """The topics of docs/contract.md with their retention (see amnesty_contracts.topics for why)."""
     return [
         TopicSpec(
             t.name,
