@@ -93,6 +93,23 @@ def test_every_message_type_of_every_topic_has_a_valid_example() -> None:
     assert examples(REJECTED, valid=True)
 
 
+def test_every_message_type_of_every_topic_has_an_invalid_example() -> None:
+    for topic, models in (
+        (UPSTREAM, SUBMISSION_MODELS),
+        (CASES, CASE_EVENT_MODELS),
+        (DECISIONS, DECISION_EVENT_MODELS),
+    ):
+        shown = set()
+        for example in examples(topic, valid=False):
+            try:
+                document = json.loads(example.raw)
+            except ValueError:
+                continue  # not JSON at all: no type to show
+            if isinstance(document, dict):
+                shown.add(document.get("type"))
+        assert shown >= set(models), topic
+
+
 def test_every_rejection_reason_has_an_upstream_example_named_after_it() -> None:
     named = {e.expected_reason for e in examples(UPSTREAM, valid=False)}
     assert named == {reason.value for reason in RejectionReason}
