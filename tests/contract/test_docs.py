@@ -28,6 +28,8 @@ DOCS: Final = REPO / "docs"
 # Folders that are not the project's own text: environments, caches, local data, installed packages.
 SKIPPED: Final = {".git", ".venv", ".local", "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 TEXT_SUFFIXES: Final = {".py", ".md", ".toml", ".yml", ".yaml", ".sql", ".json", ".html", ".js", ".txt"}
+# Text files without a suffix: the build and CI scripts.
+TEXT_NAMES: Final = frozenset({"Makefile", "Dockerfile", "run", ".dockerignore", ".gitignore"})
 # A markdown link or image: [text](target) — the target up to a space (a title) or the closing parenthesis.
 LINK: Final = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)[^)]*\)")
 # The design documents once lived outside the repository; a citation of one by its bare name, or a path
@@ -35,10 +37,11 @@ LINK: Final = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)[^)]*\)")
 OUTSIDE: Final = re.compile(r"(?<![\w/.#-])(?:contract|domain|architecture|style)\.md\b|\bshared/|/work/")
 
 
-def _project_files(suffixes: set[str]) -> Iterator[Path]:
+def _project_files(suffixes: set[str], names: frozenset[str] = frozenset()) -> Iterator[Path]:
     for path in sorted(REPO.rglob("*")):
         relative = path.relative_to(REPO)
-        if SKIPPED.intersection(relative.parts) or not path.is_file() or path.suffix not in suffixes:
+        text = path.suffix in suffixes or path.name in names
+        if SKIPPED.intersection(relative.parts) or not path.is_file() or not text:
             continue
         yield path
 
@@ -84,7 +87,7 @@ def test_the_documentation_pages_exist_and_the_readme_links_them() -> None:
 
 def test_nothing_in_the_repository_cites_a_file_outside_it() -> None:
     citations = []
-    for path in _project_files(TEXT_SUFFIXES):
+    for path in _project_files(TEXT_SUFFIXES, TEXT_NAMES):
         if path.parent == DOCS or path == Path(__file__).resolve():
             continue  # the pages link each other by their bare names, which resolve (checked above)
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
