@@ -104,7 +104,7 @@ async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None
 
 
 def contract_topics(partitions: int, retention_days: Mapping[str, float]) -> list[TopicSpec]:
-    """The topics of contract.md: the domain topics kept forever, the others (which hold raw
+    """The topics of docs/contract.md: the domain topics kept forever, the others (which hold raw
     identifiers) for ``retention_days[name]`` (see amnesty_contracts.topics for why)."""
     return [
         TopicSpec(
