@@ -15,12 +15,14 @@ the rewind is dropped and comes again too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
@@ -165,11 +167,11 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         if fresh:
             # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
             await kafka.seek_to_beginning(*fresh)
-        beginnings = await kafka.beginning_offsets(fresh) if fresh else {}
         for tp in assigned:
-            self._applied[(tp.topic, tp.partition)] = stored.get(
-                (tp.topic, tp.partition), beginnings.get(tp, 0)
-            )
+            self._applied[(tp.topic, tp.partition)] = stored.get((tp.topic, tp.partition), 0)
+        with contextlib.suppress(KafkaError):  # the lag of a fresh partition then counts from offset 0
+            for tp, beginning in (await kafka.beginning_offsets(fresh) if fresh else {}).items():
+                self._applied[(tp.topic, tp.partition)] = beginning
 
 
 async def _undecoded(_message: Any) -> None:
