@@ -20,6 +20,13 @@ from pydantic.json_schema import JsonSchemaMode
 
 from amnesty_contracts.case_events import CASE_EVENT_ADAPTER, CASE_EVENT_MODELS
 from amnesty_contracts.decision_events import DECISION_EVENT_ADAPTER, DECISION_EVENT_MODELS
+from amnesty_contracts.message_examples import (
+    MessageExample,
+    case_event_examples,
+    decision_examples,
+    rejected_examples,
+    submission_examples,
+)
 from amnesty_contracts.rejected import RejectedMessage
 from amnesty_contracts.submissions import SUBMISSION_ADAPTER, SUBMISSION_MODELS
 from amnesty_contracts.topics import CASES, DECISIONS, DEFAULT_PARTITIONS, REJECTED, TOPICS, UPSTREAM, Topic
@@ -124,16 +131,62 @@ def _asyncapi_operations(topic: Topic) -> dict[str, Any]:
     return operations
 
 
-def _asyncapi_messages(topic: Topic, files: Mapping[str, str]) -> dict[str, Any]:
+# Where a message carries the id that ties it to the submission behind it. Events carry it as
+# `correlation_id`; a submission has none yet: intake derives it from (source, submission_id). A
+# rejected message is tied to its original by topic, partition and offset instead, so it has none.
+_CORRELATION_IDS: Final[dict[str, dict[str, str]]] = {
+    "event": {
+        "description": "The id shared by every event a submission causes, in every service.",
+        "location": "$message.payload#/correlation_id",
+    },
+    "submission": {
+        "description": (
+            "With `source`, the submission's idempotency key; the `correlation_id` of every event it "
+            "causes is derived from the pair (UUIDv5)."
+        ),
+        "location": "$message.payload#/submission_id",
+    },
+}
+_CORRELATION_OF_CHANNEL: Final = {UPSTREAM: "submission", CASES: "event", DECISIONS: "event"}
+
+
+def _examples_by_message() -> dict[str, list[MessageExample]]:
+    upstream, cases, decisions, rejected = (
+        _channel(TOPICS[name]) for name in (UPSTREAM, CASES, DECISIONS, REJECTED)
+    )
+    examples = {f"{upstream}.{name}": found for name, found in submission_examples().items()}
+    examples |= {f"{cases}.{name}": found for name, found in case_event_examples().items()}
+    examples |= {f"{decisions}.{name}": found for name, found in decision_examples().items()}
+    examples[f"{rejected}.RejectedMessage"] = rejected_examples()
+    return examples
+
+
+def _asyncapi_message(topic: Topic, name: str, file: str, examples: list[MessageExample]) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "name": name,
+        "title": f"{name} on {topic.name}",
+        "contentType": "application/json",
+        "payload": {"$ref": file},
+        "bindings": {"kafka": {"key": _key_schema(topic), "bindingVersion": _KAFKA_BINDING}},
+        "examples": [
+            {"name": example.name, "summary": example.summary, "payload": example.payload}
+            for example in examples
+        ],
+    }
+    correlation = _CORRELATION_OF_CHANNEL.get(topic.name)
+    if correlation is not None:
+        message["correlationId"] = {"$ref": f"#/components/correlationIds/{correlation}"}
+    return message
+
+
+def _asyncapi_messages(
+    topic: Topic, files: Mapping[str, str], examples: Mapping[str, list[MessageExample]]
+) -> dict[str, Any]:
     channel = _channel(topic)
     return {
-        f"{channel}.{name}": {
-            "name": name,
-            "title": f"{name} on {topic.name}",
-            "contentType": "application/json",
-            "payload": {"$ref": files[f"{channel}.{name}"]},
-            "bindings": {"kafka": {"key": _key_schema(topic), "bindingVersion": _KAFKA_BINDING}},
-        }
+        f"{channel}.{name}": _asyncapi_message(
+            topic, name, files[f"{channel}.{name}"], examples[f"{channel}.{name}"]
+        )
         for name in topic.message_types
     }
 
@@ -141,9 +194,12 @@ def _asyncapi_messages(topic: Topic, files: Mapping[str, str]) -> dict[str, Any]
 def asyncapi_document() -> dict[str, Any]:
     """Return the AsyncAPI 3.0 document of the four topics, their keys and message payloads.
 
-    Payloads refer to the JSON Schema files of `message_schemas()`, next to the document.
+    Payloads refer to the JSON Schema files of `message_schemas()`, next to the document; every message
+    has examples and, where it carries one, the location of its correlation id. `servers` is left to
+    whoever serves the document: only it knows the Kafka bootstrap it was configured with.
     """
     files = {name.removesuffix(".json"): name for name in message_schemas()}
+    examples = _examples_by_message()
     topics = list(TOPICS.values())
     return {
         "asyncapi": "3.0.0",
@@ -163,8 +219,11 @@ def asyncapi_document() -> dict[str, Any]:
         "operations": {key: op for topic in topics for key, op in _asyncapi_operations(topic).items()},
         "components": {
             "messages": {
-                key: msg for topic in topics for key, msg in _asyncapi_messages(topic, files).items()
-            }
+                key: msg
+                for topic in topics
+                for key, msg in _asyncapi_messages(topic, files, examples).items()
+            },
+            "correlationIds": _CORRELATION_IDS,
         },
     }
 
