@@ -175,7 +175,9 @@ def _asyncapi_message(topic: Topic, name: str, file: str, examples: list[Message
     }
     correlation = _CORRELATION_OF_CHANNEL.get(topic.name)
     if correlation is not None:
-        message["correlationId"] = {"$ref": f"#/components/correlationIds/{correlation}"}
+        # Inline rather than a reference: simpler readers of AsyncAPI 3 (FastStream's models among
+        # them) accept only the object here.
+        message["correlationId"] = dict(_CORRELATION_IDS[correlation])
     return message
 
 
@@ -223,7 +225,6 @@ def asyncapi_document() -> dict[str, Any]:
                 for topic in topics
                 for key, msg in _asyncapi_messages(topic, files, examples).items()
             },
-            "correlationIds": _CORRELATION_IDS,
         },
     }
 
