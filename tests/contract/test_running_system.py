@@ -23,6 +23,7 @@ async def test_given_addresses_are_used_as_they_are_and_nothing_local_is_needed(
             "http://statistics:8000",
         )
         assert system.kafka_bootstrap_servers == "kafka:9092"
+        assert system.intake_api_token is None
 
 
 def test_a_system_is_given_only_when_every_service_address_is(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,3 +36,13 @@ def test_a_system_is_given_only_when_every_service_address_is(monkeypatch: pytes
         "http://eligibility:8002",
         "http://statistics:8000",
     )
+
+
+def test_intakes_token_is_read_from_its_file_as_intake_reads_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "token").write_text("s3cret-token\n", encoding="utf-8")
+    monkeypatch.setenv("AMNESTY_INTAKE_API_TOKEN_FILE", str(tmp_path / "token"))
+    assert SystemAddresses().token() == "s3cret-token"
+    monkeypatch.setenv("AMNESTY_INTAKE_API_TOKEN", "from-the-variable")
+    assert SystemAddresses().token() == "from-the-variable"

@@ -2,8 +2,10 @@
 
 The compose `contract` container (and anyone testing a deployed system) gives the services' addresses in
 `AMNESTY_INTAKE_URL`, `AMNESTY_ELIGIBILITY_URL`, `AMNESTY_STATISTICS_URL` and the broker in
-`KAFKA_BOOTSTRAP_SERVERS`; nothing is started then. Without them, the three services run as local
-processes on the test stack, each on its own schema, topics and consumer group.
+`KAFKA_BOOTSTRAP_SERVERS`; nothing is started then. Intake's bearer token, for the tests that submit,
+comes as intake itself takes it: `AMNESTY_INTAKE_API_TOKEN` or `AMNESTY_INTAKE_API_TOKEN_FILE`.
+Without the addresses, the three services run as local processes on the test stack, each on its own
+schema, topics and consumer group.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
+from tests.support.intake import TOKEN
 from tests.support.pipeline import pipeline_under_test
 
 
@@ -30,6 +33,16 @@ class SystemAddresses(BaseSettings):
     eligibility_url: str | None = None
     statistics_url: str | None = None
     kafka_bootstrap_servers: str | None = Field(default=None, validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    intake_api_token: SecretStr | None = None
+    intake_api_token_file: Path | None = None
+
+    def token(self) -> str | None:
+        """Intake's bearer token, when given (a file's content stripped of its line end)."""
+        if self.intake_api_token is not None:
+            return self.intake_api_token.get_secret_value()
+        if self.intake_api_token_file is not None:
+            return self.intake_api_token_file.read_text(encoding="utf-8").strip()
+        return None
 
     @property
     def given(self) -> tuple[str, str, str] | None:
@@ -46,6 +59,8 @@ class RunningSystem:
     statistics_url: str
     kafka_bootstrap_servers: str | None
     """The broker the services use, when known (a deployment may not tell)."""
+    intake_api_token: str | None
+    """The bearer token of intake's POST /v1/submissions, when known."""
 
 
 @asynccontextmanager
@@ -55,7 +70,9 @@ async def running_system(
     """The system at `addresses`, or three local processes on the `local` stack (endpoints, admin pool)."""
     if addresses.given is not None:
         intake, eligibility, statistics = (url.rstrip("/") for url in addresses.given)
-        yield RunningSystem(intake, eligibility, statistics, addresses.kafka_bootstrap_servers)
+        yield RunningSystem(
+            intake, eligibility, statistics, addresses.kafka_bootstrap_servers, addresses.token()
+        )
         return
     assert local is not None, "no running system given and no local stack to start one on"
     endpoints, admin_pool = local
@@ -66,4 +83,5 @@ async def running_system(
             pipeline.eligibility.process.url,
             pipeline.statistics.process.url,
             endpoints.kafka_bootstrap_servers,
+            TOKEN,
         )
