@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -40,3 +40,11 @@ async def system(
     """The system under contract: the given addresses, or the three services started on the stack."""
     async with running_system(system_addresses, local_stack, tmp_path_factory.mktemp("services")) as running:
         yield running
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_pact_usage_tracking() -> Iterator[None]:
+    # pact's verifier reports usage over the network unless told not to; tests make no outside calls.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PACT_DO_NOT_TRACK", "true")
+        yield

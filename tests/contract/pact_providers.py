@@ -4,6 +4,8 @@
   the bytes are what the event store writes to the outbox, which the relay publishes unchanged.
 - eligibility: its policy (over an in-memory store) reads those case event bytes as they come off the
   topic and decides; its decisions are encoded the same way.
+- on a running system (test_pacts_on_the_running_system.py) the same submissions go to intake over
+  HTTP, and the messages are read back off the topics.
 - the upstream systems: no code of theirs is here, so the simulator, which publishes "like any upstream
   system", stands in for each: the first submission of each type it sends as that system.
 """
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from pact import Verifier
 from pact.types import Message
 
 from amnesty_contracts import CASES, DECISIONS, UPSTREAM
@@ -28,6 +31,7 @@ from amnesty_intake.service_layer.admission import Admission, Incoming
 from amnesty_simulator.calibration import calibrate, read_figures, return_targets
 from amnesty_simulator.submissions import submissions
 from amnesty_simulator.world import generate
+from tests.contract.message_pacts import PACT_DIR
 from tests.unit.eligibility.fake_store import FakePersonStore, eligibility
 from tests.unit.intake.fake_store import KEY, FakeIntakeStore
 
@@ -57,62 +61,84 @@ def published(event: NewEvent) -> Published:
     return Published(event.topic, event_key(event), value)
 
 
-def _submission(type_name: str, submission_id: str, **fields: Any) -> bytes:
-    common = {"type": type_name, "source": "erdr", "submission_id": submission_id, "person_id": "3012345678"}
-    return json.dumps(common | fields).encode()
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Builds one person's submissions. `run` goes into every submission_id: distinct per run against
+    a long-lived system (a resend would only be a duplicate) and per person (else a conflict)."""
+
+    person_id: str = "3012345678"
+    run: str = "1"
+
+    def submission(self, type_name: str, name: str, **fields: Any) -> dict[str, Any]:
+        common = {"type": type_name, "source": "erdr", "submission_id": f"{name}-{self.run}"}
+        return common | {"person_id": self.person_id} | fields
+
+    def opened(self, case_number: str, absent_since: str, registered_on: str) -> dict[str, Any]:
+        return self.submission(
+            "CaseOpened",
+            f"open-{absent_since}",
+            case_number=case_number,
+            article="407",
+            absent_since=absent_since,
+            registered_on=registered_on,
+            region="UA-48",
+        )
+
+    def returned(self, on: str) -> dict[str, Any]:
+        return self.submission(
+            "VoluntaryReturn", f"return-{on}", source="army-plus", returned_on=on, channel="army-plus"
+        )
+
+    def case_submissions(self) -> dict[str, dict[str, Any]]:
+        """One submission of each case event type; intake's events of them are verified on its pact."""
+        return {
+            "CaseOpened": self.opened("12025100000004217", "2025-03-01", "2025-03-05"),
+            "VoluntaryReturn": self.returned("2025-06-01"),
+            "Detained": self.submission("Detained", "mp", source="military-police", detained_on="2025-05-21"),
+            "CaseReclassified": self.submission(
+                "CaseReclassified",
+                "reclassify",
+                case_number="12025100000004217",
+                article="408",
+                reclassified_on="2025-04-01",
+            ),
+            "CaseClosed": self.submission(
+                "CaseClosed",
+                "close",
+                source="courts",
+                case_number="12025100000004217",
+                closed_on="2025-07-01",
+                outcome="released",
+            ),
+        }
+
+    def decision_history(self, type_name: str) -> list[dict[str, Any]]:
+        """The submissions, in order, after which eligibility's last decision is of type `type_name`;
+        the last return in it is the one decided."""
+        histories = {
+            "AmnestyGranted": [
+                self.opened("12025100000004217", "2025-03-01", "2025-03-05"),
+                self.returned("2025-06-01"),
+            ],
+            "AmnestyDenied": [
+                self.opened("12025100000004217", "2025-09-10", "2025-09-12"),
+                self.returned("2025-10-01"),
+            ],
+            "EligibilityPending": [self.returned("2025-06-01")],
+            "AmnestyRevoked": [
+                self.opened("12025100000004217", "2025-03-01", "2025-03-05"),
+                self.returned("2025-06-01"),
+                self.opened("12024100000000042", "2024-06-01", "2024-06-03"),
+            ],
+        }
+        return histories[type_name]
 
 
-def _opened(case_number: str, absent_since: str, registered_on: str) -> bytes:
-    return _submission(
-        "CaseOpened",
-        f"open-{absent_since}",
-        case_number=case_number,
-        article="407",
-        absent_since=absent_since,
-        registered_on=registered_on,
-        region="UA-48",
-    )
+DECISION_TYPES: Final = ("AmnestyGranted", "AmnestyDenied", "EligibilityPending", "AmnestyRevoked")
 
 
-def _returned(on: str) -> bytes:
-    return _submission(
-        "VoluntaryReturn", f"return-{on}", source="army-plus", returned_on=on, channel="army-plus"
-    )
-
-
-# One submission of each case event type; intake's events of them are what its pact is verified on.
-CASE_SUBMISSIONS: Final[Mapping[str, bytes]] = {
-    "CaseOpened": _opened("12025100000004217", "2025-03-01", "2025-03-05"),
-    "VoluntaryReturn": _returned("2025-06-01"),
-    "Detained": _submission("Detained", "mp-1", source="military-police", detained_on="2025-05-21"),
-    "CaseReclassified": _submission(
-        "CaseReclassified",
-        "reclassify-1",
-        case_number="12025100000004217",
-        article="408",
-        reclassified_on="2025-04-01",
-    ),
-    "CaseClosed": _submission(
-        "CaseClosed",
-        "close-1",
-        source="courts",
-        case_number="12025100000004217",
-        closed_on="2025-07-01",
-        outcome="released",
-    ),
-}
-
-# The submissions, in order, after which eligibility's last decision is of the type named.
-DECISION_HISTORIES: Final[Mapping[str, Sequence[bytes]]] = {
-    "AmnestyGranted": [_opened("12025100000004217", "2025-03-01", "2025-03-05"), _returned("2025-06-01")],
-    "AmnestyDenied": [_opened("12025100000004217", "2025-09-10", "2025-09-12"), _returned("2025-10-01")],
-    "EligibilityPending": [_returned("2025-06-01")],
-    "AmnestyRevoked": [
-        _opened("12025100000004217", "2025-03-01", "2025-03-05"),
-        _returned("2025-06-01"),
-        _opened("12024100000000042", "2024-06-01", "2024-06-03"),
-    ],
-}
+def encoded(submission: Mapping[str, Any]) -> bytes:
+    return json.dumps(submission).encode()
 
 
 async def intake_records(submissions: Sequence[bytes]) -> list[NewEvent]:
@@ -142,15 +168,16 @@ async def intake_messages() -> dict[str, Published]:
     """Intake's message of each case event type, by the pact's description of it."""
     return {
         f"a {type_name} event": published(event)
-        for type_name, raw in CASE_SUBMISSIONS.items()
-        for event in await intake_records([raw])
+        for type_name, submission in Submitter().case_submissions().items()
+        for event in await intake_records([encoded(submission)])
     }
 
 
 async def eligibility_messages() -> dict[str, Published]:
     """Eligibility's message of each decision type, by the pact's description of it."""
     messages: dict[str, Published] = {}
-    for type_name, history in DECISION_HISTORIES.items():
+    for type_name in DECISION_TYPES:
+        history = [encoded(submission) for submission in Submitter().decision_history(type_name)]
         decisions = await eligibility_decides(await intake_records(history))
         assert decisions, f"no decision after the {type_name} history"
         assert decisions[-1].type == type_name, [d.type for d in decisions]
@@ -193,3 +220,14 @@ def simulated_upstream() -> dict[str, dict[str, Published]]:
                 f"a {submission['type']} submission", Published(UPSTREAM, outgoing.key, outgoing.value)
             )
     return found
+
+
+def verify(provider: str, file_name: str, messages: Mapping[str, Published]) -> None:
+    """Run pact-python's verifier of `provider` on the committed pact `file_name`, giving it `messages`
+    by description; fails with the verifier's report."""
+    verifier = Verifier(provider).message_handler({d: m.message() for d, m in messages.items()})
+    verifier.add_source(PACT_DIR / file_name)
+    try:
+        verifier.verify()
+    except RuntimeError as error:
+        raise AssertionError(f"{provider} breaks {file_name}:\n{verifier.output(strip_ansi=True)}") from error

@@ -5,12 +5,10 @@ produces messages that honour them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 
 import pytest
-from pact import Verifier
 from pact.error import PactVerificationError
 
 from tests.contract.message_pacts import PACT_DIR, REGENERATE, UPSTREAM_SYSTEMS, MessagePact, all_pacts
@@ -20,26 +18,10 @@ from tests.contract.pact_providers import (
     eligibility_messages,
     intake_messages,
     simulated_upstream,
+    verify,
 )
 
 PACTS: dict[str, MessagePact] = {message_pact.file_name: message_pact for message_pact in all_pacts()}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def no_usage_tracking() -> Iterator[None]:
-    # The verifier reports usage over the network unless told not to; tests make no outside calls.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PACT_DO_NOT_TRACK", "true")
-        yield
-
-
-def verify(provider: str, file_name: str, messages: Mapping[str, Published]) -> None:
-    verifier = Verifier(provider).message_handler({d: m.message() for d, m in messages.items()})
-    verifier.add_source(PACT_DIR / file_name)
-    try:
-        verifier.verify()
-    except RuntimeError as error:
-        raise AssertionError(f"{provider} breaks {file_name}:\n{verifier.output(strip_ansi=True)}") from error
 
 
 def test_every_producer_consumer_pair_has_a_pact() -> None:

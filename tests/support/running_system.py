@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from amnesty_contracts import CASES, DECISIONS
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
 from tests.support.intake import TOKEN
@@ -61,6 +62,8 @@ class RunningSystem:
     """The broker the services use, when known (a deployment may not tell)."""
     intake_api_token: str | None
     """The bearer token of intake's POST /v1/submissions, when known."""
+    cases_topic: str = CASES
+    decisions_topic: str = DECISIONS
 
 
 @asynccontextmanager
@@ -84,4 +87,6 @@ async def running_system(
             pipeline.statistics.process.url,
             endpoints.kafka_bootstrap_servers,
             TOKEN,
+            pipeline.intake.cases,
+            pipeline.eligibility.decisions,
         )
