@@ -121,6 +121,12 @@ def _with_matchers(
     return matched
 
 
+def described(type_name: str, kind: str) -> str:
+    """How a pact names a message of `type_name`: "an AmnestyGranted event", "a CaseOpened submission"."""
+    article = "an" if type_name[0] in "AEIOU" else "a"
+    return f"{article} {type_name} {kind}"
+
+
 @dataclass(frozen=True, slots=True)
 class Expectation:
     """One message a consumer expects: described, in a provider state, with its body and metadata."""
@@ -162,7 +168,7 @@ def _event_expectation(topic: str, type_name: str, example: MessageExample, stat
     body = _with_matchers(example.payload, fields)
     # The Kafka key is the person pseudonym, so that one person's events keep their order.
     metadata = {"topic": topic, "key": _pattern(_PSEUDONYM)(example.payload["person"])}
-    return Expectation(f"a {type_name} event", state, body, metadata)
+    return Expectation(described(type_name, "event"), state, body, metadata)
 
 
 def case_events_pact(consumer: str) -> MessagePact:
@@ -172,7 +178,7 @@ def case_events_pact(consumer: str) -> MessagePact:
         "intake",
         CASES,
         tuple(
-            _event_expectation(CASES, name, examples[0], f"a {name} submission was accepted")
+            _event_expectation(CASES, name, examples[0], f"{described(name, 'submission')} was accepted")
             for name, examples in case_event_examples().items()
         ),
     )
@@ -234,8 +240,8 @@ def upstream_pact(system: str) -> MessagePact:
             body["channel"] = payload["channel"]
         expectations.append(
             Expectation(
-                f"a {type_name} submission",
-                f"{system} has a {type_name} to report",
+                described(type_name, "submission"),
+                f"{system} has {described(type_name, 'submission')} to send",
                 body,
                 {"topic": UPSTREAM},
             )

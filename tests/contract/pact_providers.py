@@ -31,7 +31,7 @@ from amnesty_intake.service_layer.admission import Admission, Incoming
 from amnesty_simulator.calibration import calibrate, read_figures, return_targets
 from amnesty_simulator.submissions import submissions
 from amnesty_simulator.world import generate
-from tests.contract.message_pacts import PACT_DIR
+from tests.contract.message_pacts import PACT_DIR, described
 from tests.unit.eligibility.fake_store import FakePersonStore, eligibility
 from tests.unit.intake.fake_store import KEY, FakeIntakeStore
 
@@ -167,7 +167,7 @@ async def eligibility_decides(case_events: Sequence[NewEvent]) -> list[NewEvent]
 async def intake_messages() -> dict[str, Published]:
     """Intake's message of each case event type, by the pact's description of it."""
     return {
-        f"a {type_name} event": published(event)
+        described(type_name, "event"): published(event)
         for type_name, submission in Submitter().case_submissions().items()
         for event in await intake_records([encoded(submission)])
     }
@@ -181,7 +181,7 @@ async def eligibility_messages() -> dict[str, Published]:
         decisions = await eligibility_decides(await intake_records(history))
         assert decisions, f"no decision after the {type_name} history"
         assert decisions[-1].type == type_name, [d.type for d in decisions]
-        messages[f"a {type_name} event"] = published(decisions[-1])
+        messages[described(type_name, "event")] = published(decisions[-1])
     return messages
 
 
@@ -217,7 +217,7 @@ def simulated_upstream() -> dict[str, dict[str, Published]]:
         system = systems.get(str(submission.get("source", "")).rstrip("0123456789"))
         if system is not None:
             found[system].setdefault(
-                f"a {submission['type']} submission", Published(UPSTREAM, outgoing.key, outgoing.value)
+                described(submission["type"], "submission"), Published(UPSTREAM, outgoing.key, outgoing.value)
             )
     return found
 

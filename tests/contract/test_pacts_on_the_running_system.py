@@ -13,6 +13,7 @@ from aiokafka import ConsumerRecord
 
 from amnesty_contracts import CASES, DECISIONS, Rejection, parse_case_event, parse_decision_event
 from amnesty_intake.service_layer.admission import correlation_id
+from tests.contract.message_pacts import described
 from tests.contract.pact_providers import DECISION_TYPES, Published, Submitter, verify
 from tests.support.kafka import read_all
 from tests.support.running_system import RunningSystem
@@ -80,7 +81,9 @@ async def test_the_running_intake_publishes_the_case_events_its_consumers_expect
     run = uuid.uuid4().hex[:12]
     submissions = Submitter(f"contract-{run}", run).case_submissions()
     _submit(ready, list(submissions.values()))
-    wanted = {(_correlation(s), type_name): f"a {type_name} event" for type_name, s in submissions.items()}
+    wanted = {
+        (_correlation(s), type_name): described(type_name, "event") for type_name, s in submissions.items()
+    }
     messages = await _read(ready, ready.cases_topic, wanted, decisions=False)
     for consumer in ("eligibility", "statistics"):
         verify("intake", f"{consumer}-intake.json", messages)
@@ -97,7 +100,7 @@ async def test_the_running_eligibility_publishes_the_decisions_statistics_expect
         history = Submitter(f"contract-{run}-{number}", f"{run}-{number}").decision_history(type_name)
         submissions += history
         decided = [s for s in history if s["type"] == "VoluntaryReturn"][-1]
-        wanted[(_correlation(decided), type_name)] = f"a {type_name} event"
+        wanted[(_correlation(decided), type_name)] = described(type_name, "event")
     _submit(ready, submissions)
     verify(
         "eligibility", "statistics-eligibility.json", await _read(ready, ready.decisions_topic, wanted, True)
