@@ -6,7 +6,7 @@ deploy/grafana/dashboards/ (which Grafana's provisioning loads).
 
 Business figures by business date come from the statistics read models through a PostgreSQL data
 source (the views of schema `statistics`), filtered by the dashboard's time range and its region and
-article variables; live operational figures through Prometheus, with the metric names of contract.md.
+article variables; live operational figures through Prometheus, with the metric names of docs/contract.md.
 Each dashboard picks its data sources with data-source variables (`$postgres`, `$prometheus`) whose
 default is the provisioned one (uids `amnesty-postgres`, `amnesty-prometheus`), so that it also works
 against another data source of the same type. The official returns figures are literal values taken from

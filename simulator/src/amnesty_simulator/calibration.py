@@ -1,7 +1,7 @@
 """Monthly new cases per article that honour every published figure, and the residuals they could not.
 
 The sources were published at different dates and some were revised, so they do not all add up.
-Precedence (domain.md §5): monthly figures, then yearly, then period and cumulative totals; among those,
+Precedence (docs/domain.md §5): monthly figures, then yearly, then period and cumulative totals; among those,
 exact figures before approximate ones. A month without a figure gets a share of its constraint's
 remainder in proportion to a shape interpolated from the neighbouring published months; once a month is
 set, later (weaker) constraints cannot move it and what they miss is reported as a residual.

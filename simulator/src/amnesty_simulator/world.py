@@ -24,7 +24,7 @@ from amnesty_simulator.calibration import (
 )
 from amnesty_simulator.regions import REGION_WEIGHTS
 
-# The regimes' windows (domain.md §2): returns concentrate inside them.
+# The regimes' windows (docs/domain.md §2): returns concentrate inside them.
 WINDOWS = ((date(2024, 11, 29), date(2025, 3, 1)), (date(2025, 5, 10), date(2025, 8, 30)))
 CHANNELS = {
     "army-plus": 35,

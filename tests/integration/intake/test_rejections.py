@@ -1,4 +1,5 @@
-"""Everything contract.md calls wrong is rejected with its reason (Kafka and HTTP); nothing stops the flow."""
+"""Everything docs/contract.md calls wrong is rejected with its reason (Kafka and HTTP); nothing stops
+the flow."""
 
 from __future__ import annotations
 

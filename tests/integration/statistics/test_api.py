@@ -235,6 +235,20 @@ async def test_the_regions_have_a_summary_each(http: httpx2.AsyncClient) -> None
             "invalid-parameter",
         ),
         ("/v1/stats/regions", {"to": "2025-02-30"}, "to", "invalid-parameter"),
+        # Once a 500 (to) and a query running into the statement timeout (from): now refused at once.
+        (
+            "/v1/stats/series",
+            {"metric": "cases_opened", "period": "day", "to": "9999-12-31"},
+            "to",
+            "invalid-parameter",
+        ),
+        (
+            "/v1/stats/series",
+            {"metric": "cases_opened", "period": "day", "from": "0001-01-01", "to": "0001-03-01"},
+            "from",
+            "invalid-parameter",
+        ),
+        ("/v1/stats/summary", {"to": "9999-12-31"}, "to", "invalid-parameter"),
     ],
 )
 async def test_a_bad_parameter_is_a_400_naming_it(

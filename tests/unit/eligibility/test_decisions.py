@@ -1,4 +1,4 @@
-"""decide: the rules of domain.md §3 over one person's history, with the facts that explain them."""
+"""decide: the rules of docs/domain.md §3 over one person's history, with the facts that explain them."""
 
 from __future__ import annotations
 

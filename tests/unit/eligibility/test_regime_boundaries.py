@@ -1,6 +1,6 @@
 """Every boundary of every regime of the rule set in force, for the absence start and the return date.
 
-The expected dates are domain.md §2's, written out here, so the shipped rule file is checked against the
+The expected dates are docs/domain.md §2's, written out here, so the shipped rule file is checked against the
 law and not against itself.
 """
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from amnesty_simulator.calibration import (
@@ -15,18 +13,10 @@ from amnesty_simulator.calibration import (
     read_figures,
 )
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "official-stats.csv"
-
 
 @pytest.fixture(scope="module")
 def calendar() -> CaseCalendar:
     return calibrate(read_figures(), (2022, 1), (2025, 9))
-
-
-@pytest.mark.skipif(not SHARED.exists(), reason="no shared/ beside this checkout to compare with")
-def test_the_packaged_figures_are_the_shared_ones() -> None:
-    # The package ships a copy (service images cannot reach shared/); re-copy it when this fails.
-    assert read_figures() == read_figures(SHARED)
 
 
 def test_every_published_monthly_figure_is_kept(calendar: CaseCalendar) -> None:
@@ -58,7 +48,7 @@ def test_exact_totals_hold(
 
 def test_what_cannot_be_matched_is_stated_not_hidden(calendar: CaseCalendar) -> None:
     stated = {r.label.split(" (")[0]: r.difference for r in calendar.residuals if r.generated >= 0}
-    # The sources disagree by these amounts (domain.md §5): weaker figures yield to stronger ones.
+    # The sources disagree by these amounts (docs/domain.md §5): weaker figures yield to stronger ones.
     assert stated == {
         "cases_cumulative 2022-03..2024-09 art. 407": 630,
         "cases_cumulative 2022-01..2025-09 art. 407": -3,

@@ -44,6 +44,11 @@ def test_filters_are_parsed() -> None:
         ({"region": "UA-99"}, "region"),
         ({"region": "ua-48"}, "region"),
         ({"article": "409"}, "article"),
+        # The driver sends the extreme dates as -infinity / infinity: a series over them never ends.
+        ({"from": "0001-01-01", "to": "0001-03-01"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "1999-12-31"}, "from"),
+        ({"to": "2100-01-01"}, "to"),
     ],
 )
 def test_a_bad_filter_names_its_parameter(params: dict[str, str], parameter: str) -> None:
@@ -51,6 +56,12 @@ def test_a_bad_filter_names_its_parameter(params: dict[str, str], parameter: str
     assert isinstance(invalid, InvalidParameter)
     assert invalid.parameter == parameter
     assert invalid.error == "invalid-parameter"
+
+
+def test_the_plausible_years_are_answered() -> None:
+    assert parse_filters({"from": "2000-01-01", "to": "2099-12-31"}) == Filters(
+        date(2000, 1, 1), date(2099, 12, 31)
+    )
 
 
 def test_the_regions_question_takes_no_region() -> None:

@@ -15,7 +15,7 @@ from amnesty_contracts.field_types import EventId, RegimeId, RuleSetVersion
 
 
 class DenialReason(StrEnum):
-    """Why a voluntary return earns no amnesty (domain.md section 3)."""
+    """Why a voluntary return earns no amnesty (docs/domain.md, section 3)."""
 
     REPEAT_OFFENCE = "repeat-offence"
     NOT_VOLUNTARY = "not-voluntary"

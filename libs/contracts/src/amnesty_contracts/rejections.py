@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Final
 
 MAX_MESSAGE_BYTES: Final = 64 * 1024
-"""The largest message accepted (contract.md: "over 64 KiB" is rejected); also the cap on `original`."""
+"""The largest message accepted (docs/contract.md: "over 64 KiB" is rejected); also the cap on `original`."""
 
 
 # The contract names invalid-json, too-large, unknown-type, invalid-field and conflicting-duplicate as

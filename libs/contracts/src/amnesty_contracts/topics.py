@@ -14,7 +14,8 @@ REJECTED: Final = "amnesty.rejected.v1"
 
 ALL_TOPICS: Final[tuple[str, ...]] = (UPSTREAM, CASES, DECISIONS, REJECTED)
 
-# contract.md: "partitions configurable, 6 by default"; the stack reads its own setting and falls back here.
+# docs/contract.md: "partitions configurable, 6 by default"; the stack reads its own setting, falling back
+# on this one.
 DEFAULT_PARTITIONS: Final = 6
 
 
@@ -36,13 +37,14 @@ class Topic:
     message_types: tuple[str, ...]
 
 
-# Case events carry the same names as the submissions they record (contract.md, "Topics").
+# Case events carry the same names as the submissions they record (docs/contract.md, "Topics").
 _CASE_TYPES = ("CaseOpened", "VoluntaryReturn", "Detained", "CaseReclassified", "CaseClosed")
 _DECISION_TYPES = ("AmnestyGranted", "AmnestyDenied", "EligibilityPending", "AmnestyRevoked")
 
-# Every topic is kept forever: the domain topics so that a new projection can start from the beginning
-# (contract.md), the upstream and rejected ones so that nothing is lost and a rejection can be re-driven
-# after a fix. The two that hold raw identifiers are flagged so operators know where personal data lives.
+# The domain topics are kept forever, so that a new projection can start from the beginning
+# (docs/contract.md). The two that hold raw identifiers are flagged so operators know where personal
+# data lives, and kept only as long as the stack is told (InfraSettings: upstream_retention_days, 30 by
+# default, time to replay after an incident; rejected_retention_days, 90, time for a fix and a re-drive).
 TOPICS: Final[Mapping[str, Topic]] = MappingProxyType(
     {
         UPSTREAM: Topic(
@@ -53,7 +55,7 @@ TOPICS: Final[Mapping[str, Topic]] = MappingProxyType(
             key="the sending system's record id (any string)",
             content="Submissions from registers, units, military police, Army+ and courts",
             domain=False,
-            unlimited_retention=True,
+            unlimited_retention=False,
             raw_personal_data=True,
             message_types=_CASE_TYPES,
         ),
@@ -89,7 +91,7 @@ TOPICS: Final[Mapping[str, Topic]] = MappingProxyType(
             key="as received",
             content="Messages that failed validation, with the reason and the original bytes",
             domain=False,
-            unlimited_retention=True,
+            unlimited_retention=False,
             raw_personal_data=True,
             message_types=("RejectedMessage",),
         ),

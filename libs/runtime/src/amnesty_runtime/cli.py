@@ -131,7 +131,9 @@ def _print_where_to_look(infra: InfraSettings, simulated: str, ports: dict[str, 
   submissions      POST {intake}/v1/submissions  (bearer token in {token})
   metrics          {stats}/metrics  {intake}/metrics  http://127.0.0.1:{ports["eligibility"]}/metrics
   AsyncAPI docs    {intake}/asyncapi.json  {intake}/schemas/<message>.json
+  HTTP API docs    {stats}/docs  {intake}/docs
   service logs     {logs}/
+  rejected         amnesty rejected list   (show ID, redrive ID after a fix)
   what-if          amnesty whatif --rules {examples}/window-2-extended-2025-12-31.toml
 
 Stop everything with: make down""")

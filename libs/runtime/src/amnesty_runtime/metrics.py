@@ -1,4 +1,4 @@
-"""The operational metrics of contract.md, defined once for every service.
+"""The operational metrics of docs/contract.md, defined once for every service.
 
 Labels never carry a person, case or unit: only service, topic, event type, reason.
 (`amnesty_outbox_pending` lives with the outbox relay in amnesty_eventstore.)

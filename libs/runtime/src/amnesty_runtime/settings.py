@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from amnesty_contracts.topics import REJECTED, UPSTREAM
+
 SERVICES: tuple[str, ...] = ("intake", "eligibility", "statistics")
 """The services, each with its own PostgreSQL schema and login role of the same name."""
 
@@ -55,6 +57,18 @@ class InfraSettings(BaseSettings):
     kafka_controller_port: int = 19093
     kafka_heap: str = Field(default="768m", description="The local broker's -Xmx (the machine has 2 cores).")
     topic_partitions: int = Field(default=6, ge=1)
+    upstream_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="How long amnesty.upstream.v1 keeps submissions, raw identifiers and all: time enough "
+        "to replay them after an incident (intake records them within seconds).",
+    )
+    rejected_retention_days: float = Field(
+        default=90,
+        gt=0,
+        description="How long amnesty.rejected.v1 keeps rejected messages with their original bytes: the "
+        "window for a fix and a re-drive (amnesty rejected redrive).",
+    )
     ready_timeout_s: float = Field(default=120.0, gt=0)
 
     @property
@@ -66,6 +80,11 @@ class InfraSettings(BaseSettings):
         """AMNESTY_<SERVICE>_DATABASE_URL, when the operator gives a service its own credentials."""
         value: str | None = getattr(self, f"{service}_database_url")
         return value
+
+    @property
+    def raw_retention_days(self) -> dict[str, float]:
+        """The retention of each topic that holds raw identifiers (the domain topics keep everything)."""
+        return {UPSTREAM: self.upstream_retention_days, REJECTED: self.rejected_retention_days}
 
     @property
     def kafka_pom(self) -> Path:

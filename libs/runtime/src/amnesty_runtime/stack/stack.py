@@ -73,7 +73,8 @@ class Stack:
         )
         kafka_ready = time.monotonic() - started
         created = await ensure_topics(
-            endpoints.kafka_bootstrap_servers, contract_topics(self.settings.topic_partitions)
+            endpoints.kafka_bootstrap_servers,
+            contract_topics(self.settings.topic_partitions, self.settings.raw_retention_days),
         )
         return StartReport(endpoints, postgres_ready, kafka_ready, created)
 

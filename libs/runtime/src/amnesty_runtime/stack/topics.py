@@ -1,19 +1,21 @@
-"""Creating the contract's topics: idempotent, with their partitions and retention."""
+"""Creating the contract's topics: idempotent, with their partitions and retention (kept as configured)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from amnesty_contracts.topics import TOPICS
 from amnesty_runtime.stack.errors import StackError
 
 UNLIMITED = "-1"
+DAY_MS = 24 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,13 @@ async def wait_for_kafka(
 
 
 async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], timeout_s: float = 60.0) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+    """Create the topics that do not exist yet; returns the names created. Topics that exist get their
+    spec's configuration again, so a changed retention setting takes effect at the next start."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        await _configure(admin, [s for s in specs if s.name in existing])
         missing = [s for s in specs if s.name not in existing]
         if not missing:
             return []
@@ -88,13 +92,27 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], timeout_
         await admin.close()
 
 
-def contract_topics(partitions: int) -> list[TopicSpec]:
-    """The topics of contract.md with their retention (see amnesty_contracts.topics for why)."""
+async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+    # AlterConfigs sets a topic's whole dynamic configuration: the spec names all of it.
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.config) for s in specs if s.config]
+    if not resources:
+        return
+    for response in await admin.alter_configs(resources):
+        for error_code, message, _type, name in response.resources:
+            if error_code:
+                raise StackError(f"Could not configure topic {name}: {message or 'error'} ({error_code}).")
+
+
+def contract_topics(partitions: int, retention_days: Mapping[str, float]) -> list[TopicSpec]:
+    """The topics of docs/contract.md: the domain topics kept forever, the others (which hold raw
+    identifiers) for ``retention_days[name]`` (see amnesty_contracts.topics for why)."""
     return [
         TopicSpec(
             t.name,
             partitions,
-            {"retention.ms": UNLIMITED, "retention.bytes": UNLIMITED} if t.unlimited_retention else {},
+            {"retention.ms": UNLIMITED, "retention.bytes": UNLIMITED}
+            if t.unlimited_retention
+            else {"retention.ms": str(round(retention_days[t.name] * DAY_MS)), "retention.bytes": UNLIMITED},
         )
         for t in TOPICS.values()
     ]

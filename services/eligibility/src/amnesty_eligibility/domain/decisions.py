@@ -1,4 +1,4 @@
-"""The rules of domain.md §3: what each return of a person earns, given their whole history.
+"""The rules of docs/domain.md §3: what each return of a person earns, given their whole history.
 
 `decide` is a pure function of the history and a rule set. For each return (voluntary or detention):
 

@@ -1,4 +1,4 @@
-"""The published cumulative figures of voluntary returns under the windows (domain.md §5).
+"""The published cumulative figures of voluntary returns under the windows (docs/domain.md §5).
 
 The reference points the live page and the `amnesty-returns` dashboard draw beside the system's own
 cumulative returns. No official monthly series exists: these few dated totals are all there is. They

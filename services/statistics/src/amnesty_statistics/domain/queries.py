@@ -21,8 +21,10 @@ _ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_PERIODS: Final = 10_000
 """The longest series answered (27 years of days): a bound on the work one request can ask for."""
 
-EARLIEST: Final = date.min
-LATEST: Final = date.max
+EARLIEST: Final = date(2000, 1, 1)
+LATEST: Final = date(2099, 12, 31)
+"""The business dates a query may name. Beyond them nothing is recorded, and the driver would send the
+extreme dates as -infinity and infinity: a series over them never ends."""
 
 
 class Period(StrEnum):
@@ -153,9 +155,12 @@ def _date(name: str, raw: str | None) -> date | InvalidParameter | None:
     if not _ISO_DATE.fullmatch(raw):
         return InvalidParameter(name, "must be a date written YYYY-MM-DD")
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         return InvalidParameter(name, "is not a real calendar date")
+    if not EARLIEST <= day <= LATEST:
+        return InvalidParameter(name, f"must be between {EARLIEST} and {LATEST}")
+    return day
 
 
 def _choice(name: str, raw: str | None, choices: type[StrEnum]) -> str | InvalidParameter:

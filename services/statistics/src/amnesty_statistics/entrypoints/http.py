@@ -1,4 +1,4 @@
-"""The HTTP door: GET /v1/stats/summary, /v1/stats/series and /v1/stats/regions (contract.md).
+"""The HTTP door: GET /v1/stats/summary, /v1/stats/series and /v1/stats/regions (docs/contract.md).
 
 A parameter that cannot be answered is a 400 problem (RFC 9457) naming it:
 ``{"type": "urn:amnesty-events:problem:invalid-parameter", "title": "Invalid parameter", "status": 400,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Figures(BaseModel):
-    """The summary's figures (contract.md): counts by business date, open cases at the range's end."""
+    """The summary's figures (docs/contract.md): counts by business date, open cases at the range's end."""
 
     cases_opened: int
     voluntary_returns: int

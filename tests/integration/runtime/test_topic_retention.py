@@ -1,0 +1,46 @@
+"""The stack creates topics with their retention, and puts a changed retention on topics that exist."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from amnesty_runtime.stack import Endpoints
+from amnesty_runtime.stack.topics import DAY_MS, UNLIMITED, TopicSpec, ensure_topics
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def admin(endpoints: Endpoints) -> AsyncIterator[AIOKafkaAdminClient]:
+    client = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    await client.start()
+    yield client
+    await client.close()
+
+
+async def retention_ms(admin: AIOKafkaAdminClient, topic: str) -> str:
+    [response] = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": None})]
+    )
+    [(_error, _message, _type, _name, entries)] = response.resources
+    return str(next(entry[1] for entry in entries if entry[0] == "retention.ms"))
+
+
+async def test_a_topic_gets_its_retention_and_keeps_it_as_configured_later(
+    endpoints: Endpoints, admin: AIOKafkaAdminClient
+) -> None:
+    name = f"test.retention.{uuid.uuid4().hex[:8]}"
+    month = {"retention.ms": str(30 * DAY_MS), "retention.bytes": UNLIMITED}
+    try:
+        assert await ensure_topics(endpoints.kafka_bootstrap_servers, [TopicSpec(name, 1, month)]) == [name]
+        assert await retention_ms(admin, name) == str(30 * DAY_MS)
+        week = {"retention.ms": str(7 * DAY_MS), "retention.bytes": UNLIMITED}
+        assert await ensure_topics(endpoints.kafka_bootstrap_servers, [TopicSpec(name, 1, week)]) == []
+        assert await retention_ms(admin, name) == str(7 * DAY_MS)
+    finally:
+        await admin.delete_topics([name])
