@@ -13,6 +13,7 @@ from referencing import Registry, Resource
 from amnesty_contracts import ALL_TOPICS, TOPICS, UPSTREAM, Rejection, RejectionReason, rejected_message
 from amnesty_contracts.schema_export import (
     ASYNCAPI_FILE,
+    EXAMPLES_DIR,
     REGENERATE,
     SCHEMA_DIR,
     asyncapi_document,
@@ -190,10 +191,30 @@ def _messages() -> dict[str, Any]:
 def test_every_message_has_examples_its_payload_schema_accepts(message_id: str) -> None:
     message = _messages()[message_id]
     examples = message["examples"]
-    assert len(examples) >= 2
+    assert examples
     assert len({example["name"] for example in examples}) == len(examples)
     for example in examples:
         validator(message["payload"]["$ref"]).validate(example["payload"])
+
+
+def test_the_examples_are_every_valid_one_of_the_examples_folder_under_its_message() -> None:
+    published = {
+        example["summary"]: (key, example["payload"])
+        for key, message in _messages().items()
+        for example in message["examples"]
+    }
+    files = sorted(EXAMPLES_DIR.glob("*/valid/*.json"))
+    assert files
+    assert set(published) == {f"examples/{path.relative_to(EXAMPLES_DIR).as_posix()}" for path in files}
+    for path in files:
+        key, payload = published[f"examples/{path.relative_to(EXAMPLES_DIR).as_posix()}"]
+        assert payload == json.loads(path.read_text(encoding="utf-8"))
+        assert key.split(".", 1)[1] in {payload.get("type"), "RejectedMessage"}
+
+
+def test_the_document_is_generated_only_with_an_examples_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no examples folder"):
+        asyncapi_document(tmp_path / "nowhere")
 
 
 @pytest.mark.parametrize("message_id", sorted(_messages()))
