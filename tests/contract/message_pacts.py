@@ -3,7 +3,8 @@
 Every producer -> consumer pair of the system has a pact: intake -> eligibility and intake -> statistics
 on amnesty.cases.v1, eligibility -> statistics on amnesty.decisions.v1, and each upstream system ->
 intake on amnesty.upstream.v1 (what intake must be sent to accept a submission, for the upstream teams
-to verify their systems against). The example bodies are the AsyncAPI document's examples; matchers
+to verify their systems against). The example bodies are messages of `examples/`, cut to the fields
+their type requires: a consumer depends on those, and reads an optional one when it is there. Matchers
 say which parts are fixed (message type, schema version, enumerations) and which only have a shape
 (ids, dates, pseudonyms), so a provider's real message with other values still honours the pact.
 
@@ -13,6 +14,7 @@ fails when they differ from what this module defines.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,15 +23,22 @@ from typing import Any, Final
 
 from pact import Pact, match
 from pact.match.matcher import AbstractMatcher
+from pydantic import BaseModel
 
-from amnesty_contracts import CASES, DECISIONS, UPSTREAM, Article, Branch, Channel, Outcome
-from amnesty_contracts.decision_events import DenialReason, PendingReason
-from amnesty_contracts.message_examples import (
-    MessageExample,
-    case_event_examples,
-    decision_examples,
-    submission_examples,
+from amnesty_contracts import (
+    CASE_EVENT_MODELS,
+    CASES,
+    DECISION_EVENT_MODELS,
+    DECISIONS,
+    SUBMISSION_MODELS,
+    UPSTREAM,
+    Article,
+    Branch,
+    Channel,
+    Outcome,
 )
+from amnesty_contracts.decision_events import DenialReason, PendingReason
+from tests.support.examples import EXAMPLES
 
 PACT_DIR: Final = Path(__file__).resolve().parent / "pacts"
 REGENERATE: Final = "uv run --frozen python -m tests.contract.message_pacts"
@@ -161,14 +170,49 @@ class MessagePact:
         return pact
 
 
-def _event_expectation(topic: str, type_name: str, example: MessageExample, state: str) -> Expectation:
+def _example(topic: str, name: str) -> dict[str, Any]:
+    example: dict[str, Any] = json.loads(
+        (EXAMPLES / topic / "valid" / f"{name}.json").read_text(encoding="utf-8")
+    )
+    return example
+
+
+def _required(payload: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """`payload` without the fields `model` has as optional, absent by default (a nested model's too);
+    `type` and `schema_version`, whose defaults say what the message is, stay."""
+    kept: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name not in payload or (not field.is_required() and field.default is None):
+            continue
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel) and isinstance(payload[name], Mapping):
+            kept[name] = _required(payload[name], nested)
+        else:
+            kept[name] = payload[name]
+    return kept
+
+
+def _event_expectation(topic: str, example: str, state: str) -> Expectation:
+    payload = _example(topic, example)
+    type_name = payload["type"]
+    models: Mapping[str, type[BaseModel]] = {**CASE_EVENT_MODELS, **DECISION_EVENT_MODELS}
     fields = dict(_EVENT_FIELDS)
     if type_name in _DECISION_REASONS:
         fields["reason"] = _pattern(_DECISION_REASONS[type_name])
-    body = _with_matchers(example.payload, fields)
+    body = _with_matchers(_required(payload, models[type_name]), fields)
     # The Kafka key is the person pseudonym, so that one person's events keep their order.
-    metadata = {"topic": topic, "key": _pattern(_PSEUDONYM)(example.payload["person"])}
+    metadata = {"topic": topic, "key": _pattern(_PSEUDONYM)(payload["person"])}
     return Expectation(described(type_name, "event"), state, body, metadata)
+
+
+# The example of each case event type the pacts of amnesty.cases.v1 show.
+CASE_EXAMPLES: Final = {
+    "CaseOpened": "case-opened",
+    "VoluntaryReturn": "voluntary-return",
+    "Detained": "detained",
+    "CaseReclassified": "case-reclassified",
+    "CaseClosed": "case-closed",
+}
 
 
 def case_events_pact(consumer: str) -> MessagePact:
@@ -178,17 +222,18 @@ def case_events_pact(consumer: str) -> MessagePact:
         "intake",
         CASES,
         tuple(
-            _event_expectation(CASES, name, examples[0], f"{described(name, 'submission')} was accepted")
-            for name, examples in case_event_examples().items()
+            _event_expectation(CASES, example, f"{described(name, 'submission')} was accepted")
+            for name, example in CASE_EXAMPLES.items()
         ),
     )
 
 
-DECISION_STATES: Final = {
-    "AmnestyGranted": "a return inside a window, its case known",
-    "AmnestyDenied": "a return after every window, its case known",
-    "EligibilityPending": "a return whose case is not known yet",
-    "AmnestyRevoked": "a granted return, then an earlier case of the person",
+# The example of each decision type, and the provider state that leads to one.
+DECISION_EXAMPLES: Final = {
+    "AmnestyGranted": ("amnesty-granted", "a return inside a window, its case known"),
+    "AmnestyDenied": ("amnesty-denied", "a return after every window, its case known"),
+    "EligibilityPending": ("eligibility-pending", "a return whose case is not known yet"),
+    "AmnestyRevoked": ("amnesty-revoked", "a granted return, then an earlier case of the person"),
 }
 
 
@@ -198,44 +243,28 @@ def decisions_pact() -> MessagePact:
         "statistics",
         "eligibility",
         DECISIONS,
-        tuple(
-            _event_expectation(DECISIONS, name, examples[0], DECISION_STATES[name])
-            for name, examples in decision_examples().items()
-        ),
+        tuple(_event_expectation(DECISIONS, example, state) for example, state in DECISION_EXAMPLES.values()),
     )
 
 
-# Which submissions each upstream system sends, by the AsyncAPI example that shows one: the pact is
-# what intake needs of that system to accept them, so only the required fields are expected.
-UPSTREAM_SYSTEMS: Final[Mapping[str, tuple[tuple[str, str, dict[str, Any]], ...]]] = {
-    "erdr": (
-        ("CaseOpened", "erdr-required-fields", {}),
-        ("CaseReclassified", "to-desertion", {}),
-    ),
-    "army-plus": (("VoluntaryReturn", "army-plus", {}),),
-    "reserve-battalion": (
-        (
-            "VoluntaryReturn",
-            "army-plus",
-            {"source": "reserve-battalion-12", "submission_id": "rb12-0091", "channel": "reserve-battalion"},
-        ),
-    ),
-    "military-police": (("Detained", "military-police", {}),),
-    "courts": (("CaseClosed", "released", {}),),
+# Which submissions each upstream system sends, by the example of `examples/` that shows one.
+UPSTREAM_SYSTEMS: Final[Mapping[str, tuple[str, ...]]] = {
+    "erdr": ("erdr-case-opened-required-only", "erdr-case-reclassified"),
+    "army-plus": ("army-plus-voluntary-return",),
+    "reserve-battalion": ("reserve-battalion-voluntary-return",),
+    "military-police": ("military-police-detained",),
+    "courts": ("court-case-closed",),
 }
-
-
-def _submission_example(type_name: str, name: str) -> MessageExample:
-    return next(example for example in submission_examples()[type_name] if example.name == name)
 
 
 def upstream_pact(system: str) -> MessagePact:
     """What intake expects `system` to publish on amnesty.upstream.v1 for a submission to be accepted."""
     expectations = []
-    for type_name, example_name, changes in UPSTREAM_SYSTEMS[system]:
-        payload = {**_submission_example(type_name, example_name).payload, **changes}
-        body = _with_matchers(payload, _SUBMISSION_FIELDS)
-        # The source names the system; a channel or type is what the system sends, so they are fixed.
+    for example in UPSTREAM_SYSTEMS[system]:
+        payload = _example(UPSTREAM, example)
+        type_name = payload["type"]
+        body = _with_matchers(_required(payload, SUBMISSION_MODELS[type_name]), _SUBMISSION_FIELDS)
+        # A channel says what the system is, so it is fixed; the source only names one of its kind.
         if "channel" in payload:
             body["channel"] = payload["channel"]
         expectations.append(
