@@ -15,7 +15,7 @@ from amnesty_contracts import CASES, DECISIONS, Rejection, parse_case_event, par
 from amnesty_intake.service_layer.admission import correlation_id
 from tests.contract.message_pacts import described
 from tests.contract.pact_providers import DECISION_TYPES, Published, Submitter, verify
-from tests.support.kafka import read_all
+from tests.support.kafka import positions, read_since
 from tests.support.running_system import RunningSystem
 from tests.support.waiting import eventually
 
@@ -41,9 +41,12 @@ def _correlation(submission: Mapping[str, Any]) -> uuid.UUID:
     return correlation_id(submission["source"], submission["submission_id"])
 
 
-async def _read(system: RunningSystem, topic: str, wanted: Wanted, decisions: bool) -> dict[str, Published]:
-    """The wanted messages off `topic`, as published on the contract's topic: local services run on
-    topics of their own, each standing in for its contract topic (a given system uses the real ones)."""
+async def _read(
+    system: RunningSystem, topic: str, since: dict[int, int], wanted: Wanted, decisions: bool
+) -> dict[str, Published]:
+    """The wanted messages off `topic` after `since`, as published on the contract's topic: local
+    services run on topics of their own, each standing in for its contract topic (a given system uses
+    the real ones)."""
     assert system.kafka_bootstrap_servers is not None
     bootstrap = system.kafka_bootstrap_servers
 
@@ -60,9 +63,14 @@ async def _read(system: RunningSystem, topic: str, wanted: Wanted, decisions: bo
         return messages
 
     async def probe() -> dict[str, Published]:
-        return found(await read_all(bootstrap, topic))
+        return found(await read_since(bootstrap, topic, since))
 
     return await eventually(probe, lambda messages: len(messages) == len(wanted), timeout_s=120)
+
+
+def _bootstrap(system: RunningSystem) -> str:
+    assert system.kafka_bootstrap_servers is not None
+    return system.kafka_bootstrap_servers
 
 
 @pytest.fixture
@@ -80,11 +88,12 @@ async def test_the_running_intake_publishes_the_case_events_its_consumers_expect
 ) -> None:
     run = uuid.uuid4().hex[:12]
     submissions = Submitter(f"contract-{run}", run).case_submissions()
+    since = await positions(_bootstrap(ready), ready.cases_topic)
     _submit(ready, list(submissions.values()))
     wanted = {
         (_correlation(s), type_name): described(type_name, "event") for type_name, s in submissions.items()
     }
-    messages = await _read(ready, ready.cases_topic, wanted, decisions=False)
+    messages = await _read(ready, ready.cases_topic, since, wanted, decisions=False)
     for consumer in ("eligibility", "statistics"):
         verify("intake", f"{consumer}-intake.json", messages)
 
@@ -101,7 +110,7 @@ async def test_the_running_eligibility_publishes_the_decisions_statistics_expect
         submissions += history
         decided = [s for s in history if s["type"] == "VoluntaryReturn"][-1]
         wanted[(_correlation(decided), type_name)] = described(type_name, "event")
+    since = await positions(_bootstrap(ready), ready.decisions_topic)
     _submit(ready, submissions)
-    verify(
-        "eligibility", "statistics-eligibility.json", await _read(ready, ready.decisions_topic, wanted, True)
-    )
+    decisions = await _read(ready, ready.decisions_topic, since, wanted, decisions=True)
+    verify("eligibility", "statistics-eligibility.json", decisions)
