@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from amnesty_eventstore import DbConnection, Pool
-from amnesty_eventstore.consumption import BatchOutcome, CheckpointedConsumer, Delivery
+from amnesty_eventstore.consumption import AfterCommit, BatchOutcome, CheckpointedConsumer, Delivery
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +75,30 @@ async def test_two_consumers_racing_for_one_partition_apply_it_once(
     outcomes = await asyncio.gather(first.apply(batch), second.apply(batch))
     assert sorted(o.applied for o in outcomes) == [0, 50]
     assert len(await _applied(admin_pool, fresh_schema)) == 50
+
+
+async def test_what_a_handler_does_after_the_commit_happens_only_once_it_committed(
+    admin_pool: Pool, fresh_schema: str
+) -> None:
+    await admin_pool.execute(f'CREATE TABLE "{fresh_schema}".applied (event_id text, "offset" bigint)')
+    seen: list[int] = []
+
+    async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> AfterCommit:
+        await conn.execute(f'INSERT INTO "{fresh_schema}".applied VALUES ($1, 0)', "e")
+
+        def after() -> None:
+            seen.append(len(deliveries))
+
+        return after
+
+    consumer = CheckpointedConsumer(admin_pool, fresh_schema, "g", handle)
+    await consumer.apply(_deliveries(3))
+    assert seen == [3]
+
+    async def fails(conn: DbConnection, deliveries: Sequence[Delivery]) -> AfterCommit:
+        await handle(conn, deliveries)
+        raise RuntimeError("the checkpoint never moves")
+
+    with pytest.raises(RuntimeError):
+        await CheckpointedConsumer(admin_pool, fresh_schema, "g", fails).apply(_deliveries(2, start=3))
+    assert seen == [3], "a batch that rolled back runs nothing after"

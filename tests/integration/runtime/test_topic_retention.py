@@ -23,12 +23,10 @@ async def admin(endpoints: Endpoints) -> AsyncIterator[AIOKafkaAdminClient]:
     await client.close()
 
 
-async def retention_ms(admin: AIOKafkaAdminClient, topic: str) -> str:
-    [response] = await admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": None})]
-    )
+async def config(admin: AIOKafkaAdminClient, topic: str, key: str) -> str:
+    [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, {key: None})])
     [(_error, _message, _type, _name, entries)] = response.resources
-    return str(next(entry[1] for entry in entries if entry[0] == "retention.ms"))
+    return str(next(entry[1] for entry in entries if entry[0] == key))
 
 
 async def test_a_topic_gets_its_retention_and_keeps_it_as_configured_later(
@@ -38,9 +36,14 @@ async def test_a_topic_gets_its_retention_and_keeps_it_as_configured_later(
     month = {"retention.ms": str(30 * DAY_MS), "retention.bytes": UNLIMITED}
     try:
         assert await ensure_topics(endpoints.kafka_bootstrap_servers, [TopicSpec(name, 1, month)]) == [name]
-        assert await retention_ms(admin, name) == str(30 * DAY_MS)
+        assert await config(admin, name, "retention.ms") == str(30 * DAY_MS)
+        # An operator's own setting on the topic survives the stack setting the retention again.
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, {**month, "max.message.bytes": "2000000"})]
+        )
         week = {"retention.ms": str(7 * DAY_MS), "retention.bytes": UNLIMITED}
         assert await ensure_topics(endpoints.kafka_bootstrap_servers, [TopicSpec(name, 1, week)]) == []
-        assert await retention_ms(admin, name) == str(7 * DAY_MS)
+        assert await config(admin, name, "retention.ms") == str(7 * DAY_MS)
+        assert await config(admin, name, "max.message.bytes") == "2000000"
     finally:
         await admin.delete_topics([name])

@@ -179,6 +179,19 @@ async def test_the_lag_is_what_the_broker_holds_beyond_what_was_applied() -> Non
     assert p.lag() == {"t": 10 - 5}
 
 
+async def test_a_revocation_makes_the_service_forget_what_it_keeps_in_memory() -> None:
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    forgotten: list[str] = []
+    p = BatchPipeline(consumer, None, lambda: forgotten.append("forgot"))  # type: ignore[arg-type]
+    p.attach(FakeSubscriber(kafka))
+    await p.handle(batch(0, 0))
+    await p.on_partitions_revoked(set())
+    assert forgotten == [], "nothing was revoked"
+    await p.on_partitions_revoked({TopicPartition("t", 0)})
+    assert consumer.applied == [[0, 1, 2]], "the batch in flight committed first"
+    assert forgotten == ["forgot"]
+
+
 def test_the_fakes_have_the_shape_of_the_real_consumer() -> None:
     real: Any = CheckpointedConsumer
     for name in ("apply", "stored_checkpoints", "group"):

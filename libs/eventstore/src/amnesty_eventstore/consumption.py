@@ -81,7 +81,10 @@ def select_unapplied(deliveries: Sequence[Delivery], checkpoints: Mapping[TopicP
     return Selection(fresh=fresh, replayed=len(deliveries) - len(fresh), next_offsets=moved)
 
 
-BatchHandler = Callable[[DbConnection, Sequence[Delivery]], Awaitable[None]]
+AfterCommit = Callable[[], None]
+"""What a handler does once its batch's transaction has committed (never when it rolled back)."""
+
+BatchHandler = Callable[[DbConnection, Sequence[Delivery]], Awaitable[AfterCommit | None]]
 """Applies deliveries to a service's state on the given connection, inside the batch's transaction."""
 
 
@@ -128,12 +131,15 @@ class CheckpointedConsumer:
         """
         if not deliveries:
             return BatchOutcome(0, 0)
+        after_commit = None
         async with self._pool.acquire() as conn, conn.transaction():
             checkpoints = await self._lock_checkpoints(conn, {d.coordinates for d in deliveries})
             selection = select_unapplied(deliveries, checkpoints)
             if selection.fresh:
-                await (handler or self._handler)(conn, selection.fresh)
+                after_commit = await (handler or self._handler)(conn, selection.fresh)
             await self._store_checkpoints(conn, selection.next_offsets)
+        if after_commit is not None:
+            after_commit()
         return BatchOutcome(applied=len(selection.fresh), replayed=selection.replayed)
 
     async def set_checkpoints(self, conn: DbConnection, next_offsets: Mapping[TopicPartition, int]) -> None:

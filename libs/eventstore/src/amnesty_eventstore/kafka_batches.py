@@ -15,12 +15,14 @@ the rewind is dropped and comes again too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
@@ -60,9 +62,15 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
     committed, and taken over at its stored checkpoint.
     """
 
-    def __init__(self, consumer: CheckpointedConsumer, prepare: Prepare | None) -> None:
+    def __init__(
+        self,
+        consumer: CheckpointedConsumer,
+        prepare: Prepare | None,
+        forget: Callable[[], None] | None = None,
+    ) -> None:
         self._consumer = consumer
         self._prepare = prepare
+        self._forget = forget
         self._kafka: Callable[[], Any] = lambda: None
         self.subscriber: Any = None
         self._in_flight: asyncio.Task[bool] | None = None
@@ -150,6 +158,8 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self.settle()
+        if revoked and self._forget is not None:
+            self._forget()  # another member may write what the service remembers of them
         for tp in revoked:
             self._applied.pop((tp.topic, tp.partition), None)
 
@@ -165,11 +175,11 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         if fresh:
             # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
             await kafka.seek_to_beginning(*fresh)
-        beginnings = await kafka.beginning_offsets(fresh) if fresh else {}
         for tp in assigned:
-            self._applied[(tp.topic, tp.partition)] = stored.get(
-                (tp.topic, tp.partition), beginnings.get(tp, 0)
-            )
+            self._applied[(tp.topic, tp.partition)] = stored.get((tp.topic, tp.partition), 0)
+        with contextlib.suppress(KafkaError):  # the lag of a fresh partition then counts from offset 0
+            for tp, beginning in (await kafka.beginning_offsets(fresh) if fresh else {}).items():
+                self._applied[(tp.topic, tp.partition)] = beginning
 
 
 async def _undecoded(_message: Any) -> None:
@@ -184,17 +194,19 @@ def subscribe_checkpointed(
     max_records: int = 500,
     persistent: bool = True,
     prepare: Prepare | None = None,
+    forget: Callable[[], None] | None = None,
 ) -> BatchPipeline:
     """Register a batch subscriber of ``topics`` in ``consumer``'s group that applies every batch once.
 
     ``prepare`` (optional) does a batch's stateless work while the previous batch commits and returns
-    the handler that applies it; without it the consumer's own handler applies the batch.
+    the handler that applies it; without it the consumer's own handler applies the batch. ``forget``
+    (optional) is called when partitions are revoked, to drop what the service keeps in memory of them.
     ``persistent=False`` for a subscriber added at run time and stopped later (e.g. a projection moving
     to a new version), so the broker object does not keep it. Returns the pipeline (its ``subscriber``
     is FastStream's): ``await pipeline.settle()`` once the broker has stopped, or ``await
     pipeline.stop()``, so the last transaction ends before the pool closes.
     """
-    pipeline = BatchPipeline(consumer, prepare)
+    pipeline = BatchPipeline(consumer, prepare, forget)
     subscriber = broker.subscriber(
         *topics,
         group_id=consumer.group,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from amnesty_eventstore.connections import DbConnection
-from amnesty_eventstore.consumption import Delivery
+from amnesty_eventstore.consumption import AfterCommit, Delivery
 
 INVALID = "invalid"
 """The message type counted for a message that is not a readable message of its topic."""
@@ -19,10 +19,12 @@ INVALID = "invalid"
 
 @dataclass(frozen=True, slots=True)
 class BatchReport:
-    """What a batch came to: each message's type (in order), and the reasons of those rejected."""
+    """What a batch came to: each message's type (in order), the reasons of those rejected, and what to
+    do once its transaction has committed (e.g. keep the state it wrote in memory)."""
 
     types: Sequence[str]
     rejected: Sequence[str] = field(default_factory=tuple)
+    after_commit: AfterCommit | None = None
 
 
 Apply = Callable[[DbConnection, Sequence[Delivery]], Awaitable[BatchReport]]
@@ -37,4 +39,8 @@ class Policy(Protocol):
 
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """The stateless work on the whole batch; returns what applies it in the batch's transaction."""
+        ...
+
+    def forget(self) -> None:
+        """Drop what the policy keeps in memory between batches: its partitions are moving elsewhere."""
         ...

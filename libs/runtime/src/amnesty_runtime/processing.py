@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import DbConnection, Pool
-from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
+from amnesty_eventstore.consumption import AfterCommit, BatchHandler, CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import BatchPipeline, subscribe_checkpointed
 from amnesty_runtime.metrics import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
 from amnesty_runtime.policy import BatchReport, Policy
@@ -49,11 +49,12 @@ def counted(policy: Policy) -> Callable[[Sequence[Delivery]], BatchHandler]:
         apply = policy.prepare(deliveries)
         prepared_s = time.perf_counter() - started
 
-        async def handle(conn: DbConnection, to_apply: Sequence[Delivery]) -> None:
+        async def handle(conn: DbConnection, to_apply: Sequence[Delivery]) -> AfterCommit | None:
             started = time.perf_counter()
             report = await apply(conn, to_apply)
             seconds = prepared_s * len(to_apply) / len(deliveries) + time.perf_counter() - started
             count_batch(policy.service, [d.topic for d in to_apply], report, seconds)
+            return report.after_commit
 
         return handle
 
@@ -70,8 +71,8 @@ def policy_consumer(
     the consumer is called directly rather than through a pipeline)."""
     prepare = counted(policy)
 
-    async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
-        await prepare(deliveries)(conn, deliveries)
+    async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> AfterCommit | None:
+        return await prepare(deliveries)(conn, deliveries)
 
     return CheckpointedConsumer(pool, schema, group, handle)
 
@@ -87,7 +88,13 @@ def subscribe_policy(
     """Subscribe ``consumer`` (from ``policy_consumer``) to ``topics``, each batch prepared by ``policy``
     while the previous one commits."""
     return subscribe_checkpointed(
-        broker, consumer, *topics, max_records=max_records, persistent=persistent, prepare=counted(policy)
+        broker,
+        consumer,
+        *topics,
+        max_records=max_records,
+        persistent=persistent,
+        prepare=counted(policy),
+        forget=policy.forget,
     )
 
 

@@ -18,6 +18,7 @@ from amnesty_eligibility.adapters.person_streams import PostgresPersonStore
 from amnesty_eligibility.adapters.rule_files import load_rule_set
 from amnesty_eligibility.entrypoints.cases_consumer import subscribe_cases
 from amnesty_eligibility.service_layer.handlers import SERVICE, Eligibility
+from amnesty_eligibility.service_layer.person_cache import PersonCache
 from amnesty_eligibility.settings import EligibilitySettings
 from amnesty_eventstore import Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
@@ -40,6 +41,7 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
             conn, settings.schema_name, settings.rejected_topic, new_event_id
         ),
         decisions_topic=settings.decisions_topic,
+        cache=PersonCache(settings.person_cache_size),
     )
     readiness: list[ReadinessCheck] = []
 

@@ -31,3 +31,8 @@ class EligibilitySettings(ServiceSettings):
     decisions_topic: str = DECISIONS
     rejected_topic: str = REJECTED
     batch_max_records: int = Field(default=500, ge=1)
+    person_cache_size: int = Field(
+        default=20_000,
+        ge=0,
+        description="Persons kept in memory between batches (about 2 KB each), read again when evicted.",
+    )

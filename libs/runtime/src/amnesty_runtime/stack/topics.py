@@ -93,14 +93,44 @@ async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], timeout_
 
 
 async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
-    # AlterConfigs sets a topic's whole dynamic configuration: the spec names all of it.
-    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, s.config) for s in specs if s.config]
-    if not resources:
+    """Give existing topics their spec's settings, keeping any other setting made on them."""
+    specs = [s for s in specs if s.config]
+    if not specs:
         return
+    current = await _own_configs(admin, [s.name for s in specs])
+    changed = [s for s in specs if any(current[s.name].get(k) != v for k, v in s.config.items())]
+    if not changed:
+        return
+    # AlterConfigs replaces a topic's whole configuration (aiokafka has no incremental form): send it all.
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, s.name, current[s.name] | s.config) for s in changed
+    ]
     for response in await admin.alter_configs(resources):
         for error_code, message, _type, name in response.resources:
             if error_code:
                 raise StackError(f"Could not configure topic {name}: {message or 'error'} ({error_code}).")
+
+
+_DYNAMIC_TOPIC_CONFIG = 1
+"""DescribeConfigs' source of a value set on the topic itself (not inherited from the broker)."""
+
+
+async def _own_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """The settings made on each topic itself."""
+    own: dict[str, dict[str, str]] = {name: {} for name in names}
+    for response in await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
+    ):
+        for error_code, message, _type, name, entries in response.resources:
+            if error_code:
+                raise StackError(
+                    f"Could not read the configuration of topic {name}: {message} ({error_code})."
+                )
+            for key, value, _read_only, source, *_ in entries:
+                # Version 0 of the answer has no source, only "is default": then nothing is kept.
+                if response.API_VERSION >= 1 and source == _DYNAMIC_TOPIC_CONFIG:
+                    own[name][key] = value
+    return own
 
 
 def contract_topics(partitions: int, retention_days: Mapping[str, float]) -> list[TopicSpec]:

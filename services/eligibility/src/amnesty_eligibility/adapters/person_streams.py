@@ -107,7 +107,8 @@ async def load(conn: DbConnection, schema: str, persons: Sequence[str], event_id
     """Read the streams of `persons` (keyed by stream id) and the streams of `event_ids` already stored
     (the same id under another person is refused, not appended)."""
     wanted = {stream_of(p): LoadedStream(p) for p in persons}
-    for stream_id, events in (await read_streams(conn, schema, wanted, upcasters=UPCASTERS)).items():
+    read = await read_streams(conn, schema, wanted, upcasters=UPCASTERS) if wanted else {}
+    for stream_id, events in read.items():
         stream = wanted[stream_id]
         stream.version = events[-1].stream_version
         stream.decisions = [

@@ -1,18 +1,19 @@
 """Eligibility's policy: a batch of case events in, facts and decisions appended, in the batch's transaction.
 
 ``Eligibility.prepare`` parses the whole batch while the previous one commits. Then, in the transaction
-(``decide_eligibility``), for each person of the batch: read their stream, take their events one by one
-(the domain answers the decisions each one calls for), and append the events as facts and the decisions
-with an outbox message for amnesty.decisions.v1, all in one append with the stream version read
-(optimistic concurrency). A message that is not a readable case event is dead-lettered
-to amnesty.rejected.v1 through the outbox too (``dead_letters``).
+(``decide_eligibility``), for each person of the batch: take them from the person cache or read their
+stream, take their events one by one (the domain answers the decisions each one calls for), and append
+the events as facts and the decisions with an outbox message for amnesty.decisions.v1, all in one append
+with the stream version known (optimistic concurrency); once the batch commits, the cache keeps them.
+A message that is not a readable case event is dead-lettered to amnesty.rejected.v1 through the outbox
+too (``dead_letters``).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -27,7 +28,9 @@ from amnesty_contracts import (
     rejected_message,
 )
 from amnesty_eligibility.adapters import person_streams
+from amnesty_eligibility.domain.person import Person
 from amnesty_eligibility.domain.regimes import RuleSet
+from amnesty_eligibility.service_layer.person_cache import PersonCache
 from amnesty_eventstore import AppendRequest, AppendResult, DbConnection, NewEvent
 from amnesty_eventstore.consumption import Delivery
 from amnesty_eventstore.dead_letters import DeadLetter
@@ -54,10 +57,14 @@ class Eligibility:
     decisions_topic: str = DECISIONS
     clock: Callable[[], datetime] = _utc_now
     new_id: Callable[[], UUID] = new_event_id
+    cache: PersonCache = field(default_factory=lambda: PersonCache(capacity=0))
 
     @property
     def service(self) -> str:
         return SERVICE
+
+    def forget(self) -> None:
+        self.cache.forget()
 
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """Parse the batch (one validation call); decide what the consumer leaves of it."""
@@ -75,33 +82,41 @@ async def decide_eligibility(
     """Decide the read deliveries of a batch (already deduplicated by the consumer); append the outcome."""
     now = eligibility.clock()
     events = [(d, e) for d, e in read if not isinstance(e, Rejection)]
+    streams = {person_streams.stream_of(e.person): e.person for _, e in events}
+    known = eligibility.cache.find(streams)
     loaded = await store.load(
-        list(dict.fromkeys(e.person for _, e in events)), [e.event_id for _, e in events]
+        [p for s, p in streams.items() if s not in known], [e.event_id for _, e in events]
     )
-    appends, refused = _decide(events, loaded, eligibility, now)
+    known |= {s: (stream.version, stream.replay()) for s, stream in loaded.streams.items()}
+    persons = {s: person for s, (_, person) in known.items()}
+    appends, refused = _decide(events, persons, loaded.stored_in, eligibility, now)
     rejections = [(d, e) for d, e in read if isinstance(e, Rejection)] + refused
     if rejections:
         await store.dead_letter(_dead_letters(rejections, now))
-    requests = [AppendRequest(s, new, loaded.streams[s].version) for s, new in appends.items()]
-    if requests:
-        for outcome in await store.append(requests):
-            if not isinstance(outcome, AppendResult):
-                raise outcome  # the batch rolls back and comes again
+    requests = [AppendRequest(s, new, known[s][0]) for s, new in appends.items()]
+    committed = {s: (version, persons[s]) for s, (version, _) in known.items()}
+    for request, outcome in zip(requests, await store.append(requests) if requests else [], strict=True):
+        if not isinstance(outcome, AppendResult):
+            eligibility.cache.drop(streams)  # one of them may be behind the store: read them again
+            raise outcome  # the batch rolls back and comes again
+        committed[request.stream_id] = (outcome.last_version, persons[request.stream_id])
     return BatchReport(
         types=[INVALID if isinstance(e, Rejection) else e.type for _, e in read],
         rejected=[str(rejection.reason) for _, rejection in rejections],
+        after_commit=lambda: eligibility.cache.remember(committed),
     )
 
 
 def _decide(
     events: Sequence[tuple[Delivery, CaseEvent]],
-    loaded: person_streams.Loaded,
+    persons: dict[str, Person],
+    stored_in: Mapping[UUID, str],
     eligibility: Eligibility,
     now: datetime,
 ) -> tuple[dict[str, list[NewEvent]], list[tuple[Delivery, Rejection]]]:
-    """Each person's new events (facts, then the decisions they call for), and the refused deliveries."""
-    persons = {stream_id: stream.replay() for stream_id, stream in loaded.streams.items()}
-    owners = dict(loaded.stored_in)
+    """Each person's new events (facts, then the decisions they call for), and the refused deliveries;
+    ``persons`` (by stream id) end as the batch leaves them."""
+    owners = dict(stored_in)
     appends: defaultdict[str, list[NewEvent]] = defaultdict(list)
     refused: list[tuple[Delivery, Rejection]] = []
     for delivery, event in events:

@@ -103,6 +103,9 @@ class Admission:
     def service(self) -> str:
         return SERVICE
 
+    def forget(self) -> None:
+        """Nothing of a batch is kept in memory: the submission log is in the database."""
+
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """The Kafka door's batch: screened now, recorded for what the consumer leaves of it."""
         screened = dict(zip(deliveries, self.screen([Incoming.of(d) for d in deliveries]), strict=True))

@@ -119,7 +119,10 @@ def _fold(connection: Connection, index: int, workers: int) -> None:
     """A worker: fold what it is sent until asked for its result."""
     share = _Share(index, workers)
     while True:
-        request = connection.recv()
+        try:
+            request = connection.recv()
+        except EOFError:  # the rebuild stopped without asking for the result (it failed): end quietly
+            return
         if request[0] == "take":
             _, cases, decisions = request
             share.take(cases, parse_case_events(cases), topic=0)

@@ -46,6 +46,9 @@ class Projection:
     def service(self) -> str:
         return SERVICE
 
+    def forget(self) -> None:
+        """Nothing of a batch is kept in memory: the persons' states are locked and read per batch."""
+
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """Parse the batch, each topic's messages in one validation call."""
         read = dict(self.read(deliveries))
