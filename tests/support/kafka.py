@@ -79,3 +79,35 @@ async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, byt
         return records
     finally:
         await consumer.stop()
+
+
+async def positions(bootstrap: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset now: where a later `read_since` starts."""
+    consumer = _consumer(bootstrap)
+    await consumer.start()
+    try:
+        partitions = await _partitions(bootstrap, topic)
+        return {tp.partition: offset for tp, offset in (await consumer.end_offsets(partitions)).items()}
+    finally:
+        await consumer.stop()
+
+
+async def read_since(bootstrap: str, topic: str, since: dict[int, int]) -> list[ConsumerRecord[bytes, bytes]]:
+    """The messages written to the topic after `since` (from `positions`), up to its end as of now;
+    on a long-lived topic this reads only what a test caused, not the whole history."""
+    consumer = _consumer(bootstrap)
+    await consumer.start()
+    try:
+        partitions = await _partitions(bootstrap, topic)
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            consumer.seek(tp, since.get(tp.partition, 0))
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for tp_records in batch.values():
+                records.extend(tp_records)
+        return records
+    finally:
+        await consumer.stop()

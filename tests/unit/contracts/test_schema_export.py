@@ -13,6 +13,7 @@ from referencing import Registry, Resource
 from amnesty_contracts import ALL_TOPICS, TOPICS, UPSTREAM, Rejection, RejectionReason, rejected_message
 from amnesty_contracts.schema_export import (
     ASYNCAPI_FILE,
+    EXAMPLES_DIR,
     REGENERATE,
     SCHEMA_DIR,
     asyncapi_document,
@@ -179,3 +180,76 @@ def test_main_checks_and_regenerates(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert REGENERATE in capsys.readouterr().err
     assert main(["--output", str(tmp_path)]) == 0
     assert main(["--check", "--output", str(tmp_path)]) == 0
+
+
+def _messages() -> dict[str, Any]:
+    messages: dict[str, Any] = asyncapi_document()["components"]["messages"]
+    return messages
+
+
+@pytest.mark.parametrize("message_id", sorted(_messages()))
+def test_every_message_has_examples_its_payload_schema_accepts(message_id: str) -> None:
+    message = _messages()[message_id]
+    examples = message["examples"]
+    assert examples
+    assert len({example["name"] for example in examples}) == len(examples)
+    for example in examples:
+        validator(message["payload"]["$ref"]).validate(example["payload"])
+
+
+def test_the_examples_are_every_valid_one_of_the_examples_folder_under_its_message() -> None:
+    published = {
+        example["summary"]: (key, example["payload"])
+        for key, message in _messages().items()
+        for example in message["examples"]
+    }
+    files = sorted(EXAMPLES_DIR.glob("*/valid/*.json"))
+    assert files
+    assert set(published) == {f"examples/{path.relative_to(EXAMPLES_DIR).as_posix()}" for path in files}
+    for path in files:
+        key, payload = published[f"examples/{path.relative_to(EXAMPLES_DIR).as_posix()}"]
+        assert payload == json.loads(path.read_text(encoding="utf-8"))
+        assert key.split(".", 1)[1] in {payload.get("type"), "RejectedMessage"}
+
+
+def test_the_document_is_generated_only_with_an_examples_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no examples folder"):
+        asyncapi_document(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("message_id", sorted(_messages()))
+def test_a_message_names_where_its_correlation_id_is_and_its_examples_have_it_there(message_id: str) -> None:
+    message = _messages()[message_id]
+    if message_id.startswith("rejected."):
+        # Tied to its original by topic, partition and offset; it carries no correlation id.
+        assert "correlationId" not in message
+        return
+    field = message["correlationId"]["location"].removeprefix("$message.payload#/")
+    assert field in {"correlation_id", "submission_id"}
+    for example in message["examples"]:
+        assert example["payload"][field]
+
+
+def test_examples_outside_the_upstream_topic_never_show_a_raw_identifier_in_clear() -> None:
+    messages = _messages()
+    raw = {
+        str(example["payload"][field])
+        for key, message in messages.items()
+        if key.startswith("upstream.")
+        for example in message["examples"]
+        for field in ("person_id", "case_number")
+        if field in example["payload"]
+    }
+    assert raw
+    events = json.dumps([m["examples"] for k, m in messages.items() if not k.startswith("upstream.")])
+    assert not [identifier for identifier in raw if identifier in events]
+
+
+def test_the_asyncapi_document_reads_as_asyncapi_3_in_faststreams_own_models() -> None:
+    # FastStream's models of AsyncAPI 3.0 are a second reader besides the specification: they refuse,
+    # for instance, a correlationId given by reference.
+    from faststream.specification.asyncapi.v3_0_0.schema import ApplicationSchema
+
+    schema = ApplicationSchema.model_validate(asyncapi_document())
+    assert schema.components is not None
+    assert set(schema.components.messages or {}) == set(asyncapi_document()["components"]["messages"])

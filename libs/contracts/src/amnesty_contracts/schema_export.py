@@ -27,6 +27,9 @@ from amnesty_contracts.topics import CASES, DECISIONS, DEFAULT_PARTITIONS, REJEC
 REGENERATE: Final = "uv run --frozen python -m amnesty_contracts.schema_export"
 SCHEMA_DIR: Final = Path(__file__).resolve().parent / "schemas"  # package data: services serve them
 ASYNCAPI_FILE: Final = "asyncapi.json"
+# The repository's examples/<topic>/valid/*.json: the document's message examples are taken from there
+# (the generator runs from a checkout; the served document is the committed file and needs none).
+EXAMPLES_DIR: Final = Path(__file__).resolve().parents[4] / "examples"
 
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 _GENERATED: Final = f"Generated from the amnesty_contracts models by `{REGENERATE}`; do not edit."
@@ -124,26 +127,79 @@ def _asyncapi_operations(topic: Topic) -> dict[str, Any]:
     return operations
 
 
-def _asyncapi_messages(topic: Topic, files: Mapping[str, str]) -> dict[str, Any]:
+# Where a message carries the id that ties it to the submission behind it. Events carry it as
+# `correlation_id`; a submission has none yet: intake derives it from (source, submission_id). A
+# rejected message is tied to its original by topic, partition and offset instead, so it has none.
+_CORRELATION_IDS: Final[dict[str, dict[str, str]]] = {
+    "event": {
+        "description": "The id shared by every event a submission causes, in every service.",
+        "location": "$message.payload#/correlation_id",
+    },
+    "submission": {
+        "description": (
+            "With `source`, the submission's idempotency key; the `correlation_id` of every event it "
+            "causes is derived from the pair (UUIDv5)."
+        ),
+        "location": "$message.payload#/submission_id",
+    },
+}
+_CORRELATION_OF_CHANNEL: Final = {UPSTREAM: "submission", CASES: "event", DECISIONS: "event"}
+
+
+def _examples_by_message(examples: Path) -> dict[str, list[dict[str, Any]]]:
+    """The valid examples of every topic, by the message they are examples of."""
+    if not examples.is_dir():
+        raise FileNotFoundError(f"no examples folder at {examples}")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for topic in TOPICS.values():
+        for path in sorted((examples / topic.name / "valid").glob("*.json")):
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            type_name = topic.message_types[0] if len(topic.message_types) == 1 else payload["type"]
+            found.setdefault(f"{_channel(topic)}.{type_name}", []).append(
+                {"name": path.stem, "summary": f"examples/{topic.name}/valid/{path.name}", "payload": payload}
+            )
+    return found
+
+
+def _asyncapi_message(topic: Topic, name: str, file: str, examples: list[dict[str, Any]]) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "name": name,
+        "title": f"{name} on {topic.name}",
+        "contentType": "application/json",
+        "payload": {"$ref": file},
+        "bindings": {"kafka": {"key": _key_schema(topic), "bindingVersion": _KAFKA_BINDING}},
+        "examples": examples,
+    }
+    correlation = _CORRELATION_OF_CHANNEL.get(topic.name)
+    if correlation is not None:
+        # Inline rather than a reference: simpler readers of AsyncAPI 3 (FastStream's models among
+        # them) accept only the object here.
+        message["correlationId"] = dict(_CORRELATION_IDS[correlation])
+    return message
+
+
+def _asyncapi_messages(
+    topic: Topic, files: Mapping[str, str], examples: Mapping[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
     channel = _channel(topic)
     return {
-        f"{channel}.{name}": {
-            "name": name,
-            "title": f"{name} on {topic.name}",
-            "contentType": "application/json",
-            "payload": {"$ref": files[f"{channel}.{name}"]},
-            "bindings": {"kafka": {"key": _key_schema(topic), "bindingVersion": _KAFKA_BINDING}},
-        }
+        f"{channel}.{name}": _asyncapi_message(
+            topic, name, files[f"{channel}.{name}"], examples.get(f"{channel}.{name}", [])
+        )
         for name in topic.message_types
     }
 
 
-def asyncapi_document() -> dict[str, Any]:
+def asyncapi_document(examples: Path = EXAMPLES_DIR) -> dict[str, Any]:
     """Return the AsyncAPI 3.0 document of the four topics, their keys and message payloads.
 
-    Payloads refer to the JSON Schema files of `message_schemas()`, next to the document.
+    Payloads refer to the JSON Schema files of `message_schemas()`, next to the document; each message
+    has the valid examples of `examples` (the repository's examples/ folder) of its type and, where it
+    carries one, the location of its correlation id. `servers` is left to
+    whoever serves the document: only it knows the Kafka bootstrap it was configured with.
     """
     files = {name.removesuffix(".json"): name for name in message_schemas()}
+    by_message = _examples_by_message(examples)
     topics = list(TOPICS.values())
     return {
         "asyncapi": "3.0.0",
@@ -163,8 +219,10 @@ def asyncapi_document() -> dict[str, Any]:
         "operations": {key: op for topic in topics for key, op in _asyncapi_operations(topic).items()},
         "components": {
             "messages": {
-                key: msg for topic in topics for key, msg in _asyncapi_messages(topic, files).items()
-            }
+                key: msg
+                for topic in topics
+                for key, msg in _asyncapi_messages(topic, files, by_message).items()
+            },
         },
     }
 
@@ -173,16 +231,16 @@ def _render(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def rendered_files() -> dict[str, str]:
+def rendered_files(examples: Path = EXAMPLES_DIR) -> dict[str, str]:
     """Return the exact text of every published file, by file name (deterministic: sorted keys)."""
     files = {name: _render(schema) for name, schema in message_schemas().items()}
-    files[ASYNCAPI_FILE] = _render(asyncapi_document())
+    files[ASYNCAPI_FILE] = _render(asyncapi_document(examples))
     return files
 
 
-def stale_files(directory: Path) -> list[str]:
+def stale_files(directory: Path, examples: Path = EXAMPLES_DIR) -> list[str]:
     """Return the names of the files in `directory` that differ from, lack or outlive the models."""
-    expected = rendered_files()
+    expected = rendered_files(examples)
     present = {path.name for path in directory.glob("*.json")}
     changed = [
         name
@@ -196,11 +254,11 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def write_schemas(directory: Path) -> list[str]:
+def write_schemas(directory: Path, examples: Path = EXAMPLES_DIR) -> list[str]:
     """Rewrite `directory` to hold exactly the published files; return the names written or removed."""
     directory.mkdir(parents=True, exist_ok=True)
-    expected = rendered_files()
-    stale = stale_files(directory)
+    expected = rendered_files(examples)
+    stale = stale_files(directory, examples)
     for name in stale:
         if name in expected:
             (directory / name).write_text(expected[name], encoding="utf-8")
@@ -215,16 +273,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, default=SCHEMA_DIR, help="folder to write (default: %(default)s)"
     )
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        default=EXAMPLES_DIR,
+        help="example messages to publish (default: %(default)s)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the folder is not up to date")
     args = parser.parse_args(argv)
+    if not args.examples.is_dir():
+        parser.error(f"no examples folder at {args.examples}: run from a checkout or give --examples")
     if args.check:
-        stale = stale_files(args.output)
+        stale = stale_files(args.output, args.examples)
         for name in stale:
             print(f"out of date: {args.output / name}", file=sys.stderr)
         if stale:
             print(f"regenerate with: {REGENERATE}", file=sys.stderr)
         return 1 if stale else 0
-    for name in write_schemas(args.output):
+    for name in write_schemas(args.output, args.examples):
         print(f"updated {args.output / name}")
     return 0
 

@@ -85,7 +85,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
     app.include_router(submissions_router(started.the_admission, started.pool, token))
-    app.include_router(contract_router())
+    app.include_router(contract_router(endpoints.kafka_bootstrap_servers))
     return app
 
 
