@@ -60,6 +60,13 @@ class FakeKafka:
         self.seeks: list[tuple[int, int]] = []
         self.to_beginning: list[int] = []
         self.ends: dict[TopicPartition, int] = {}
+        self.events: list[str] = []
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.events.append(f"pause {sorted(tp.partition for tp in tps)}")
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.events.append(f"resume {sorted(tp.partition for tp in tps)}")
 
     def highwater(self, tp: TopicPartition) -> int | None:
         return self.ends.get(tp)
@@ -72,6 +79,7 @@ class FakeKafka:
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks.append((tp.partition, offset))
+        self.events.append(f"seek {tp.partition} {offset}")
 
     async def seek_to_beginning(self, *tps: TopicPartition) -> None:
         self.to_beginning += sorted(tp.partition for tp in tps)
@@ -164,6 +172,30 @@ async def test_assigned_partitions_resume_at_their_checkpoint_or_their_beginning
     # Kafka's committed offsets are ahead of the checkpoints while a batch commits: never trusted.
     assert kafka.seeks == [(0, 42)]
     assert kafka.to_beginning == [1]
+
+
+async def test_nothing_is_fetched_until_the_assigned_partitions_are_at_their_checkpoints() -> None:
+    consumer, kafka = FakeConsumer(checkpoints={("t", 0): 42}), FakeKafka(("t", 0), ("t", 1))
+    p = pipeline(consumer, kafka)
+    await p.on_partitions_assigned(kafka.assignment())
+    assert kafka.events == ["pause [0, 1]", "seek 0 42", "resume [0, 1]"]
+
+
+async def test_a_first_batch_from_beyond_the_checkpoint_is_dropped_and_read_again_from_it() -> None:
+    """Kafka's committed offsets run ahead of the checkpoints (committed before a batch is applied):
+    a batch fetched from there before the assignment's seek took effect would skip what lies between."""
+    consumer, kafka = FakeConsumer(checkpoints={("t", 0): 99}), FakeKafka(("t", 0), ("t", 1))
+    p = pipeline(consumer, kafka)
+    await p.on_partitions_assigned(kafka.assignment())
+    kafka.seeks.clear()
+    await p.handle([*batch(0, 199), *batch(1, 7)])
+    await p.settle()
+    assert consumer.applied == []
+    assert sorted(kafka.seeks) == [(0, 99), (1, 7)]
+    await p.handle(batch(0, 99))  # read again from the checkpoint
+    await p.handle(batch(0, 150))  # later batches follow what was applied: no check
+    await p.settle()
+    assert consumer.applied == [[99, 100, 101], [150, 151, 152]]
 
 
 async def test_the_lag_is_what_the_broker_holds_beyond_what_was_applied() -> None:

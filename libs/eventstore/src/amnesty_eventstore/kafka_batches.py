@@ -80,6 +80,9 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         # The next offset to apply of each assigned partition, as far as this process knows: what the
         # consumer lag is measured from.
         self._applied: dict[tuple[str, int], int] = {}
+        # Where each newly assigned partition was sought to, until its first batch has shown it starts
+        # there: a batch fetched before the seek took effect starts further on.
+        self._sought: dict[tuple[str, int], int] = {}
 
     def attach(self, subscriber: Any) -> None:
         self.subscriber = subscriber
@@ -104,7 +107,24 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._seek({tp: min(o, self._rewound.get(tp, o)) for tp, o in first.items()})
             return
         self._rewound.clear()
+        if gaps := self._gaps(deliveries):
+            # Fetched from where Kafka's committed offsets (ahead of the checkpoints: they are committed
+            # before a batch is applied) put the partition, before the assignment's seek to its checkpoint
+            # took effect: applying it would skip what lies between. Dropped; read again from there.
+            self._seek(_first_offsets(deliveries) | gaps)
+            log.warning("batch fetched before its partitions were sought to their checkpoints: read again")
+            return
         self._in_flight = asyncio.create_task(self._commit(deliveries, handler))
+
+    def _gaps(self, deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
+        """The partitions this batch starts beyond their checkpoint, for the first batch after their
+        assignment (later batches follow what this process applied); and where they must start."""
+        gaps = {}
+        for tp, first in _first_offsets(deliveries).items():
+            sought = self._sought.pop(tp, None)
+            if sought is not None and first > sought:
+                gaps[tp] = sought
+        return gaps
 
     async def settle(self) -> bool:
         """Wait for the batch in flight; whether it committed (True when there was none)."""
@@ -162,19 +182,27 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._forget()  # another member may write what the service remembers of them
         for tp in revoked:
             self._applied.pop((tp.topic, tp.partition), None)
+            self._sought.pop((tp.topic, tp.partition), None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         kafka = self._kafka()
         if kafka is None or not assigned:
             return
-        stored = await self._consumer.stored_checkpoints((tp.topic, tp.partition) for tp in assigned)
-        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in stored]
-        for tp in assigned:
-            if (offset := stored.get((tp.topic, tp.partition))) is not None:
-                kafka.seek(tp, offset)
-        if fresh:
-            # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
-            await kafka.seek_to_beginning(*fresh)
+        # Nothing is fetched until every partition is sought to its checkpoint: the fetcher would start
+        # where Kafka's committed offsets say, ahead of the checkpoints, while the checkpoints are read.
+        kafka.pause(*assigned)
+        try:
+            stored = await self._consumer.stored_checkpoints((tp.topic, tp.partition) for tp in assigned)
+            fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in stored]
+            for tp in assigned:
+                if (offset := stored.get((tp.topic, tp.partition))) is not None:
+                    kafka.seek(tp, offset)
+            self._sought |= stored
+            if fresh:
+                # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
+                await kafka.seek_to_beginning(*fresh)
+        finally:
+            kafka.resume(*assigned)
         for tp in assigned:
             self._applied[(tp.topic, tp.partition)] = stored.get((tp.topic, tp.partition), 0)
         with contextlib.suppress(KafkaError):  # the lag of a fresh partition then counts from offset 0
