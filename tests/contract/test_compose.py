@@ -10,6 +10,7 @@ document as well as to find none in the real one.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 import shutil
 import subprocess
@@ -19,10 +20,13 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import yaml
 
 from amnesty_contracts.topics import TOPICS
+from tests.support.intake import submission
+from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -385,8 +389,11 @@ def test_only_intake_holds_its_key_and_token_as_files(secret: str) -> None:
 
     holders = {name for name, service in services.items() if secret in (service.get("secrets") or [])}
 
-    assert holders == {"intake"}
-    assert services["intake"]["environment"][setting[secret]] == f"/run/secrets/{secret}"
+    # The contract suite submits as an upstream system does, with the token; it never sees the key.
+    clients = {"contract-tests"} if secret == "intake-api-token" else set()
+    assert holders == {"intake"} | clients
+    for holder in holders:
+        assert services[holder]["environment"][setting[secret]] == f"/run/secrets/{secret}"
     assert "AMNESTY_PROFILE" not in services["intake"]["environment"], "a real profile, not demo or test"
 
 
@@ -631,3 +638,47 @@ def test_compose_runs_the_grafana_the_dashboards_are_generated_for() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"{image}: pin a release, not a moving tag"
     assert minor_version(tag) == minor_version(sdk_grafana_version())
     assert importlib.metadata.version("grafana-foundation-sdk").endswith(f"!{sdk_grafana_version()}")
+
+
+# --- the running system: in the contract container of `make compose-test` -----------------------------
+
+# The addresses compose gives the contract container; unset elsewhere, where the services' own
+# integration and end-to-end tests start them as processes.
+RUNNING = {name: os.environ.get(f"AMNESTY_{name.upper()}_URL") for name in SERVICES}  # noqa: TID251
+API_TOKEN_FILE = os.environ.get("AMNESTY_INTAKE_API_TOKEN_FILE")  # noqa: TID251
+in_compose = pytest.mark.skipif(
+    not all(RUNNING.values()) or API_TOKEN_FILE is None,
+    reason="against the running compose system only (make compose-test)",
+)
+
+
+@pytest.fixture
+def api_token() -> str:
+    return Path(str(API_TOKEN_FILE)).read_text(encoding="utf-8").strip()
+
+
+@in_compose
+async def test_a_submission_to_the_composed_intake_reaches_the_composed_statistics(api_token: str) -> None:
+    """The containers are wired as the contract says: intake takes a submission with the token from
+    its secret file, pseudonymizes it with the key from its own, and the case reaches statistics
+    through Kafka and eligibility's and statistics' own databases."""
+    async with (
+        httpx2.AsyncClient(base_url=str(RUNNING["intake"]), timeout=10) as intake,
+        httpx2.AsyncClient(base_url=str(RUNNING["statistics"]), timeout=10) as statistics,
+    ):
+        for name in SERVICES:
+            assert (await intake.get(f"{RUNNING[name]}/readyz")).status_code == 200, name
+
+        async def cases_opened() -> int:
+            return int((await statistics.get("/v1/stats/summary")).json()["cases_opened"])
+
+        before = await cases_opened()
+        response = await intake.post(
+            "/v1/submissions", json=submission(), headers={"Authorization": f"Bearer {api_token}"}
+        )
+        unauthorised = await intake.post("/v1/submissions", json=submission())
+
+        assert response.status_code == 200, response.text
+        assert [result["status"] for result in response.json()["results"]] == ["accepted"]
+        assert unauthorised.status_code == 401
+        await eventually(cases_opened, lambda opened: opened > before, timeout_s=120)
