@@ -37,7 +37,7 @@ start() {
 }
 
 stop() {
-  if ! running; then echo "dockerd not running"; return; fi
+  if ! running; then unmount_leftovers; echo "dockerd not running"; return; fi
   local pid waited=0
   pid="$(cat "$PIDFILE")"
   kill -TERM "$pid"
@@ -45,7 +45,18 @@ stop() {
     if (( waited >= STOP_TIMEOUT_S )); then echo "dockerd $pid did not stop; killing it" >&2; kill -KILL "$pid"; break; fi
     sleep 1; waited=$((waited + 1))
   done
+  unmount_leftovers
   echo "dockerd stopped"
+}
+
+# dockerd leaves its default network namespace (and at times its data root) mounted under the engine's
+# directory after it exits; unmounted here, deepest first, so that the directory can be removed.
+unmount_leftovers() {
+  local mount_point
+  awk -v dir="$ENGINE_DIR/" 'index($2, dir) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r mount_point; do
+      umount "$mount_point" 2>/dev/null || umount --lazy "$mount_point" || true
+    done
 }
 
 case "${1:-}" in
