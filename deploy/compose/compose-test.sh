@@ -19,6 +19,7 @@ cd "$ROOT"
 WORK="$ROOT/.local/compose"
 SECRETS="$WORK/secrets"
 ENV_FILE="$WORK/compose.env"
+IMAGES_TIMEOUT_S=1500
 UP_TIMEOUT_S=600
 CONTRACT_TIMEOUT_S=1200
 DOWN_TIMEOUT_S=180
@@ -103,7 +104,7 @@ trap 'exit 130' INT TERM
 step "engine"
 deploy/compose/engine.sh start
 step "images"
-deploy/compose/images.sh
+timeout "$IMAGES_TIMEOUT_S" deploy/compose/images.sh
 generate_secrets
 publish_on_free_ports
 step "up: ${SERVICES[*]}"
