@@ -8,6 +8,23 @@ import pytest
 
 from tests.support.running_system import SystemAddresses, running_system
 
+ADDRESSES = (
+    "AMNESTY_INTAKE_URL",
+    "AMNESTY_ELIGIBILITY_URL",
+    "AMNESTY_STATISTICS_URL",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "AMNESTY_INTAKE_API_TOKEN",
+    "AMNESTY_INTAKE_API_TOKEN_FILE",
+)
+
+
+@pytest.fixture(autouse=True)
+def nothing_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests say what is given: not what the environment they run in (compose's contract
+    container) gives the rest of the suite."""
+    for name in ADDRESSES:
+        monkeypatch.delenv(name, raising=False)
+
 
 async def test_given_addresses_are_used_as_they_are_and_nothing_local_is_needed(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path

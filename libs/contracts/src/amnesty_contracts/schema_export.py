@@ -27,9 +27,19 @@ from amnesty_contracts.topics import CASES, DECISIONS, DEFAULT_PARTITIONS, REJEC
 REGENERATE: Final = "uv run --frozen python -m amnesty_contracts.schema_export"
 SCHEMA_DIR: Final = Path(__file__).resolve().parent / "schemas"  # package data: services serve them
 ASYNCAPI_FILE: Final = "asyncapi.json"
+
+
+def _repository_examples() -> Path:
+    """The repository's examples/: beside these sources in a checkout (an editable install), else in the
+    working directory (the package installed into an environment and run from the repository, as in
+    the compose contract-tests image)."""
+    beside = Path(__file__).resolve().parents[4] / "examples"
+    return beside if beside.is_dir() else Path.cwd() / "examples"
+
+
 # The repository's examples/<topic>/valid/*.json: the document's message examples are taken from there
 # (the generator runs from a checkout; the served document is the committed file and needs none).
-EXAMPLES_DIR: Final = Path(__file__).resolve().parents[4] / "examples"
+EXAMPLES_DIR: Final = _repository_examples()
 
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 _GENERATED: Final = f"Generated from the amnesty_contracts models by `{REGENERATE}`; do not edit."
