@@ -64,21 +64,7 @@ async def end_offsets(bootstrap: str, topic: str) -> int:
 
 async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every message on the topic, as of now, partition by partition."""
-    consumer = _consumer(bootstrap)
-    await consumer.start()
-    try:
-        partitions = await _partitions(bootstrap, topic)
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            for tp_records in batch.values():
-                records.extend(tp_records)
-        return records
-    finally:
-        await consumer.stop()
+    return await read_since(bootstrap, topic, None)
 
 
 async def positions(bootstrap: str, topic: str) -> dict[int, int]:
@@ -92,17 +78,23 @@ async def positions(bootstrap: str, topic: str) -> dict[int, int]:
         await consumer.stop()
 
 
-async def read_since(bootstrap: str, topic: str, since: dict[int, int]) -> list[ConsumerRecord[bytes, bytes]]:
-    """The messages written to the topic after `since` (from `positions`), up to its end as of now;
-    on a long-lived topic this reads only what a test caused, not the whole history."""
+async def read_since(
+    bootstrap: str, topic: str, since: dict[int, int] | None
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The messages written to the topic after `since` (from `positions`; None: from the beginning), up
+    to its end as of now; on a long-lived topic this reads only what a test caused, not the whole
+    history."""
     consumer = _consumer(bootstrap)
     await consumer.start()
     try:
         partitions = await _partitions(bootstrap, topic)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
-        for tp in partitions:
-            consumer.seek(tp, since.get(tp.partition, 0))
+        if since is None:
+            await consumer.seek_to_beginning(*partitions)
+        else:
+            for tp in partitions:
+                consumer.seek(tp, since.get(tp.partition, 0))
         records: list[ConsumerRecord[bytes, bytes]] = []
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
