@@ -39,6 +39,7 @@ from amnesty_eventstore import (
     NewEvent,
     Pool,
     append_in,
+    catch_up,
     create_pool,
     migrate,
 )
@@ -166,15 +167,15 @@ class Ours:
 
     async def catch_up(self, per_event: bool) -> int:
         read = 0
-        async with self.store.subscribe(START, prefetch=2000) as subscription:
-            if per_event:
-                async for _ in subscription:
-                    read += 1
-                    if read >= CATCH_UP_EVENTS:
-                        break
-            else:
-                async for batch in subscription.batches():
-                    read += len(batch)
+        async with self.pool.acquire() as conn:
+            batches = catch_up(conn, self.schema, START, prefetch=2000)
+            async with contextlib.aclosing(batches):
+                async for batch in batches:
+                    if per_event:
+                        for _ in batch:
+                            read += 1
+                    else:
+                        read += len(batch)
                     if read >= CATCH_UP_EVENTS:
                         break
         return read
@@ -370,10 +371,14 @@ async def best_of(rounds: int, seconds: float, contenders: dict[str, Measure]) -
     return best
 
 
+def group_callers(schema: str, sample: str) -> float:
+    """The store's group-commit histogram: ``sample`` is "sum" (callers) or "count" (groups)."""
+    name = f"amnesty_group_commit_callers_{sample}"
+    return REGISTRY.get_sample_value(name, {"name": f"eventstore-{schema}"}) or 0.0
+
+
 def group_size(schema: str) -> float:
-    total = REGISTRY.get_sample_value("amnesty_eventstore_group_appends_sum", {"schema": schema}) or 0.0
-    count = REGISTRY.get_sample_value("amnesty_eventstore_group_appends_count", {"schema": schema}) or 1.0
-    return total / count
+    return group_callers(schema, "sum") / (group_callers(schema, "count") or 1.0)
 
 
 async def appends(ours: Ours, library: Library, raw: Raw, rounds: int, seconds: float) -> list[Result]:
@@ -384,19 +389,13 @@ async def appends(ours: Ours, library: Library, raw: Raw, rounds: int, seconds: 
     results.append(
         Result("single-event appends, 1 connection, sequential", best["ours"], best["library"], best["raw"])
     )
-    groups_before = REGISTRY.get_sample_value(
-        "amnesty_eventstore_group_appends_count", {"schema": ours.schema}
-    )
-    sum_before = REGISTRY.get_sample_value("amnesty_eventstore_group_appends_sum", {"schema": ours.schema})
+    groups_before = group_callers(ours.schema, "count")
+    sum_before = group_callers(ours.schema, "sum")
     best = await best_of(
         rounds, seconds, {"ours": ours.concurrent, "library": library.concurrent, "raw": raw.concurrent}
     )
-    groups = (
-        REGISTRY.get_sample_value("amnesty_eventstore_group_appends_count", {"schema": ours.schema}) or 0
-    ) - (groups_before or 0)
-    appended = (
-        REGISTRY.get_sample_value("amnesty_eventstore_group_appends_sum", {"schema": ours.schema}) or 0
-    ) - (sum_before or 0)
+    groups = group_callers(ours.schema, "count") - groups_before
+    appended = group_callers(ours.schema, "sum") - sum_before
     results.append(
         Result(
             f"single-event appends, {CONCURRENT_WRITERS} concurrent writers",
@@ -468,7 +467,7 @@ async def catch_ups(ours: Ours, library: Library, raw: Raw, schema: str, rounds:
     )
     return [
         Result(
-            "catch-up read, Subscription.batches() (server-side cursor)",
+            "catch-up read, catch_up() batches (server-side cursor)",
             rates["batches"][0],
             rates["library"][0],
             rates["raw"][0],
@@ -476,7 +475,7 @@ async def catch_ups(ours: Ours, library: Library, raw: Raw, schema: str, rounds:
             note,
         ),
         Result(
-            "catch-up read, Subscription per event",
+            "catch-up read, catch_up() per event",
             rates["per_event"][0],
             rates["library"][0],
             rates["raw"][0],

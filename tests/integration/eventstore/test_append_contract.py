@@ -1,8 +1,8 @@
 """The contract every append path of the event store keeps, one test suite for all of them.
 
 The paths: ``append_in`` (the ``append_events`` function, one statement), ``append_many_in`` (several
-appends in that one statement), ``append_copy_in`` (binary COPY, for large appends) and
-``EventStore.append`` (queued for the group commit). Whatever the path: an append at the expected
+appends in that one statement, as a consumer's batch does) and ``EventStore.append`` (queued for the
+group commit). Whatever the path: an append at the expected
 version writes its events in order with their outbox messages; a wrong version is a ConcurrencyError
 that writes nothing, checked before a position is drawn; a retry of a done append returns its original
 result and writes nothing more; an event id stored with other content is an EventIdConflict; a failed
@@ -27,7 +27,6 @@ from amnesty_eventstore import (
     ExpectedVersion,
     NewEvent,
     Pool,
-    append_copy_in,
     append_in,
     append_many_in,
 )
@@ -59,7 +58,7 @@ def _group_commit(store: EventStore) -> Append:
     return append
 
 
-PATHS = ("function", "many", "copy", "group-commit")
+PATHS = ("function", "many", "group-commit")
 
 
 @pytest.fixture(params=PATHS)
@@ -67,7 +66,6 @@ def append(request: pytest.FixtureRequest, store: EventStore) -> Append:
     paths: dict[str, Append] = {
         "function": append_in,
         "many": _many,
-        "copy": append_copy_in,
         "group-commit": _group_commit(store),
     }
     return paths[request.param]

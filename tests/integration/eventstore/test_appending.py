@@ -146,7 +146,7 @@ async def test_a_group_whose_statement_fails_is_retried_one_by_one(pool: Pool, s
     # Two appends with the same new event id in one group fail its statement as a whole (a unique
     # violation); each append is then retried alone, so only the second one fails.
     shared = event(n=1)
-    async with EventStore(pool, schema, writers=1) as store, pool.acquire() as blocker:
+    async with EventStore(pool, schema) as store, pool.acquire() as blocker:
         await store.append("blocked", [event()])
         async with blocker.transaction():
             # The single writer's next group waits on this row lock while the rest queue behind it.
@@ -165,8 +165,9 @@ async def test_a_group_whose_statement_fails_is_retried_one_by_one(pool: Pool, s
         await first
         outcomes = await rest
     assert [type(o) for o in outcomes] == [AppendResult] * 6 + [EventIdConflict]
-    assert REGISTRY.get_sample_value("amnesty_eventstore_group_fallbacks_total", {"schema": schema}) == 1
-    assert REGISTRY.get_sample_value("amnesty_eventstore_group_appends_count", {"schema": schema}) == 3
+    group = {"name": f"eventstore-{schema}"}
+    assert REGISTRY.get_sample_value("amnesty_group_commit_fallbacks_total", group) == 1
+    assert REGISTRY.get_sample_value("amnesty_group_commit_callers_count", group) == 3
 
 
 async def test_a_conflict_leaves_the_callers_transaction_usable(pool: Pool, schema: str) -> None:

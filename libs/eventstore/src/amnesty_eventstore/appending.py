@@ -37,7 +37,7 @@ from amnesty_eventstore.schemas import store_schema
 AppendOutcome = AppendResult | ConcurrencyError | EventIdConflict
 """What became of one append: its result, or why nothing was written."""
 
-_EVENT_ID_CONSTRAINT = "events_pkey"
+EVENT_ID_CONSTRAINT = "events_pkey"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +194,7 @@ async def append_in(
     try:
         (outcome,) = await append_many_in(conn, schema, [request])
     except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == _EVENT_ID_CONSTRAINT:
+        if exc.constraint_name == EVENT_ID_CONSTRAINT:
             raise EventIdConflict(stream_id, ()) from exc
         raise
     if isinstance(outcome, AppendResult):

@@ -16,16 +16,16 @@ APPEND_SECONDS = Histogram(
     ["schema"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
-GROUP_APPENDS = Histogram(
-    "amnesty_eventstore_group_appends",
-    "Appends committed together in one transaction by the group commit.",
-    ["schema"],
+GROUP_CALLERS = Histogram(
+    "amnesty_group_commit_callers",
+    "Callers whose work committed together in one transaction, by group commit (e.g. intake-http).",
+    ["name"],
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
 )
 GROUP_FALLBACKS = Counter(
-    "amnesty_eventstore_group_fallbacks",
-    "Groups whose statement failed as a whole and were retried one append at a time.",
-    ["schema"],
+    "amnesty_group_commit_fallbacks",
+    "Groups whose transaction failed as a whole and were retried one caller at a time.",
+    ["name"],
 )
 EVENTS_READ = Counter("amnesty_eventstore_events_read", "Events read in commit order.", ["schema"])
 OLDEST_XACT_SECONDS = Gauge(

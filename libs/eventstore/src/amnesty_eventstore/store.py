@@ -1,4 +1,8 @@
-"""The event store of one schema, over a pool: what a service holds and passes around."""
+"""The event store of one schema, over a pool: appends group-committed, reads upcast.
+
+Services append inside their own batch transactions (``append_many_in``); this front door is for callers
+that append one stream at a time and concurrently, whose appends share a transaction by group commit.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
+import asyncpg
+
 from amnesty_eventstore import metrics
+from amnesty_eventstore.appending import EVENT_ID_CONSTRAINT, AppendOutcome, append_many_in
 from amnesty_eventstore.checkpoints import START, Checkpoint
-from amnesty_eventstore.connections import Pool
+from amnesty_eventstore.connections import DbConnection, Pool
+from amnesty_eventstore.errors import EventIdConflict
 from amnesty_eventstore.events import (
     ANY,
     AppendRequest,
@@ -18,48 +26,43 @@ from amnesty_eventstore.events import (
     NewEvent,
     RecordedEvent,
 )
-from amnesty_eventstore.group_commit import GroupCommitter
+from amnesty_eventstore.group_commit import GroupCommit
 from amnesty_eventstore.horizon import oldest_transaction_age_seconds
 from amnesty_eventstore.reading import read_all, read_stream
 from amnesty_eventstore.schemas import store_schema
-from amnesty_eventstore.snapshots import Snapshot, load_snapshot, save_snapshot
-from amnesty_eventstore.subscription import Subscription
 from amnesty_eventstore.upcasting import Upcasters
 
 
 class EventStore:
-    """Appends (group-committed), reads, subscriptions and snapshots of the store in ``schema``.
+    """Appends (group-committed) and reads of the store in ``schema``.
 
-    ``async with EventStore(pool, "intake") as store: ...`` starts and stops the group commit's
-    writers. To append inside a transaction of your own, use ``appending.append_in`` on its connection.
+    ``async with EventStore(pool, "intake") as store: ...`` starts and stops the group commit's writer.
+    To append inside a transaction of your own, use ``appending.append_in`` on its connection.
     """
 
     def __init__(
-        self,
-        pool: Pool,
-        schema: str,
-        *,
-        upcasters: Upcasters | None = None,
-        writers: int = 1,
-        max_group_events: int = 5000,
-        direct_events: int = 256,
+        self, pool: Pool, schema: str, *, upcasters: Upcasters | None = None, max_group_events: int = 5000
     ) -> None:
         self.pool = pool
         self.schema = store_schema(schema).name
         self.upcasters = upcasters
-        self._committer = GroupCommitter(
-            pool, self.schema, writers=writers, max_group_events=max_group_events, direct_events=direct_events
+        self._group: GroupCommit[AppendRequest, AppendResult] = GroupCommit(
+            pool,
+            self._append_group,
+            name=f"eventstore-{self.schema}",
+            max_group_items=max_group_events,
+            transactional=False,
         )
         self._append_seconds = metrics.APPEND_SECONDS.labels(self.schema)
 
     async def __aenter__(self) -> Self:
-        self._committer.start()
+        self._group.start()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self._committer.close()
+        await self._group.close()
 
     async def append(
         self, stream_id: str, events: Sequence[NewEvent], expected_version: ExpectedVersion = ANY
@@ -72,9 +75,24 @@ class EventStore:
         """
         started = time.perf_counter()
         try:
-            return await self._committer.append(AppendRequest(stream_id, events, expected_version))
+            (outcome,) = await self._group.submit([AppendRequest(stream_id, events, expected_version)])
         finally:
             self._append_seconds.observe(time.perf_counter() - started)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def _append_group(
+        self, conn: DbConnection, requests: Sequence[AppendRequest]
+    ) -> list[AppendOutcome]:
+        try:
+            return await append_many_in(conn, self.schema, requests)
+        except asyncpg.UniqueViolationError as exc:
+            # Alone (the group commit's retry), a new event id stored with other content is this
+            # append's own conflict; in a group it fails the statement and each append is retried alone.
+            if len(requests) == 1 and exc.constraint_name == EVENT_ID_CONSTRAINT:
+                return [EventIdConflict(requests[0].stream_id, ())]
+            raise
 
     async def read_stream(self, stream_id: str, *, from_version: int = 1) -> list[RecordedEvent]:
         """The stream's events from ``from_version`` on, upcast to current versions."""
@@ -87,29 +105,6 @@ class EventStore:
         """Up to ``limit`` events after ``after`` in commit order (see reading.read_all)."""
         async with self.pool.acquire() as conn:
             return await read_all(conn, self.schema, after, limit=limit, upcasters=self.upcasters)
-
-    def subscribe(
-        self, after: Checkpoint = START, *, prefetch: int = 2000, poll_interval_s: float = 1.0
-    ) -> Subscription:
-        """All events after ``after``, then live; use with ``async with`` (see Subscription)."""
-        return Subscription(
-            self.pool,
-            self.schema,
-            after=after,
-            upcasters=self.upcasters,
-            prefetch=prefetch,
-            poll_interval_s=poll_interval_s,
-        )
-
-    async def save_snapshot(self, snapshot: Snapshot) -> None:
-        """Keep ``snapshot`` as its stream's latest (unless a later one is stored)."""
-        async with self.pool.acquire() as conn:
-            await save_snapshot(conn, self.schema, snapshot)
-
-    async def load_snapshot(self, stream_id: str, *, schema_version: int | None = None) -> Snapshot | None:
-        """The stream's latest snapshot, if any (and in ``schema_version`` when given)."""
-        async with self.pool.acquire() as conn:
-            return await load_snapshot(conn, self.schema, stream_id, schema_version=schema_version)
 
     async def oldest_transaction_age_seconds(self) -> float:
         """Age of the oldest open transaction holding back the read horizon (see horizon)."""

@@ -6,7 +6,7 @@ them through the outbox; rejects the rest to the dead-letter topic.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -14,15 +14,15 @@ from importlib.resources import files
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from amnesty_eventstore import MigrationSource, Pool
+from amnesty_eventstore import DbConnection, GroupCommit, MigrationSource, Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_intake.adapters.intake_store import PostgresIntakeStore
 from amnesty_intake.adapters.secrets import api_token, pseudonym_key
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_intake.entrypoints.contract_docs import contract_router
-from amnesty_intake.entrypoints.http import submissions_router
+from amnesty_intake.entrypoints.http import HttpAdmissions, submissions_router
 from amnesty_intake.entrypoints.upstream_consumer import subscribe_upstream
-from amnesty_intake.service_layer.admission import SERVICE, Admission
+from amnesty_intake.service_layer.admission import SERVICE, Admission, Incoming, Outcome
 from amnesty_intake.settings import IntakeSettings
 from amnesty_runtime.lifecycle import Running, running
 from amnesty_runtime.logs import configure_service_logging
@@ -37,12 +37,13 @@ class _Started:
     """What exists only while the app runs, for the routes and readiness checks to reach."""
 
     admission: Admission | None = None
+    http_admissions: HttpAdmissions | None = None
     running: Running | None = None
     readiness: list[ReadinessCheck] = field(default_factory=list)
 
-    def pool(self) -> Pool:
-        assert self.running is not None, "the service is not started"
-        return self.running.pool
+    def the_http_admissions(self) -> HttpAdmissions:
+        assert self.http_admissions is not None, "the service is not started"
+        return self.http_admissions
 
     def the_admission(self) -> Admission:
         assert self.admission is not None, "the service is not started"
@@ -81,10 +82,18 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         ) as run:
             started.running = run
             started.readiness[:] = run.readiness()
-            yield
+            admission = started.the_admission()
+
+            async def admit(conn: DbConnection, items: Sequence[Incoming]) -> list[Outcome]:
+                return await admission.admit(admission.store_on(conn), items)
+
+            # Upstream systems post one submission at a time, concurrently: their admissions share a
+            # transaction (one commit, one round trip of each statement) instead of one each.
+            async with GroupCommit(run.pool, admit, name="intake-http") as started.http_admissions:
+                yield
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
-    app.include_router(submissions_router(started.the_admission, started.pool, token))
+    app.include_router(submissions_router(started.the_http_admissions, token))
     app.include_router(contract_router(endpoints.kafka_bootstrap_servers))
     return app
 

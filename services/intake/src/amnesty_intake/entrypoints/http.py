@@ -25,9 +25,9 @@ from amnesty_contracts import (
     RejectionReason,
     parse_json_document,
 )
-from amnesty_eventstore import Pool
+from amnesty_eventstore import GroupCommit
 from amnesty_intake.domain.admission import Verdict
-from amnesty_intake.service_layer.admission import SERVICE, Admission, Incoming, Outcome, report
+from amnesty_intake.service_layer.admission import SERVICE, Incoming, Outcome, report
 from amnesty_runtime.problems import ProblemError, problem_openapi
 from amnesty_runtime.processing import count_batch
 
@@ -83,6 +83,12 @@ def _result(index: int, outcome: Outcome) -> dict[str, Any]:
     return result
 
 
+def _admitted(outcome: Outcome | Exception) -> Outcome:
+    if isinstance(outcome, Exception):  # admission answers every item; an exception fails the whole call
+        raise outcome
+    return outcome
+
+
 async def _read_capped(request: Request) -> bytes:
     """The body, refused past the limit while reading: a missing or false Content-Length cannot bypass it."""
     body = bytearray()
@@ -93,7 +99,11 @@ async def _read_capped(request: Request) -> bytes:
     return bytes(body)
 
 
-def submissions_router(admission: Callable[[], Admission], pool: Callable[[], Pool], token: str) -> APIRouter:
+HttpAdmissions = GroupCommit[Incoming, Outcome]
+"""Admission of HTTP submissions, concurrent requests' items admitted together in one transaction."""
+
+
+def submissions_router(admissions: Callable[[], HttpAdmissions], token: str) -> APIRouter:
     router = APIRouter()
 
     def authorised(
@@ -135,8 +145,7 @@ def submissions_router(admission: Callable[[], Admission], pool: Callable[[], Po
             # then the item as re-encoded); the 64 KiB limit applies per item.
             items = [Incoming(json.dumps(v, ensure_ascii=False).encode()) for v in document]
         started = time.perf_counter()
-        async with pool().acquire() as conn, conn.transaction():
-            outcomes = await admission().admit(admission().store_on(conn), items)
+        outcomes = [_admitted(o) for o in await admissions().submit(items)]
         count_batch(SERVICE, ["http"] * len(items), report(outcomes), time.perf_counter() - started)
         return {"results": [_result(i, o) for i, o in enumerate(outcomes)]}
 
