@@ -59,22 +59,19 @@ class ReadModel:
 
     async def lock_persons(self, conn: DbConnection, persons: Sequence[str]) -> dict[str, PersonState]:
         """The states of ``persons``, locked until the transaction ends (new persons start empty)."""
-        ordered = sorted(persons)
         # Rows must exist to be locked: two consumers of the same person (the cases and the decisions
         # partitions can be assigned to different replicas) then take turns instead of losing an update.
-        await conn.execute(
-            self._sql(
-                "INSERT INTO {persons_vN} (person, state) SELECT unnest($1::text[]), jsonb_build_object() "
-                "ON CONFLICT (person) DO NOTHING"
-            ),
-            ordered,
-        )
+        # One round trip inserts the new ones and locks every one: a DO UPDATE that changes nothing still
+        # takes the row lock (as FOR UPDATE would) and returns the latest committed state, even one
+        # committed after this statement began. Sorted, so two batches lock in the same order.
         rows = await conn.fetch(
             self._sql(
-                "SELECT person, state FROM {persons_vN} WHERE person = ANY($1::text[]) "
-                "ORDER BY person FOR UPDATE"
+                "INSERT INTO {persons_vN} AS p (person, state) "
+                "SELECT u.person, jsonb_build_object() FROM unnest($1::text[]) AS u(person) "
+                "ORDER BY u.person "
+                "ON CONFLICT (person) DO UPDATE SET state = p.state RETURNING person, state"
             ),
-            ordered,
+            sorted(set(persons)),
         )
         return {r["person"]: person_states.decode(r["state"]) for r in rows}
 
