@@ -75,31 +75,23 @@ class ReadModel:
         )
         return {r["person"]: person_states.decode(r["state"]) for r in rows}
 
-    async def save_persons(self, conn: DbConnection, states: Mapping[str, PersonState]) -> None:
-        """Store the states of locked persons."""
-        if not states:
-            return
-        persons = sorted(states)
-        await conn.execute(
-            self._sql(
-                "UPDATE {persons_vN} AS p SET state = u.state "
-                "FROM unnest($1::text[], $2::jsonb[]) AS u(person, state) WHERE p.person = u.person"
-            ),
-            persons,
-            [person_states.encode(states[p]) for p in persons],
-        )
-
-    async def add(self, conn: DbConnection, deltas: Mapping[Cell, int]) -> None:
-        """Add ``deltas`` to the daily table and the totals, in one statement.
+    async def save(
+        self, conn: DbConnection, states: Mapping[str, PersonState], deltas: Mapping[Cell, int]
+    ) -> None:
+        """Store the states of locked persons and add ``deltas`` to the daily table and the totals: one
+        statement, one round trip per batch.
 
         Rows are written in key order, so that concurrent batches lock them in the same order.
         """
-        if not deltas:
+        if not states and not deltas:
             return
+        persons = sorted(states)
         cells = sorted(deltas)
         await conn.execute(
             self._sql(
-                "WITH input AS (SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
+                "WITH persons AS (UPDATE {persons_vN} AS p SET state = u.state "
+                "FROM unnest($8::text[], $9::jsonb[]) AS u(person, state) WHERE p.person = u.person), "
+                "input AS (SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
                 "$5::text[], $6::text[], $7::bigint[]) "
                 "AS u(metric, day, region, article, regime, reason, value)), "
                 "daily AS (INSERT INTO {daily_stats_vN} AS d "
@@ -121,6 +113,8 @@ class ReadModel:
             [c.regime for c in cells],
             [c.reason for c in cells],
             [deltas[c] for c in cells],
+            persons,
+            [person_states.encode(states[p]) for p in persons],
         )
 
     async def write_rebuilt(
