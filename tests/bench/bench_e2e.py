@@ -13,7 +13,9 @@ Measures, each figure beside its target:
    processes, the Kafka broker, this script, everything else on the machine), and each service's peak RSS.
 
 Run with ``make bench`` (or ``python -m tests.bench.bench_e2e --help`` for the sizes); prints a table and
-writes it to bench-results/e2e.md. Not a test: it asserts nothing, it measures.
+writes it to bench-results/e2e.md. With ``--cpu-before`` (an e2e.md of an earlier run, e.g. of the commit
+before a change) it also writes bench-results/e2e-cpu.md: (4) per process, before and after, with and
+without start-up. Not a test: it asserts nothing, it measures.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -53,6 +56,7 @@ from tests.support.waiting import checkpoints_cover, eventually
 
 OUT = Path("bench-results")
 REPORT = OUT / "e2e.md"
+CPU_COMPARISON = OUT / "e2e-cpu.md"
 
 # Fresh persons: 10-digit tax numbers from these bases, the throughput run's and the latency run's apart.
 THROUGHPUT_PERSONS = 7_000_000_000
@@ -724,6 +728,72 @@ def write_report(report: str) -> str:
     return str(REPORT)
 
 
+@dataclass(frozen=True)
+class CpuFigures:
+    """Section (4) of one e2e.md: where and how it was measured, and per process its CPU ms per
+    submission, with start-up and without (services only: the others have no start-up of their own)."""
+
+    measured: str
+    submissions: int
+    per_submission: dict[str, tuple[float, float | None]]
+
+
+_MEASURED = re.compile(r"^Measured (.*)\.$", re.MULTILINE)
+_SUBMISSIONS = re.compile(
+    r"^\| 1\. throughput [^|]*\|[^|]*\|[^|]*\|[^|]*\| ([\d,]+) submissions", re.MULTILINE
+)
+_CPU_ROW = re.compile(
+    r"^\| 4\. CPU ms per submission: ([^|]+) \| ([\d.]+) \|[^|]*\|[^|]*\| ([^|]*)\|$", re.MULTILINE
+)
+_STARTUP = re.compile(r"([\d.]+) CPU s.* of which ([\d.]+) s before ready")
+
+
+def cpu_figures(report: str) -> CpuFigures:
+    """Read (4) back from a report this script wrote."""
+    measured = _MEASURED.search(report)
+    submissions = _SUBMISSIONS.search(report)
+    if measured is None or submissions is None:
+        raise ValueError("not a report of bench_e2e: no 'Measured' line or throughput row")
+    n = int(submissions.group(1).replace(",", ""))
+    rows = {}
+    for name, per_submission, note in _CPU_ROW.findall(report):
+        startup = _STARTUP.search(note)
+        without = (float(startup.group(1)) - float(startup.group(2))) * 1000 / n if startup else None
+        rows[name] = (float(per_submission), without)
+    return CpuFigures(measured.group(1), n, rows)
+
+
+def cpu_comparison(before: CpuFigures, after: CpuFigures) -> str:
+    """(4) before and after, per process: the table a change to the pipeline's CPU cost is judged by."""
+
+    def change(old: float | None, new: float | None) -> str:
+        return f"{(new - old) / old:+.0%}" if old and new is not None else ""
+
+    def cell(value: float | None) -> str:
+        return "" if value is None else f"{value:.3f}"
+
+    lines = [
+        "# End to end: CPU ms per submission, before and after",
+        "",
+        f"Before: {before.submissions:,} submissions, measured {before.measured}.",
+        f"After: {after.submissions:,} submissions, measured {after.measured}.",
+        "Start-up excluded: the services' CPU before they were ready, taken out. The PostgreSQL server and",
+        "the Kafka broker serve every client on the machine: on a shared machine their rows include others'.",
+        "",
+        "| process | before | after | change | before, start-up excluded | after, start-up excluded "
+        "| change |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in [*after.per_submission, *(n for n in before.per_submission if n not in after.per_submission)]:
+        old, old_running = before.per_submission.get(name, (None, None))
+        new, new_running = after.per_submission.get(name, (None, None))
+        lines.append(
+            f"| {name} | {cell(old)} | {cell(new)} | {change(old, new)} | {cell(old_running)} | "
+            f"{cell(new_running)} | {change(old_running, new_running)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def tune(pipeline: Pipeline) -> None:
     """Production settings rather than the tests' chatty ones."""
     pipeline.intake.process.env["AMNESTY_INTAKE_LOG_LEVEL"] = "INFO"
@@ -760,6 +830,11 @@ async def main(args: argparse.Namespace) -> None:
     report = table(args, raw, run, latency, load)
     print(report)
     print(json.dumps({"written": write_report(report)}))
+    if args.cpu_before is not None:
+        comparison = cpu_comparison(cpu_figures(args.cpu_before.read_text()), cpu_figures(report))
+        CPU_COMPARISON.write_text(comparison)
+        print(comparison)
+        print(json.dumps({"written": str(CPU_COMPARISON)}))
 
 
 def arguments() -> argparse.Namespace:
@@ -773,6 +848,11 @@ def arguments() -> argparse.Namespace:
         "--batch-max-records", type=int, default=500, help="each service's batch size (the services' default)"
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="the most any one wait may take (s)")
+    parser.add_argument(
+        "--cpu-before",
+        type=Path,
+        help="an e2e.md of an earlier run: also write e2e-cpu.md, its CPU per process beside this run's",
+    )
     args = parser.parse_args()
     if args.submissions < 2 or args.latency_rate <= 0 or args.latency_seconds <= 0:
         parser.error("sizes must be positive (and at least one person: --submissions 2)")

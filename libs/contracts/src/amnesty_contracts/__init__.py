@@ -18,6 +18,7 @@ from amnesty_contracts.case_events import (
     DetainedEvent,
     VoluntaryReturnData,
     VoluntaryReturnEvent,
+    case_event_documents,
     case_event_from_submission,
 )
 from amnesty_contracts.dates import TODAY, IsoDate, NotFutureDate, Timestamp, ukraine_today
@@ -35,6 +36,7 @@ from amnesty_contracts.decision_events import (
     EligibilityPendingData,
     EligibilityPendingEvent,
     PendingReason,
+    decision_event_documents,
 )
 from amnesty_contracts.events import Event, SubmissionRef, new_event_id
 from amnesty_contracts.field_types import Article, Branch, Channel, Outcome
@@ -132,7 +134,9 @@ __all__ = [
     "VoluntaryReturnData",
     "VoluntaryReturnEvent",
     "canonical_submission",
+    "case_event_documents",
     "case_event_from_submission",
+    "decision_event_documents",
     "is_region_code",
     "new_event_id",
     "parse_case_event",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, JsonValue, TypeAdapter
 
@@ -113,3 +113,10 @@ DECISION_EVENT_MODELS: Final[Mapping[str, type[_AnyDecisionEvent]]] = MappingPro
 )
 
 DECISION_EVENT_ADAPTER: Final[TypeAdapter[DecisionEvent]] = TypeAdapter(DecisionEvent)
+_DECISION_EVENTS: Final[TypeAdapter[list[DecisionEvent]]] = TypeAdapter(list[DecisionEvent])
+
+
+def decision_event_documents(events: Sequence[DecisionEvent]) -> list[dict[str, Any]]:
+    """Each event as ``model_dump(mode="json")`` gives it, all in one serializer call: a batch's events
+    dumped at once cost half of one call per event."""
+    return _DECISION_EVENTS.dump_python(list(events), mode="json")  # type: ignore[no-any-return]

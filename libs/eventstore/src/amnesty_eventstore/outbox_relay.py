@@ -36,7 +36,10 @@ def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
-        linger_ms=5,
+        # No lingering: a pass queues all its messages before the producer's sender first runs (send()
+        # only appends, unless a batch is full), so batches fill without waiting; a linger would only add
+        # its delay to every hop of the pipeline.
+        linger_ms=0,
         max_batch_size=256 * 1024,
     )
 

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from amnesty_contracts import (
+    CaseEvent,
     Rejection,
     Submission,
     canonical_submission,
+    case_event_documents,
     case_event_from_submission,
     new_event_id,
     parse_submission,
@@ -159,33 +161,42 @@ class Admission:
     async def _record(
         self, store: IntakeStore, accepted: list[tuple[Submission, uuid.UUID]], now: datetime
     ) -> None:
-        per_person: dict[str, list[NewEvent]] = defaultdict(list)
+        per_person: dict[str, list[CaseEvent]] = defaultdict(list)
         for submission, event_id in accepted:
             person = self._pseudonyms.person(submission.person_id)
             correlation = correlation_id(submission.source, submission.submission_id)
-            event = case_event_from_submission(
-                submission,
-                person=person,
-                pseudonymize_case=self._pseudonyms.case,
-                recorded_at=now,
-                correlation_id=correlation,
-                causation_id=correlation,
-                event_id=event_id,
-            )
             per_person[person].append(
+                case_event_from_submission(
+                    submission,
+                    person=person,
+                    pseudonymize_case=self._pseudonyms.case,
+                    recorded_at=now,
+                    correlation_id=correlation,
+                    causation_id=correlation,
+                    event_id=event_id,
+                )
+            )
+        # The batch's events dumped in one serializer call rather than one per event.
+        events = [e for person_events in per_person.values() for e in person_events]
+        documents = iter(case_event_documents(events))
+        new_events = {
+            person: [
                 NewEvent(
                     event_id=event.event_id,
                     type=event.type,
-                    data=event.model_dump(mode="json"),
+                    data=next(documents),
                     schema_version=event.schema_version,
                     occurred_on=event.occurred_on,
                     topic=self._cases_topic,
                     key=person,
                 )
-            )
+                for event in person_events
+            ]
+            for person, person_events in per_person.items()
+        }
         if per_person:
             # One stream per person; the order within the batch is kept, and one round trip appends all.
-            await store.append([AppendRequest(f"person-{p}", e) for p, e in per_person.items()])
+            await store.append([AppendRequest(f"person-{p}", e) for p, e in new_events.items()])
 
     async def _reject(
         self,

@@ -59,50 +59,39 @@ class ReadModel:
 
     async def lock_persons(self, conn: DbConnection, persons: Sequence[str]) -> dict[str, PersonState]:
         """The states of ``persons``, locked until the transaction ends (new persons start empty)."""
-        ordered = sorted(persons)
         # Rows must exist to be locked: two consumers of the same person (the cases and the decisions
         # partitions can be assigned to different replicas) then take turns instead of losing an update.
-        await conn.execute(
-            self._sql(
-                "INSERT INTO {persons_vN} (person, state) SELECT unnest($1::text[]), jsonb_build_object() "
-                "ON CONFLICT (person) DO NOTHING"
-            ),
-            ordered,
-        )
+        # One round trip inserts the new ones and locks every one: a DO UPDATE that changes nothing still
+        # takes the row lock (as FOR UPDATE would) and returns the latest committed state, even one
+        # committed after this statement began. Sorted, so two batches lock in the same order.
         rows = await conn.fetch(
             self._sql(
-                "SELECT person, state FROM {persons_vN} WHERE person = ANY($1::text[]) "
-                "ORDER BY person FOR UPDATE"
+                "INSERT INTO {persons_vN} AS p (person, state) "
+                "SELECT u.person, jsonb_build_object() FROM unnest($1::text[]) AS u(person) "
+                "ORDER BY u.person "
+                "ON CONFLICT (person) DO UPDATE SET state = p.state RETURNING person, state"
             ),
-            ordered,
+            sorted(set(persons)),
         )
         return {r["person"]: person_states.decode(r["state"]) for r in rows}
 
-    async def save_persons(self, conn: DbConnection, states: Mapping[str, PersonState]) -> None:
-        """Store the states of locked persons."""
-        if not states:
-            return
-        persons = sorted(states)
-        await conn.execute(
-            self._sql(
-                "UPDATE {persons_vN} AS p SET state = u.state "
-                "FROM unnest($1::text[], $2::jsonb[]) AS u(person, state) WHERE p.person = u.person"
-            ),
-            persons,
-            [person_states.encode(states[p]) for p in persons],
-        )
-
-    async def add(self, conn: DbConnection, deltas: Mapping[Cell, int]) -> None:
-        """Add ``deltas`` to the daily table and the totals, in one statement.
+    async def save(
+        self, conn: DbConnection, states: Mapping[str, PersonState], deltas: Mapping[Cell, int]
+    ) -> None:
+        """Store the states of locked persons and add ``deltas`` to the daily table and the totals: one
+        statement, one round trip per batch.
 
         Rows are written in key order, so that concurrent batches lock them in the same order.
         """
-        if not deltas:
+        if not states and not deltas:
             return
+        persons = sorted(states)
         cells = sorted(deltas)
         await conn.execute(
             self._sql(
-                "WITH input AS (SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
+                "WITH persons AS (UPDATE {persons_vN} AS p SET state = u.state "
+                "FROM unnest($8::text[], $9::jsonb[]) AS u(person, state) WHERE p.person = u.person), "
+                "input AS (SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
                 "$5::text[], $6::text[], $7::bigint[]) "
                 "AS u(metric, day, region, article, regime, reason, value)), "
                 "daily AS (INSERT INTO {daily_stats_vN} AS d "
@@ -124,6 +113,8 @@ class ReadModel:
             [c.regime for c in cells],
             [c.reason for c in cells],
             [deltas[c] for c in cells],
+            persons,
+            [person_states.encode(states[p]) for p in persons],
         )
 
     async def write_rebuilt(

@@ -90,6 +90,5 @@ async def project_events(conn: DbConnection, read: Sequence[Read], projection: P
             kinds.append(event.type)
     states = await projection.read_model.lock_persons(conn, list({e.person for e in events}))
     changed, deltas = project_batch(states, events)
-    await projection.read_model.save_persons(conn, changed)
-    await projection.read_model.add(conn, deltas)
+    await projection.read_model.save(conn, changed, deltas)
     return BatchReport(kinds, rejected)
