@@ -74,7 +74,8 @@ class KafkaClientOptions:
         ssl_context = self._ssl_context() if self.tls else None
         if not self.sasl:
             return BaseSecurity(ssl_context=ssl_context) if self.tls else None
-        assert self.username is not None and self.password is not None  # checked in __post_init__
+        assert self.username is not None  # both checked in __post_init__
+        assert self.password is not None
         kind = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}
         return kind[self.sasl_mechanism](
             self.username, self.password, ssl_context=ssl_context, use_ssl=self.tls
@@ -120,7 +121,8 @@ class KafkaClientOptions:
             "AMNESTY_KAFKA_SECURITY_PROTOCOL": self.security_protocol,
         }
         if self.sasl:
-            assert self.username is not None and self.password is not None
+            assert self.username is not None
+            assert self.password is not None
             env |= {
                 "AMNESTY_KAFKA_SASL_MECHANISM": self.sasl_mechanism,
                 "AMNESTY_KAFKA_SASL_USERNAME": self.username,

@@ -55,7 +55,8 @@ class InfraSettings(BaseSettings):
     )
     kafka_sasl_mechanism: SaslMechanism = SCRAM_SHA_512
     kafka_sasl_username: str | None = Field(
-        default=None, description="The Kafka principal this process logs in as (containers, external brokers)."
+        default=None,
+        description="The Kafka principal this process logs in as (containers, external brokers).",
     )
     kafka_sasl_password: SecretStr | None = None
     kafka_sasl_password_file: Path | None = Field(
@@ -112,7 +113,9 @@ class InfraSettings(BaseSettings):
             password = self.kafka_sasl_password.get_secret_value()
         elif self.kafka_sasl_password_file is not None:
             password = self.kafka_sasl_password_file.read_text().strip()
-        protocol = self.kafka_security_protocol or ("SASL_PLAINTEXT" if self.kafka_sasl_username else "PLAINTEXT")
+        protocol = self.kafka_security_protocol or (
+            "SASL_PLAINTEXT" if self.kafka_sasl_username else "PLAINTEXT"
+        )
         return KafkaClientOptions(
             bootstrap_servers,
             protocol,

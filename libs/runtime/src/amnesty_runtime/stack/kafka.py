@@ -185,7 +185,9 @@ class LocalKafka:
             protocols += ",UPGRADE:PLAINTEXT"
             super_users += ";User:ANONYMOUS"
         scram = f'{_SCRAM_LOGIN} username="{ADMIN}" password="{admin_password}";'
-        plain = f'{_PLAIN_LOGIN} username="{ADMIN}" password="{admin_password}" user_{ADMIN}="{admin_password}";'
+        plain = (
+            f'{_PLAIN_LOGIN} username="{ADMIN}" password="{admin_password}" user_{ADMIN}="{admin_password}";'
+        )
         properties = {
             "process.roles": "broker,controller",
             "node.id": "1",

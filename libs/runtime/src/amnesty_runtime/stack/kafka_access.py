@@ -35,20 +35,22 @@ SCRAM_ITERATIONS = 8192
 """Kafka's minimum for SHA-512 is 4096; twice that costs the broker nothing noticeable per login."""
 
 
-class CreateAclsResponse_v2(Response):
+class CreateAclsResponse_v2(Response):  # type: ignore[misc]  # noqa: N801
     API_KEY = 30
     API_VERSION = 2
     SCHEMA = Schema(
         ("throttle_time_ms", Int32),
         (
             "results",
-            CompactArray(("error_code", Int16), ("error_message", CompactString("utf-8")), ("tags", TaggedFields)),
+            CompactArray(
+                ("error_code", Int16), ("error_message", CompactString("utf-8")), ("tags", TaggedFields)
+            ),
         ),
         ("tags", TaggedFields),
     )
 
 
-class CreateAclsRequest_v2(RequestStruct):
+class CreateAclsRequest_v2(RequestStruct):  # type: ignore[misc]  # noqa: N801
     FLEXIBLE_VERSION = True
     API_KEY = 30
     API_VERSION = 2
@@ -74,11 +76,11 @@ class CreateAclsRequest_v2(RequestStruct):
 _CreateAclsStruct: TypeAlias = CreateAclsRequest_v2
 
 
-class CreateAcls(Request[_CreateAclsStruct]):
+class CreateAcls(Request[_CreateAclsStruct]):  # type: ignore[misc]
     API_KEY = 30
 
     def __init__(self, acls: list[Acl]) -> None:
-        self._creations = [
+        self._creations: list[tuple[Any, ...]] = [
             (
                 int(a.resource_type),
                 a.resource_name,
@@ -96,7 +98,7 @@ class CreateAcls(Request[_CreateAclsStruct]):
         return request_struct_class(self._creations, {})
 
 
-class AlterUserScramCredentialsResponse_v0(Response):
+class AlterUserScramCredentialsResponse_v0(Response):  # type: ignore[misc]  # noqa: N801
     API_KEY = 51
     API_VERSION = 0
     SCHEMA = Schema(
@@ -114,7 +116,7 @@ class AlterUserScramCredentialsResponse_v0(Response):
     )
 
 
-class AlterUserScramCredentialsRequest_v0(RequestStruct):
+class AlterUserScramCredentialsRequest_v0(RequestStruct):  # type: ignore[misc]  # noqa: N801
     FLEXIBLE_VERSION = True
     API_KEY = 51
     API_VERSION = 0
@@ -142,11 +144,11 @@ class AlterUserScramCredentialsRequest_v0(RequestStruct):
 _ScramStruct: TypeAlias = AlterUserScramCredentialsRequest_v0
 
 
-class UpsertScramCredentials(Request[_ScramStruct]):
+class UpsertScramCredentials(Request[_ScramStruct]):  # type: ignore[misc]
     API_KEY = 51
 
     def __init__(self, passwords: dict[str, str]) -> None:
-        self._upsertions = []
+        self._upsertions: list[tuple[Any, ...]] = []
         for user, password in passwords.items():
             salt = os.urandom(32)
             # SCRAM's Hi(): what the broker stores; the password itself never reaches it.
@@ -159,7 +161,7 @@ class UpsertScramCredentials(Request[_ScramStruct]):
 
 async def upsert_scram_users(admin: AIOKafkaAdminClient, passwords: dict[str, str]) -> None:
     """Create or reset the SCRAM-SHA-512 credential of each user (the broker forwards it to the quorum)."""
-    response: Any = await admin._send_request(UpsertScramCredentials(passwords))  # noqa: SLF001
+    response: Any = await admin._send_request(UpsertScramCredentials(passwords))
     failed = [f"{user}: {message or code}" for user, code, message, _ in response.results if code]
     if failed:
         raise StackError(f"Kafka refused SCRAM credentials: {'; '.join(failed)}")
@@ -167,8 +169,12 @@ async def upsert_scram_users(admin: AIOKafkaAdminClient, passwords: dict[str, st
 
 async def create_acls(admin: AIOKafkaAdminClient, acls: list[Acl]) -> None:
     """Create the ACLs (creating one that exists is a no-op on the broker)."""
-    response: Any = await admin._send_request(CreateAcls(acls))  # noqa: SLF001
-    failed = [f"{acl}: {message or code}" for acl, (code, message, _) in zip(acls, response.results, strict=True) if code]
+    response: Any = await admin._send_request(CreateAcls(acls))
+    failed = [
+        f"{acl}: {message or code}"
+        for acl, (code, message, _) in zip(acls, response.results, strict=True)
+        if code
+    ]
     if failed:
         raise StackError(f"Kafka refused ACLs: {'; '.join(failed)}")
 

@@ -27,7 +27,9 @@ class KafkaCredentials:
     def options(self, principal: str) -> KafkaClientOptions:
         path = self.path(principal)
         if not path.exists():
-            raise StackError(f"No Kafka credentials for {principal!r} at {path}: run `amnesty stack up` first.")
+            raise StackError(
+                f"No Kafka credentials for {principal!r} at {path}: run `amnesty stack up` first."
+            )
         return load_client_options(path)
 
     def passwords(self) -> dict[str, str]:
@@ -44,7 +46,9 @@ class KafkaCredentials:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o700)
         for principal, password in passwords.items():
-            options = KafkaClientOptions(bootstrap_servers, "SASL_PLAINTEXT", username=principal, password=password)
+            options = KafkaClientOptions(
+                bootstrap_servers, "SASL_PLAINTEXT", username=principal, password=password
+            )
             path = self.path(principal)
             # Created 0600 from the start: no moment where another user could open it.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
