@@ -177,11 +177,15 @@ class LocalKafka:
     def write_config(self, admin_password: str, upgrade_port: int | None = None) -> None:
         s = self._settings
         sasl = f"SASL_PLAINTEXT://{LOOPBACK}:{s.kafka_port}"
+        advertised = sasl
         listeners = f"{sasl},CONTROLLER://{LOOPBACK}:{s.kafka_controller_port}"
         protocols = "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
         super_users = f"User:{ADMIN}"
         if upgrade_port is not None:
-            listeners += f",UPGRADE://{LOOPBACK}:{upgrade_port}"
+            upgrade = f"UPGRADE://{LOOPBACK}:{upgrade_port}"
+            # Advertised too: a client's metadata names the brokers of the listener it came through.
+            advertised += f",{upgrade}"
+            listeners += f",{upgrade}"
             protocols += ",UPGRADE:PLAINTEXT"
             super_users += ";User:ANONYMOUS"
         scram = f'{_SCRAM_LOGIN} username="{ADMIN}" password="{admin_password}";'
@@ -193,7 +197,7 @@ class LocalKafka:
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{s.kafka_controller_port}",
             "listeners": listeners,
-            "advertised.listeners": sasl,
+            "advertised.listeners": advertised,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "SASL_PLAINTEXT",
             "listener.security.protocol.map": protocols,
