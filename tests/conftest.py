@@ -54,7 +54,7 @@ async def fresh_schema(admin_pool: Pool) -> AsyncIterator[str]:
 async def fresh_topic(endpoints: Endpoints) -> AsyncIterator[str]:
     """A new three-partition topic, so a test reads only its own messages; deleted afterwards."""
     name = f"test.{uuid.uuid4().hex[:12]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**endpoints.kafka_admin.aiokafka())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, 3, 1)])

@@ -45,6 +45,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from amnesty_contracts import REGION_NAMES
 from amnesty_eventstore import Pool, create_pool
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints, Stack
 from amnesty_simulator.publisher import publish
@@ -274,11 +275,11 @@ async def bench_raw(endpoints: Endpoints, messages: list[Outgoing]) -> Raw:
     """The same messages through the same broker with nothing in between: produced as the simulator
     publishes (acks=all, idempotent), then read back by one consumer. The topic gets the partitions the
     test support gives the pipeline's own topics, so both sides spread the load alike."""
-    bootstrap = endpoints.kafka_bootstrap_servers
+    bootstrap = endpoints.kafka_admin
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     await create_topics(bootstrap, [topic])
     try:
-        produce_s = await publish(messages, bootstrap=bootstrap, topic=topic, speed=None)
+        produce_s = await publish(messages, kafka=bootstrap, topic=topic, speed=None)
         started = time.perf_counter()
         records = await read_all(bootstrap, topic)
         consume_s = time.perf_counter() - started
@@ -345,9 +346,7 @@ async def bench_throughput(
     intake, eligibility, statistics = pipeline.intake, pipeline.eligibility, pipeline.statistics
     total, persons = len(messages), len(messages) // 2
     # Published before the services start: they begin with the whole backlog waiting.
-    publish_s = await publish(
-        messages, bootstrap=endpoints.kafka_bootstrap_servers, topic=intake.upstream, speed=None
-    )
+    publish_s = await publish(messages, kafka=endpoints.kafka_admin, topic=intake.upstream, speed=None)
 
     others = [
         *infrastructure(endpoints),
@@ -413,7 +412,7 @@ async def bench_throughput(
         services_backends_cpu_s=backends.cpu_s() if backends is not None else math.nan,
         services_backends=len(backends.theirs) if backends is not None else 0,
         summary=final,
-        decisions=await end_offsets(endpoints.kafka_bootstrap_servers, eligibility.decisions),
+        decisions=await end_offsets(endpoints.kafka_admin, eligibility.decisions),
         measured=[*services, *others],
     )
 
@@ -467,12 +466,12 @@ class Latency:
         return self.total_s(ids[:tenth]), self.total_s(ids[-tenth:])
 
 
-async def tail(bootstrap: str, topics: list[str]) -> AIOKafkaConsumer:
+async def tail(bootstrap: KafkaClientOptions, topics: list[str]) -> AIOKafkaConsumer:
     """A consumer of every partition of ``topics``, positioned at their current ends."""
     # A group id, though nothing is committed: aiokafka 0.14's group-less consumer re-raises its own
     # cancellation from stop() (as tests/support/kafka.py found).
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **bootstrap.aiokafka(),
         group_id=f"bench-latency-{uuid.uuid4()}",
         enable_auto_commit=False,
         fetch_max_wait_ms=50,  # an idle fetch answers within 50 ms, a full one at once: little added wait
@@ -524,12 +523,12 @@ async def bench_latency(
     seconds: float,
     timeout_s: float,
 ) -> Latency:
-    bootstrap = endpoints.kafka_bootstrap_servers
+    bootstrap = endpoints.kafka_admin
     count = max(1, round(rate * seconds))
     cases, returns = window_1_persons(LATENCY_PERSONS, count, "latency")
     async with httpx2.AsyncClient(base_url=pipeline.statistics.process.url, timeout=30) as http:
         known = await summary_of(http)
-        await publish(cases, bootstrap=bootstrap, topic=pipeline.intake.upstream, speed=None)
+        await publish(cases, kafka=bootstrap, topic=pipeline.intake.upstream, speed=None)
         # The statistics count the cases once intake has published them; eligibility has then to apply
         # them before it can decide their returns at once.
         await eventually(lambda: progress(http, pipeline), shows(known["cases_opened"] + count, 0), timeout_s)
@@ -539,7 +538,7 @@ async def bench_latency(
     decisions = pipeline.eligibility.decisions
     consumer = await tail(bootstrap, [pipeline.intake.cases, decisions])
     # One message at a time as an upstream system sends a return: acknowledged by all, nothing lingers.
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0)
+    producer = AIOKafkaProducer(**bootstrap.aiokafka(), acks="all", enable_idempotence=True, linger_ms=0)
     await producer.start()
     latency = Latency(rate)
     all_sent = asyncio.Event()

@@ -28,7 +28,7 @@ async def bench_relay(endpoints: Endpoints, pool: Pool) -> tuple[str, float, str
     schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.{uuid.uuid4().hex[:8]}"
     await pool.execute(f'CREATE SCHEMA "{schema}"')
     await migrate(pool, schema)
-    await create_topics(endpoints.kafka_bootstrap_servers, [topic], partitions=6)
+    await create_topics(endpoints.kafka_admin, [topic], partitions=6)
     try:
         payload = {"type": "Probe", "data": {"returned_on": "2025-05-01", "region": "UA-48"}}
         for start in range(0, RELAY_EVENTS, 5000):
@@ -41,7 +41,7 @@ async def bench_relay(endpoints: Endpoints, pool: Pool) -> tuple[str, float, str
             ]
             async with pool.acquire() as conn:
                 await append_many_in(conn, schema, requests)
-        producer = create_producer(endpoints.kafka_bootstrap_servers, "bench-relay")
+        producer = create_producer(endpoints.kafka_admin.aiokafka(), "bench-relay")
         await producer.start()
         relay = OutboxRelay(pool, schema, producer, service="bench")
         started = time.perf_counter()
@@ -56,7 +56,7 @@ async def bench_relay(endpoints: Endpoints, pool: Pool) -> tuple[str, float, str
         )
     finally:
         await pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await delete_topics(endpoints.kafka_bootstrap_servers, [topic])
+        await delete_topics(endpoints.kafka_admin, [topic])
 
 
 async def bench_intake(endpoints: Endpoints, pool: Pool, logs: Path) -> list[tuple[str, float, str]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, create_pool, migrate
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Stack
 from amnesty_statistics.adapters.read_model import MIGRATIONS
@@ -25,11 +26,11 @@ from tests.support.kafka import create_topics, delete_topics
 from tests.support.statistics import statistics_under_test
 
 
-async def raw_read(bootstrap: str, topics: list[str], total: int) -> float:
+async def raw_read(bootstrap: KafkaClientOptions, topics: list[str], total: int) -> float:
     """Seconds for one aiokafka consumer to read every message of ``topics`` from the beginning."""
     consumer = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=bootstrap,
+        **bootstrap.aiokafka(),
         group_id=f"bench-raw-{uuid.uuid4().hex[:8]}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -55,7 +56,7 @@ async def main(persons: int) -> str:
     pool = await create_pool(endpoints.admin_database_url, min_size=2, max_size=6)
     tag = uuid.uuid4().hex[:8]
     cases, decisions = f"bench.{tag}.cases", f"bench.{tag}.decisions"
-    await create_topics(endpoints.kafka_bootstrap_servers, [cases, decisions], partitions=6)
+    await create_topics(endpoints.kafka_admin, [cases, decisions], partitions=6)
     try:
         # The service's schema, group and settings, never started: the rebuild runs in this process.
         logs = Path("bench-results") / "rebuild.log"  # never written: the service is not launched
@@ -65,13 +66,13 @@ async def main(persons: int) -> str:
             await migrate(pool, stats.schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
             events = history(2024, persons)
             await stats.publish(events)
-            raw_s = await raw_read(endpoints.kafka_bootstrap_servers, [cases, decisions], len(events))
+            raw_s = await raw_read(endpoints.kafka_admin, [cases, decisions], len(events))
             started = time.perf_counter()
-            report = await rebuild(pool, endpoints.kafka_bootstrap_servers, stats.settings())
+            report = await rebuild(pool, endpoints.kafka_admin, stats.settings())
             rebuild_s = time.perf_counter() - started
             exact = await stats.daily_stats() == expected_figures(events)
     finally:
-        await delete_topics(endpoints.kafka_bootstrap_servers, [cases, decisions])
+        await delete_topics(endpoints.kafka_admin, [cases, decisions])
         await pool.close()
     n = len(events)
     rows = [

@@ -13,6 +13,7 @@ from aiokafka import ConsumerRecord
 
 from amnesty_contracts import CASES, DECISIONS, Rejection, parse_case_event, parse_decision_event
 from amnesty_intake.service_layer.admission import correlation_id
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from tests.contract.message_pacts import described
 from tests.contract.pact_providers import DECISION_TYPES, Published, Submitter, verify
 from tests.support.kafka import positions, read_since
@@ -47,8 +48,7 @@ async def _read(
     """The wanted messages off `topic` after `since`, as published on the contract's topic: local
     services run on topics of their own, each standing in for its contract topic (a given system uses
     the real ones)."""
-    assert system.kafka_bootstrap_servers is not None
-    bootstrap = system.kafka_bootstrap_servers
+    bootstrap = _kafka(system)
 
     def found(records: list[ConsumerRecord[bytes, bytes]]) -> dict[str, Published]:
         messages: dict[str, Published] = {}
@@ -68,9 +68,9 @@ async def _read(
     return await eventually(probe, lambda messages: len(messages) == len(wanted), timeout_s=120)
 
 
-def _bootstrap(system: RunningSystem) -> str:
-    assert system.kafka_bootstrap_servers is not None
-    return system.kafka_bootstrap_servers
+def _kafka(system: RunningSystem) -> KafkaClientOptions:
+    assert system.kafka is not None
+    return system.kafka
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ async def test_the_running_intake_publishes_the_case_events_its_consumers_expect
 ) -> None:
     run = uuid.uuid4().hex[:12]
     submissions = Submitter(f"contract-{run}", run).case_submissions()
-    since = await positions(_bootstrap(ready), ready.cases_topic)
+    since = await positions(_kafka(ready), ready.cases_topic)
     _submit(ready, list(submissions.values()))
     wanted = {
         (_correlation(s), type_name): described(type_name, "event") for type_name, s in submissions.items()
@@ -110,7 +110,7 @@ async def test_the_running_eligibility_publishes_the_decisions_statistics_expect
         submissions += history
         decided = [s for s in history if s["type"] == "VoluntaryReturn"][-1]
         wanted[(_correlation(decided), type_name)] = described(type_name, "event")
-    since = await positions(_bootstrap(ready), ready.decisions_topic)
+    since = await positions(_kafka(ready), ready.decisions_topic)
     _submit(ready, submissions)
     decisions = await _read(ready, ready.decisions_topic, since, wanted, decisions=True)
     verify("eligibility", "statistics-eligibility.json", decisions)

@@ -44,9 +44,7 @@ async def test_the_statistics_reproduce_the_published_figures(
     distinct = len({m.value for m in messages if m.key != b"malformed"})
 
     async with pipeline_under_test(endpoints, admin_pool, tmp_path, batch_max_records=1000) as pipeline:
-        await publish(
-            messages, bootstrap=endpoints.kafka_bootstrap_servers, topic=pipeline.intake.upstream, speed=None
-        )
+        await publish(messages, kafka=endpoints.kafka_admin, topic=pipeline.intake.upstream, speed=None)
         await pipeline.start()
         await pipeline.intake.consumed_everything(timeout_s=600)
         await pipeline.eligibility.settled(timeout_s=600)
@@ -82,8 +80,7 @@ async def test_the_statistics_reproduce_the_published_figures(
         )
         assert recorded == distinct, "every submission recorded once, resends included"
         rejected = [
-            json.loads(r.value)
-            for r in await read_all(endpoints.kafka_bootstrap_servers, pipeline.intake.rejected)
+            json.loads(r.value) for r in await read_all(endpoints.kafka_admin, pipeline.intake.rejected)
         ]
         assert len({(r["partition"], r["offset"]) for r in rejected}) == malformed
 

@@ -9,14 +9,14 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from faststream.kafka import KafkaBroker
-
 from amnesty_eventstore import DbConnection, create_pool
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_runtime.kafka_client import KafkaClientOptions
+from tests.support.kafka import kafka_test_broker
 
 
-async def main(bootstrap: str, dsn: str, schema: str, topic: str, group: str, total: int) -> None:
+async def main(kafka: str, dsn: str, schema: str, topic: str, group: str, total: int) -> None:
     pool = await create_pool(dsn, min_size=1, max_size=4)
 
     async def handle(conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
@@ -32,7 +32,7 @@ async def main(bootstrap: str, dsn: str, schema: str, topic: str, group: str, to
         await asyncio.sleep(0.02)  # a slow batch: a wide window for the kill to land inside one
 
     consumer = CheckpointedConsumer(pool, schema, group, handle)
-    broker = KafkaBroker(bootstrap)
+    broker = kafka_test_broker(KafkaClientOptions.from_json(kafka))
     subscribe_checkpointed(broker, consumer, topic, max_records=25)
     async with broker:
         await broker.start()
@@ -42,5 +42,5 @@ async def main(bootstrap: str, dsn: str, schema: str, topic: str, group: str, to
 
 
 if __name__ == "__main__":
-    bootstrap, dsn, schema, topic, group, total = sys.argv[1:7]
-    asyncio.run(main(bootstrap, dsn, schema, topic, group, int(total)))
+    kafka, dsn, schema, topic, group, total = sys.argv[1:7]
+    asyncio.run(main(kafka, dsn, schema, topic, group, int(total)))

@@ -9,10 +9,10 @@ import uuid
 from collections import Counter
 
 import pytest
-from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
+from tests.support.kafka import kafka_test_broker
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,8 @@ async def _worker(endpoints: Endpoints, schema: str, topic: str) -> asyncio.subp
         sys.executable,
         "-m",
         "tests.reliability.consumer_worker",
-        endpoints.kafka_bootstrap_servers,
+        # The admin's client options as JSON: the worker connects as the fixtures do.
+        endpoints.kafka_admin.to_json(),
         endpoints.admin_database_url,
         schema,
         topic,
@@ -39,7 +40,7 @@ async def test_a_killed_consumer_restarts_without_losing_or_double_applying(
     await admin_pool.execute(f'CREATE TABLE "{fresh_schema}".applied (event_id text)')
     await admin_pool.execute(f'CREATE TABLE "{fresh_schema}".totals (key text PRIMARY KEY, n int)')
     sent = [(f"k{i % KEYS}", str(uuid.uuid4())) for i in range(MESSAGES)]
-    async with KafkaBroker(endpoints.kafka_bootstrap_servers) as producer:
+    async with kafka_test_broker(endpoints.kafka_admin) as producer:
         await asyncio.gather(*(producer.publish(v.encode(), fresh_topic, key=k.encode()) for k, v in sent))
 
     kills = 0

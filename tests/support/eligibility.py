@@ -24,6 +24,7 @@ from amnesty_contracts import (
 )
 from amnesty_eventstore import Pool
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, create_producer
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import create_topics, delete_topics, end_offsets, read_all
 from tests.support.processes import ServiceProcess, free_port
@@ -39,7 +40,7 @@ class EligibilityUnderTest:
     cases: str
     decisions: str
     rejected: str
-    bootstrap: str
+    bootstrap: KafkaClientOptions
     pool: Pool
 
     async def consumed_everything(self, timeout_s: float = 60.0) -> None:
@@ -104,11 +105,12 @@ async def eligibility_under_test(
     topics = own | ({"cases": cases_topic} if cases_topic is not None else {})
     created = [name for name in own.values() if name in topics.values()]
     await admin_pool.execute(f'CREATE SCHEMA "{schema}"')
-    await create_topics(endpoints.kafka_bootstrap_servers, created)
+    await create_topics(endpoints.kafka_admin, created)
     port = free_port()
     env = {
         "AMNESTY_ELIGIBILITY_DATABASE_URL": endpoints.admin_database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+        # The fixtures' topics are test.*: the service under test logs in as the admin.
+        **endpoints.kafka_admin.environment(),
         "AMNESTY_ELIGIBILITY_SCHEMA_NAME": schema,
         "AMNESTY_ELIGIBILITY_CONSUMER_GROUP": f"eligibility-{tag}",
         "AMNESTY_ELIGIBILITY_CASES_TOPIC": topics["cases"],
@@ -126,13 +128,13 @@ async def eligibility_under_test(
             topics["cases"],
             topics["decisions"],
             topics["rejected"],
-            endpoints.kafka_bootstrap_servers,
+            endpoints.kafka_admin,
             admin_pool,
         )
     finally:
         await service.stop()
         await admin_pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await delete_topics(endpoints.kafka_bootstrap_servers, created)
+        await delete_topics(endpoints.kafka_admin, created)
 
 
 def pseudonym(raw: str, prefix: str) -> str:
@@ -150,7 +152,7 @@ class CaseEventsInput:
     intake's upstream topic (with eligibility reading intake's cases topic) replaces this one.
     """
 
-    bootstrap: str
+    bootstrap: KafkaClientOptions
     topic: str
     recorded: dict[tuple[str, str], CaseEvent] = field(default_factory=dict)
 
@@ -175,7 +177,7 @@ class CaseEventsInput:
         await self.publish_raw([(self.event_of(s).person.encode(), self.event_of(s)) for s in submissions])
 
     async def publish_raw(self, messages: Sequence[tuple[bytes, CaseEvent | bytes]]) -> None:
-        producer = create_producer(self.bootstrap, "eligibility-test-input")
+        producer = create_producer(self.bootstrap.aiokafka(), "eligibility-test-input")
         await producer.start()
         try:
             for key, message in messages:  # in order: tests reason about what comes after what

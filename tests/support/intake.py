@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faststream.kafka import KafkaBroker
-
 from amnesty_eventstore import Pool
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
-from tests.support.kafka import create_topics, delete_topics, end_offsets
+from tests.support.kafka import create_topics, delete_topics, end_offsets, kafka_test_broker
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.waiting import checkpoints_cover
 
@@ -29,11 +28,11 @@ class IntakeUnderTest:
     upstream: str
     cases: str
     rejected: str
-    bootstrap: str
+    bootstrap: KafkaClientOptions
     pool: Pool
 
     async def publish(self, values: list[bytes]) -> None:
-        async with KafkaBroker(self.bootstrap) as producer:
+        async with kafka_test_broker(self.bootstrap) as producer:
             for value in values:  # in order: tests reason about what comes after what
                 await producer.publish(value, self.upstream, key=b"k-" + str(len(value) % 7).encode())
 
@@ -76,14 +75,15 @@ async def intake_under_test(
     schema = f"intake_{tag}"
     topics = {name: f"test.{tag}.{name}" for name in ("upstream", "cases", "rejected")}
     await admin_pool.execute(f'CREATE SCHEMA "{schema}"')
-    await create_topics(endpoints.kafka_bootstrap_servers, list(topics.values()))
+    await create_topics(endpoints.kafka_admin, list(topics.values()))
     port = free_port()
     env = {
         "AMNESTY_PROFILE": "production",
         "AMNESTY_PSEUDONYM_KEY": PSEUDONYM_KEY,
         "AMNESTY_INTAKE_API_TOKEN": TOKEN,
         "AMNESTY_INTAKE_DATABASE_URL": endpoints.admin_database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+        # The fixtures' topics are test.*: the service under test logs in as the admin.
+        **endpoints.kafka_admin.environment(),
         "AMNESTY_INTAKE_SCHEMA_NAME": schema,
         "AMNESTY_INTAKE_CONSUMER_GROUP": f"intake-{tag}",
         "AMNESTY_INTAKE_UPSTREAM_TOPIC": topics["upstream"],
@@ -101,10 +101,10 @@ async def intake_under_test(
             topics["upstream"],
             topics["cases"],
             topics["rejected"],
-            endpoints.kafka_bootstrap_servers,
+            endpoints.kafka_admin,
             admin_pool,
         )
     finally:
         await service.stop()
         await admin_pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await delete_topics(endpoints.kafka_bootstrap_servers, list(topics.values()))
+        await delete_topics(endpoints.kafka_admin, list(topics.values()))

@@ -1,4 +1,7 @@
-"""Reading and creating topics in tests: everything on a topic up to its end, fresh topics by name."""
+"""Reading and creating topics in tests: everything on a topic up to its end, fresh topics by name.
+
+The fixtures connect as the stack's admin (``endpoints.kafka_admin``): fresh ``test.*`` topics are
+nobody else's; what each principal may do is tests/security's subject."""
 
 from __future__ import annotations
 
@@ -6,10 +9,13 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+
+from amnesty_runtime.kafka_client import KafkaClientOptions
 
 
-async def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def create_topics(kafka: KafkaClientOptions, names: list[str], partitions: int = 3) -> None:
+    admin = AIOKafkaAdminClient(**kafka.aiokafka())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
@@ -17,8 +23,8 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int = 3) -
         await admin.close()
 
 
-async def delete_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def delete_topics(kafka: KafkaClientOptions, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(**kafka.aiokafka())
     await admin.start()
     try:
         await admin.delete_topics(names)
@@ -26,20 +32,20 @@ async def delete_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-def _consumer(bootstrap: str) -> AIOKafkaConsumer:
+def _consumer(kafka: KafkaClientOptions) -> AIOKafkaConsumer:
     # A group id, though nothing is committed: aiokafka 0.14's group-less consumer re-raises its own
     # cancellation from stop().
     return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.aiokafka(),
         group_id=f"reader-{uuid.uuid4()}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+async def _partitions(kafka: KafkaClientOptions, topic: str) -> list[TopicPartition]:
     # The admin client asks the broker; a consumer's own metadata may not know a topic created just now.
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.aiokafka())
     await admin.start()
     try:
         (description,) = await admin.describe_topics([topic])
@@ -51,43 +57,43 @@ async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
     ]
 
 
-async def end_offsets(bootstrap: str, topic: str) -> int:
+async def end_offsets(kafka: KafkaClientOptions, topic: str) -> int:
     """How many messages the topic holds (the sum of its partitions' end offsets)."""
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(kafka)
     await consumer.start()
     try:
-        partitions = await _partitions(bootstrap, topic)
+        partitions = await _partitions(kafka, topic)
         return sum((await consumer.end_offsets(partitions)).values())
     finally:
         await consumer.stop()
 
 
-async def read_all(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_all(kafka: KafkaClientOptions, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
     """Every message on the topic, as of now, partition by partition."""
-    return await read_since(bootstrap, topic, None)
+    return await read_since(kafka, topic, None)
 
 
-async def positions(bootstrap: str, topic: str) -> dict[int, int]:
+async def positions(kafka: KafkaClientOptions, topic: str) -> dict[int, int]:
     """Each partition's end offset now: where a later `read_since` starts."""
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(kafka)
     await consumer.start()
     try:
-        partitions = await _partitions(bootstrap, topic)
+        partitions = await _partitions(kafka, topic)
         return {tp.partition: offset for tp, offset in (await consumer.end_offsets(partitions)).items()}
     finally:
         await consumer.stop()
 
 
 async def read_since(
-    bootstrap: str, topic: str, since: dict[int, int] | None
+    kafka: KafkaClientOptions, topic: str, since: dict[int, int] | None
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """The messages written to the topic after `since` (from `positions`; None: from the beginning), up
     to its end as of now; on a long-lived topic this reads only what a test caused, not the whole
     history."""
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(kafka)
     await consumer.start()
     try:
-        partitions = await _partitions(bootstrap, topic)
+        partitions = await _partitions(kafka, topic)
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         if since is None:
@@ -103,3 +109,8 @@ async def read_since(
         return records
     finally:
         await consumer.stop()
+
+
+def kafka_test_broker(kafka: KafkaClientOptions) -> KafkaBroker:
+    """A plain FastStream broker (no log pipeline) connecting as ``kafka`` says."""
+    return KafkaBroker(kafka.bootstrap_servers, security=kafka.faststream_security())

@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts import CASES, DECISIONS
 from amnesty_eventstore import Pool
+from amnesty_runtime.kafka_client import KafkaClientOptions
+from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints
 from tests.support.intake import TOKEN
 from tests.support.pipeline import pipeline_under_test
@@ -64,6 +66,8 @@ class RunningSystem:
     """The bearer token of intake's POST /v1/submissions, when known."""
     cases_topic: str = CASES
     decisions_topic: str = DECISIONS
+    kafka: KafkaClientOptions | None = None
+    """How the suite reads the topics: the local stack's admin, or AMNESTY_KAFKA_SASL_* for a given system."""
 
 
 @asynccontextmanager
@@ -73,9 +77,11 @@ async def running_system(
     """The system at `addresses`, or three local processes on the `local` stack (endpoints, admin pool)."""
     if addresses.given is not None:
         intake, eligibility, statistics = (url.rstrip("/") for url in addresses.given)
-        yield RunningSystem(
-            intake, eligibility, statistics, addresses.kafka_bootstrap_servers, addresses.token()
-        )
+        bootstrap = addresses.kafka_bootstrap_servers
+        kafka = None
+        if bootstrap is not None:
+            kafka = InfraSettings().kafka_client_options(bootstrap) or KafkaClientOptions(bootstrap)
+        yield RunningSystem(intake, eligibility, statistics, bootstrap, addresses.token(), kafka=kafka)
         return
     assert local is not None, "no running system given and no local stack to start one on"
     endpoints, admin_pool = local
@@ -89,4 +95,5 @@ async def running_system(
             TOKEN,
             pipeline.intake.cases,
             pipeline.eligibility.decisions,
+            kafka=endpoints.kafka_admin,
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 from amnesty_contracts import Event
 from amnesty_eventstore import Pool
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, create_producer
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
 from amnesty_statistics.settings import StatisticsSettings
 from tests.support.domain_events import encoded
@@ -32,7 +33,7 @@ class StatisticsUnderTest:
     cases: str
     decisions: str
     group: str
-    bootstrap: str
+    bootstrap: KafkaClientOptions
     pool: Pool
 
     @property
@@ -56,7 +57,7 @@ class StatisticsUnderTest:
 
     async def publish(self, events: Sequence[Event]) -> None:
         """As the producers' outbox relays do: keyed by person, with the event-id header, in order."""
-        producer = create_producer(self.bootstrap, f"test-{self.schema}")
+        producer = create_producer(self.bootstrap.aiokafka(), f"test-{self.schema}")
         await producer.start()
         try:
             sent = [
@@ -74,7 +75,7 @@ class StatisticsUnderTest:
 
     async def publish_raw(self, topic: str, values: Sequence[bytes]) -> None:
         """Bytes that are not an event, as a broken producer might send."""
-        producer = create_producer(self.bootstrap, f"test-{self.schema}")
+        producer = create_producer(self.bootstrap.aiokafka(), f"test-{self.schema}")
         await producer.start()
         try:
             await asyncio.gather(*[await producer.send(topic, value, key=b"raw") for value in values])
@@ -165,11 +166,12 @@ async def statistics_under_test(
     group = f"statistics-{tag}"
     await admin_pool.execute(f'CREATE SCHEMA "{schema}"')
     if fresh:
-        await create_topics(endpoints.kafka_bootstrap_servers, list(fresh.values()))
+        await create_topics(endpoints.kafka_admin, list(fresh.values()))
     port = free_port()
     env = {
         "AMNESTY_STATISTICS_DATABASE_URL": endpoints.admin_database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+        # The fixtures' topics are test.*: the service under test logs in as the admin.
+        **endpoints.kafka_admin.environment(),
         "AMNESTY_STATISTICS_SCHEMA_NAME": schema,
         "AMNESTY_STATISTICS_CONSUMER_GROUP": group,
         "AMNESTY_STATISTICS_CASES_TOPIC": topics["cases"],
@@ -190,11 +192,11 @@ async def statistics_under_test(
             topics["cases"],
             topics["decisions"],
             group,
-            endpoints.kafka_bootstrap_servers,
+            endpoints.kafka_admin,
             admin_pool,
         )
     finally:
         await service.stop()
         await admin_pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
         if fresh:
-            await delete_topics(endpoints.kafka_bootstrap_servers, list(fresh.values()))
+            await delete_topics(endpoints.kafka_admin, list(fresh.values()))

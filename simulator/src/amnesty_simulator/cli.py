@@ -15,6 +15,7 @@ from amnesty_contracts import UPSTREAM
 from amnesty_runtime import progress, simulation
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
+from amnesty_runtime.stack.principals import UPSTREAM_PRINCIPAL
 from amnesty_simulator.calibration import (
     Residual,
     calibrate,
@@ -99,14 +100,15 @@ def simulate(
     _summarise(messages, calendar.residuals)
     if dry_run:
         return
-    bootstrap = resolve(InfraSettings()).kafka_bootstrap_servers
+    # An upstream system: the simulator may only produce submissions.
+    kafka = resolve(InfraSettings()).kafka_client_options(UPSTREAM_PRINCIPAL)
     with progress.progress_bars(console, quiet=quiet) as bars:
         publishing = bars.add_task("publishing", total=len(messages), unit="messages")
 
         def sent(count: int, day: date) -> None:
             bars.update(publishing, advance=count, description=f"publishing, up to {day}")
 
-        wall = asyncio.run(publish(messages, bootstrap=bootstrap, topic=topic, speed=speed, sent=sent))
+        wall = asyncio.run(publish(messages, kafka=kafka, topic=topic, speed=speed, sent=sent))
     console.print(
         f"published {len(messages):,} messages to {topic} in {wall:.1f}s ({len(messages) / wall:,.0f}/s)"
     )

@@ -9,6 +9,7 @@ from datetime import date
 
 from aiokafka import AIOKafkaProducer
 
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_simulator.submissions import Outgoing
 
 CHUNK = 2000
@@ -17,7 +18,7 @@ CHUNK = 2000
 async def publish(
     messages: Sequence[Outgoing],
     *,
-    bootstrap: str,
+    kafka: KafkaClientOptions,
     topic: str,
     speed: float | None,
     sent: Callable[[int, date], None] = lambda _count, _day: None,
@@ -28,7 +29,7 @@ async def publish(
     Returns the wall time spent.
     """
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka.aiokafka(),
         client_id="amnesty-simulator",
         acks="all",
         enable_idempotence=True,

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import DbConnection, Pool
 from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import subscribe_checkpointed
 from amnesty_runtime.stack import Endpoints
+from tests.support.kafka import kafka_test_broker
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ async def test_failing_batches_are_applied_once_in_order_with_the_next_one_prepa
     endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
 ) -> None:
     await admin_pool.execute(f'CREATE TABLE "{fresh_schema}".applied (seq bigserial, key text, n int)')
-    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**endpoints.kafka_admin.aiokafka(), acks="all")
     await producer.start()
     try:
         for n in range(PER_KEY):
@@ -55,7 +55,7 @@ async def test_failing_batches_are_applied_once_in_order_with_the_next_one_prepa
         raise AssertionError("every batch goes through prepare")
 
     consumer = CheckpointedConsumer(admin_pool, fresh_schema, "g", unprepared)
-    broker = KafkaBroker(endpoints.kafka_bootstrap_servers)
+    broker = kafka_test_broker(endpoints.kafka_admin)
     pipeline = subscribe_checkpointed(broker, consumer, fresh_topic, max_records=40, prepare=prepare)
     async with broker:
         await broker.start()

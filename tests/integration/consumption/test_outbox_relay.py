@@ -10,7 +10,6 @@ from typing import TypeVar
 
 import asyncpg
 import pytest
-from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 
 from amnesty_eventstore import DbConnection, NewEvent, Pool, append_in
@@ -18,7 +17,7 @@ from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import subscribe_checkpointed
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, OutboxMessage, OutboxRelay, create_producer
 from amnesty_runtime.stack import Endpoints
-from tests.support.kafka import end_offsets
+from tests.support.kafka import end_offsets, kafka_test_broker
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -96,7 +95,7 @@ async def _consume_all(
         )
 
     consumer = CheckpointedConsumer(pool, schema, f"g-{uuid.uuid4().hex[:6]}", handle)
-    broker = KafkaBroker(endpoints.kafka_bootstrap_servers)
+    broker = kafka_test_broker(endpoints.kafka_admin)
     subscribe_checkpointed(broker, consumer, topic, max_records=100)
     async with broker:
         await broker.start()
@@ -113,7 +112,7 @@ async def test_what_a_killed_relay_resends_is_dropped_by_the_consumer(
     endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
 ) -> None:
     await _append_events(admin_pool, fresh_schema, fresh_topic)
-    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
+    producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
     await producer.start()
     try:
         with pytest.raises(SystemExit):
@@ -129,7 +128,7 @@ async def test_what_a_killed_relay_resends_is_dropped_by_the_consumer(
         await producer.stop()
     assert REGISTRY.get_sample_value("amnesty_outbox_pending", {"service": "test"}) == 0
 
-    published = await end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic)
+    published = await end_offsets(endpoints.kafka_admin, fresh_topic)
     assert published == 2 * STREAMS * PER_STREAM, "the killed relay's batch must really be in Kafka twice"
 
     applied = await _consume_all(endpoints, admin_pool, fresh_schema, fresh_topic, published)
@@ -150,7 +149,7 @@ async def running_relay(
     endpoints: Endpoints, pool: Pool, schema: str, relay_class: type[RelayT], *, poll_interval_s: float
 ) -> AsyncIterator[tuple[RelayT, asyncio.Task[None]]]:
     """A relay of ``schema`` running as a task with its own producer; stopped and awaited on the way out."""
-    producer = create_producer(endpoints.kafka_bootstrap_servers, "relay-test")
+    producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
     await producer.start()
     stop = asyncio.Event()
     relay = relay_class(pool, schema, producer, service="test", poll_interval_s=poll_interval_s)
@@ -170,10 +169,10 @@ async def test_the_running_relay_publishes_what_is_appended_later(
         await asyncio.sleep(0.5)  # the relay is idle, waiting on NOTIFY, not on its 30 s poll
         await _append_events(admin_pool, fresh_schema, fresh_topic)
         for _ in range(100):
-            if await end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic) == STREAMS * PER_STREAM:
+            if await end_offsets(endpoints.kafka_admin, fresh_topic) == STREAMS * PER_STREAM:
                 break
             await asyncio.sleep(0.1)
-        assert await end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic) == STREAMS * PER_STREAM
+        assert await end_offsets(endpoints.kafka_admin, fresh_topic) == STREAMS * PER_STREAM
 
 
 async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_again(
@@ -191,7 +190,7 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
         assert second != first
         await _append_events(admin_pool, fresh_schema, fresh_topic)
         await eventually(
-            lambda: end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic),
+            lambda: end_offsets(endpoints.kafka_admin, fresh_topic),
             lambda n: n == STREAMS * PER_STREAM,
         )
 
@@ -214,7 +213,7 @@ async def test_a_relay_whose_lock_connection_fails_in_any_way_closes_it_and_lead
         )
         await _append_events(admin_pool, fresh_schema, fresh_topic)
         await eventually(
-            lambda: end_offsets(endpoints.kafka_bootstrap_servers, fresh_topic),
+            lambda: end_offsets(endpoints.kafka_admin, fresh_topic),
             lambda n: n == STREAMS * PER_STREAM,
         )
         assert REGISTRY.get_sample_value("amnesty_outbox_relay_leading", {"service": "test"}) == 1

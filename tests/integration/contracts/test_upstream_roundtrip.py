@@ -7,10 +7,11 @@ import json
 import uuid
 
 import pytest
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaMessage
 
 from amnesty_contracts import UPSTREAM, CaseOpened, Rejection, parse_submission
 from amnesty_runtime.stack import Endpoints
+from tests.support.kafka import kafka_test_broker
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ async def _consume_until(endpoints: Endpoints, wanted: set[str], *, batch: bool)
     """Consume the topic from the start in a fresh group until every wanted submission id was seen."""
     seen: dict[str, bytes] = {}
     done = asyncio.Event()
-    broker = KafkaBroker(endpoints.kafka_bootstrap_servers)
+    broker = kafka_test_broker(endpoints.kafka_admin)
 
     def take(raw: bytes) -> None:
         submission_id = json.loads(raw).get("submission_id")
@@ -67,7 +68,7 @@ async def _consume_until(endpoints: Endpoints, wanted: set[str], *, batch: bool)
 
 async def test_a_submission_published_upstream_is_consumed_through_faststream(endpoints: Endpoints) -> None:
     submission_id = f"it-{uuid.uuid4()}"
-    async with KafkaBroker(endpoints.kafka_bootstrap_servers) as producer:
+    async with kafka_test_broker(endpoints.kafka_admin) as producer:
         await producer.publish(_case_opened(submission_id), UPSTREAM, key=submission_id.encode())
 
     seen = await _consume_until(endpoints, {submission_id}, batch=False)
@@ -85,7 +86,7 @@ async def test_a_submission_published_upstream_is_consumed_through_faststream(en
 
 async def test_a_batch_subscriber_receives_every_message_of_a_burst(endpoints: Endpoints) -> None:
     ids = {f"burst-{uuid.uuid4()}" for _ in range(200)}
-    async with KafkaBroker(endpoints.kafka_bootstrap_servers) as producer:
+    async with kafka_test_broker(endpoints.kafka_admin) as producer:
         await asyncio.gather(*(producer.publish(_case_opened(i), UPSTREAM, key=i.encode()) for i in ids))
 
     seen = await _consume_until(endpoints, ids, batch=True)

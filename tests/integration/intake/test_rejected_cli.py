@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from faststream.kafka import KafkaBroker
 
 from amnesty_contracts import MAX_MESSAGE_BYTES, Rejection, RejectionReason, rejected_message
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
 from tests.support.intake import IntakeUnderTest, encoded, intake_under_test, submission
-from tests.support.kafka import end_offsets, read_all
+from tests.support.kafka import end_offsets, kafka_test_broker, read_all
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -162,7 +161,7 @@ async def test_a_message_rejected_before_a_fix_is_re_driven_once_and_accepted(
         service="intake",
         now=datetime(2026, 11, 30, 9, tzinfo=UTC),
     )
-    async with KafkaBroker(intake.bootstrap) as producer:
+    async with kafka_test_broker(intake.bootstrap) as producer:
         await producer.publish(earlier.model_dump_json().encode(), intake.rejected, key=b"r-1")
     (listed,) = await _listed(intake, "--since", "2026-11-30", "--until", "2026-12-01")
 

@@ -83,6 +83,6 @@ def test_storage_formats_with_a_cluster_id_that_starts_with_a_dash(tmp_path: Pat
     # One random id in 64 starts with "-": Kafka's storage tool once took such an id for an option.
     kafka = LocalKafka(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
     kafka.resolve_jars()
-    kafka.write_config()
-    kafka.format_storage(find_java(), cluster_id="-dashFirst0123456789ab")
+    kafka.write_config("admin-password")
+    kafka.format_storage(find_java(), "admin-password", cluster_id="-dashFirst0123456789ab")
     assert "cluster.id=-dashFirst0123456789ab" in (kafka.data / "meta.properties").read_text()

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def admin(endpoints: Endpoints) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    client = AIOKafkaAdminClient(**endpoints.kafka_admin.aiokafka())
     await client.start()
     yield client
     await client.close()
@@ -35,14 +35,14 @@ async def test_a_topic_gets_its_retention_and_keeps_it_as_configured_later(
     name = f"test.retention.{uuid.uuid4().hex[:8]}"
     month = {"retention.ms": str(30 * DAY_MS), "retention.bytes": UNLIMITED}
     try:
-        assert await ensure_topics(endpoints.kafka_bootstrap_servers, [TopicSpec(name, 1, month)]) == [name]
+        assert await ensure_topics(endpoints.kafka_admin, [TopicSpec(name, 1, month)]) == [name]
         assert await config(admin, name, "retention.ms") == str(30 * DAY_MS)
         # An operator's own setting on the topic survives the stack setting the retention again.
         await admin.alter_configs(
             [ConfigResource(ConfigResourceType.TOPIC, name, {**month, "max.message.bytes": "2000000"})]
         )
         week = {"retention.ms": str(7 * DAY_MS), "retention.bytes": UNLIMITED}
-        assert await ensure_topics(endpoints.kafka_bootstrap_servers, [TopicSpec(name, 1, week)]) == []
+        assert await ensure_topics(endpoints.kafka_admin, [TopicSpec(name, 1, week)]) == []
         assert await config(admin, name, "retention.ms") == str(7 * DAY_MS)
         assert await config(admin, name, "max.message.bytes") == "2000000"
     finally:

@@ -16,6 +16,7 @@ import structlog
 from faststream.kafka import TestKafkaBroker
 
 from amnesty_runtime.brokers import kafka_broker
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.logs import LogFile, configure_logging, configure_service_logging
 from amnesty_runtime.settings import ServiceSettings
 
@@ -141,7 +142,7 @@ async def test_a_line_logged_while_a_message_is_handled_names_its_correlation_an
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("eligibility", json=True)
-    broker = kafka_broker("127.0.0.1:9092", "amnesty-eligibility")
+    broker = kafka_broker(KafkaClientOptions("127.0.0.1:9092"), "amnesty-eligibility")
     started: list[asyncio.Task[None]] = []
 
     async def commit() -> None:

@@ -109,11 +109,13 @@ def test_the_speed_reaches_the_publisher(
     published: list[float | None] = []
 
     async def publish(
-        messages: object, *, bootstrap: str, topic: str, speed: float | None, sent: object
+        messages: object, *, kafka: object, topic: str, speed: float | None, sent: object
     ) -> float:
         published.append(speed)
         return 1.0
 
+    # An external broker without credentials: no local stack's credentials file is needed.
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
     monkeypatch.setattr(cli, "publish", publish)
     assert run(["simulate", "--speed", speed, "--to", "2022-01"]).exit_code == 0
     assert published == [parsed]

@@ -23,7 +23,7 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     async def publish(
         messages: list[object],
         *,
-        bootstrap: str,
+        kafka: object,
         topic: str,
         speed: float | None,
         sent: Callable[[int, date], None],
@@ -32,6 +32,8 @@ def published(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         sent(len(messages), date(2024, 12, 31))
         return 1.0
 
+    # An external broker without credentials: no local stack's credentials file is needed.
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
     monkeypatch.setattr(cli, "publish", publish)
     return counts
 

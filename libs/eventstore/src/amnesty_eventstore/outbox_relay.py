@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -29,10 +31,13 @@ EVENT_ID_HEADER = "event-id"
 """The header naming the event a published message carries, so a consumer knows it without parsing."""
 
 
-def create_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
-    """A producer that neither loses nor duplicates on its own retries, and keeps per-partition order."""
+def create_producer(client: Mapping[str, Any], client_id: str) -> AIOKafkaProducer:
+    """A producer that neither loses nor duplicates on its own retries, and keeps per-partition order.
+
+    ``client``: the aiokafka connection options (address, security protocol, SASL credentials).
+    """
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **client,
         client_id=client_id,
         enable_idempotence=True,
         acks="all",

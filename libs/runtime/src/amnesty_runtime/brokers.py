@@ -13,6 +13,7 @@ from typing import Any
 from faststream import BaseMiddleware, StreamMessage
 from faststream.kafka import KafkaBroker
 
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.logs import message_context
 
 BROKER_LOGGER = "faststream.access.kafka"
@@ -32,10 +33,12 @@ class LogMessageContext(BaseMiddleware):
             return await call_next(msg)
 
 
-def kafka_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
-    """A broker whose own lines go through the log pipeline, per-message ones at DEBUG."""
+def kafka_broker(client: KafkaClientOptions, client_id: str) -> KafkaBroker:
+    """A broker whose own lines go through the log pipeline, per-message ones at DEBUG; it connects as
+    ``client`` says (SASL/SCRAM credentials, TLS)."""
     return KafkaBroker(
-        bootstrap_servers,
+        client.bootstrap_servers,
+        security=client.faststream_security(),
         client_id=client_id,
         logger=logging.getLogger(BROKER_LOGGER),
         log_level=logging.DEBUG,

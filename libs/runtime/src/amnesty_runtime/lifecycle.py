@@ -67,7 +67,7 @@ async def running(
     )
     try:
         await migrate(pool, schema, [EVENTSTORE_MIGRATIONS, *migrations])
-        broker = kafka_broker(endpoints.kafka_bootstrap_servers, f"amnesty-{service}")
+        broker = kafka_broker(endpoints.kafka_client_options(service), f"amnesty-{service}")
         pipelines = subscribe(broker, pool)
         watch = asyncio.gather(watch_oldest_transaction(pool), watch_consumer_lag(service, lambda: pipelines))
         try:
@@ -95,7 +95,7 @@ async def _relaying(
     if not enabled:
         yield
         return
-    producer = create_producer(endpoints.kafka_bootstrap_servers, f"amnesty-{service}-relay")
+    producer = create_producer(endpoints.kafka_client_options(service).aiokafka(), f"amnesty-{service}-relay")
     await producer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(OutboxRelay(pool, schema, producer, service=service).run(stop))

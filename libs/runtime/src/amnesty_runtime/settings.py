@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
+from amnesty_runtime.kafka_client import SCRAM_SHA_512, KafkaClientOptions, SaslMechanism, SecurityProtocol
 
 SERVICES: tuple[str, ...] = ("intake", "eligibility", "statistics")
 """The services, each with its own PostgreSQL schema and login role of the same name."""
@@ -47,6 +48,21 @@ class InfraSettings(BaseSettings):
         validation_alias="KAFKA_BOOTSTRAP_SERVERS",
         description="Bootstrap servers of an existing Kafka cluster; when set, no local broker starts.",
     )
+    kafka_security_protocol: SecurityProtocol | None = Field(
+        default=None,
+        description="How clients reach KAFKA_BOOTSTRAP_SERVERS: PLAINTEXT (default without a SASL user), "
+        "SASL_PLAINTEXT (default with one), SASL_SSL or SSL (TLS, with kafka_ssl_cafile).",
+    )
+    kafka_sasl_mechanism: SaslMechanism = SCRAM_SHA_512
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        description="The Kafka principal this process logs in as (containers, external brokers).",
+    )
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password_file: Path | None = Field(
+        default=None, description="A file holding the SASL password (a compose/Kubernetes secret)."
+    )
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA certificate of the brokers (TLS).")
     intake_database_url: str | None = None
     eligibility_database_url: str | None = None
     statistics_database_url: str | None = None
@@ -85,6 +101,29 @@ class InfraSettings(BaseSettings):
     def raw_retention_days(self) -> dict[str, float]:
         """The retention of each topic that holds raw identifiers (the domain topics keep everything)."""
         return {UPSTREAM: self.upstream_retention_days, REJECTED: self.rejected_retention_days}
+
+    def kafka_client_options(self, bootstrap_servers: str) -> KafkaClientOptions | None:
+        """The client options given by the environment (AMNESTY_KAFKA_SASL_USERNAME and friends), or None
+        when it names no principal and no protocol (then the local stack's credentials files apply, or
+        PLAINTEXT for an external broker)."""
+        if self.kafka_sasl_username is None and self.kafka_security_protocol is None:
+            return None
+        password = None
+        if self.kafka_sasl_password is not None:
+            password = self.kafka_sasl_password.get_secret_value()
+        elif self.kafka_sasl_password_file is not None:
+            password = self.kafka_sasl_password_file.read_text().strip()
+        protocol = self.kafka_security_protocol or (
+            "SASL_PLAINTEXT" if self.kafka_sasl_username else "PLAINTEXT"
+        )
+        return KafkaClientOptions(
+            bootstrap_servers,
+            protocol,
+            self.kafka_sasl_mechanism,
+            self.kafka_sasl_username,
+            password,
+            self.kafka_ssl_cafile,
+        )
 
     @property
     def kafka_pom(self) -> Path:

@@ -66,7 +66,9 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
             projection = LiveProjection(run.pool, run.broker, settings)
             await projection.follow_active()
             ends = TopicEnds(
-                endpoints.kafka_bootstrap_servers, settings.topics, f"amnesty-{settings.consumer_group}-lag"
+                endpoints.kafka_client_options(SERVICE),
+                settings.topics,
+                f"amnesty-{settings.consumer_group}-lag",
             )
             await ends.start()
             monitor = LagMonitor(

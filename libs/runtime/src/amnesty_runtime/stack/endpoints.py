@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.settings import DATABASE_NAME, InfraSettings
+from amnesty_runtime.stack.kafka_credentials import KafkaCredentials
 from amnesty_runtime.stack.ports import LOOPBACK
+from amnesty_runtime.stack.principals import ADMIN
 from amnesty_runtime.stack.secrets import local_secret
 
 
@@ -37,6 +40,29 @@ class Endpoints:
     @property
     def local_kafka(self) -> bool:
         return self.settings.kafka_bootstrap_servers is None
+
+    def kafka_client_options(self, principal: str) -> KafkaClientOptions:
+        """How a Kafka client logs in as ``principal`` (a service, upstream, operator or admin).
+
+        The environment's credentials (AMNESTY_KAFKA_SASL_*) win: a container or an external cluster
+        says who the process is. Else the local stack's file for that principal; else an external
+        broker without authentication (KAFKA_BOOTSTRAP_SERVERS alone): PLAINTEXT, as before SASL.
+        """
+        given = self.settings.kafka_client_options(self.kafka_bootstrap_servers)
+        if given is not None:
+            return given
+        if self.local_kafka:
+            return self.kafka_credentials.options(principal)
+        return KafkaClientOptions(self.kafka_bootstrap_servers)
+
+    @property
+    def kafka_admin(self) -> KafkaClientOptions:
+        """The stack's (and the test fixtures') super user: topics, users, ACLs."""
+        return self.kafka_client_options(ADMIN)
+
+    @property
+    def kafka_credentials(self) -> KafkaCredentials:
+        return KafkaCredentials(self.settings.local / "secrets")
 
     @property
     def local_postgres(self) -> bool:

@@ -1,9 +1,17 @@
-"""Apache Kafka 4.x in KRaft combined mode, from Maven Central jars, on 127.0.0.1, data under .local/kafka."""
+"""Apache Kafka 4.x in KRaft combined mode, from Maven Central jars, on 127.0.0.1, data under .local/kafka.
+
+Clients authenticate with SASL/SCRAM-SHA-512 and are authorized by ACLs (StandardAuthorizer, deny what
+no ACL allows); the admin principal is the only super user. Its SCRAM credential is written into the
+cluster's metadata when the storage is formatted (a broker can only authenticate users it knows); the
+controller listener, which SCRAM cannot protect in KRaft (its credentials live in the very metadata the
+controller serves), uses SASL/PLAIN with the admin's password from this broker's owner-only config.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
 import subprocess
 import uuid
@@ -13,6 +21,7 @@ from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.java import find_java
 from amnesty_runtime.stack.ports import LOOPBACK, require_free
+from amnesty_runtime.stack.principals import ADMIN
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 
 NAME = "kafka"
@@ -31,6 +40,10 @@ logger.kafka.level = INFO
 logger.request.name = kafka.request.logger
 logger.request.level = WARN
 """
+
+
+_SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule required"
+_PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule required"
 
 
 class LocalKafka:
@@ -55,8 +68,25 @@ class LocalKafka:
         record = self._table.get(NAME)
         return record if record is not None and record.alive() else None
 
-    def start(self) -> ProcessRecord:
-        """Start the broker process (readiness is checked separately, over the Kafka protocol)."""
+    @property
+    def _scram_marker(self) -> Path:
+        return self._root / "scram-ready"
+
+    def needs_scram_upgrade(self) -> bool:
+        """Storage formatted before the broker required SCRAM: its metadata knows no admin user yet."""
+        meta = self.data / "meta.properties"
+        if not meta.exists():
+            return False
+        return not self._scram_marker.exists() or self._scram_marker.read_text() != meta.read_text()
+
+    def mark_scram_ready(self) -> None:
+        self._scram_marker.write_text((self.data / "meta.properties").read_text())
+
+    def start(self, admin_password: str, upgrade_port: int | None = None) -> ProcessRecord:
+        """Start the broker process (readiness is checked separately, over the Kafka protocol).
+
+        With ``upgrade_port``, the broker also listens there with PLAINTEXT for an anonymous super user:
+        only while `stack up` gives an old, pre-SCRAM storage its users, then it is restarted without."""
         record = self.running()
         if record is not None:
             return record
@@ -67,8 +97,9 @@ class LocalKafka:
             require_free(port, "Kafka", setting)
         java = find_java()
         self.resolve_jars()
-        self.write_config()
-        self.format_storage(java)
+        self.write_config(admin_password, upgrade_port)
+        if self.format_storage(java, admin_password):
+            self.mark_scram_ready()
         with self._stdout.open("ab") as out:
             proc = subprocess.Popen(
                 [
@@ -143,17 +174,43 @@ class LocalKafka:
             )
         marker.write_text(digest + "\n")
 
-    def write_config(self) -> None:
+    def write_config(self, admin_password: str, upgrade_port: int | None = None) -> None:
         s = self._settings
+        sasl = f"SASL_PLAINTEXT://{LOOPBACK}:{s.kafka_port}"
+        advertised = sasl
+        listeners = f"{sasl},CONTROLLER://{LOOPBACK}:{s.kafka_controller_port}"
+        protocols = "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+        super_users = f"User:{ADMIN}"
+        if upgrade_port is not None:
+            upgrade = f"UPGRADE://{LOOPBACK}:{upgrade_port}"
+            # Advertised too: a client's metadata names the brokers of the listener it came through.
+            advertised += f",{upgrade}"
+            listeners += f",{upgrade}"
+            protocols += ",UPGRADE:PLAINTEXT"
+            super_users += ";User:ANONYMOUS"
+        scram = f'{_SCRAM_LOGIN} username="{ADMIN}" password="{admin_password}";'
+        plain = (
+            f'{_PLAIN_LOGIN} username="{ADMIN}" password="{admin_password}" user_{ADMIN}="{admin_password}";'
+        )
         properties = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{s.kafka_controller_port}",
-            "listeners": f"PLAINTEXT://{LOOPBACK}:{s.kafka_port},CONTROLLER://{LOOPBACK}:{s.kafka_controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{s.kafka_port}",
+            "listeners": listeners,
+            "advertised.listeners": advertised,
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "listener.security.protocol.map": protocols,
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": plain,
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": super_users,
             "log.dirs": str(self.data),
             "num.partitions": str(s.topic_partitions),
             "offsets.topic.replication.factor": "1",
@@ -168,13 +225,18 @@ class LocalKafka:
             "auto.create.topics.enable": "false",
         }
         self._root.mkdir(parents=True, exist_ok=True)
-        self._config.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+        # The config holds the admin's password: owner-only from the moment it exists.
+        fd = os.open(self._config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("".join(f"{k}={v}\n" for k, v in properties.items()))
+        self._config.chmod(0o600)
         self._log4j.write_text(_LOG4J2.format(log=self.log))
 
-    def format_storage(self, java: Path, cluster_id: str | None = None) -> None:
-        """Format the KRaft storage once, as a standalone controller of a new cluster."""
+    def format_storage(self, java: Path, admin_password: str, cluster_id: str | None = None) -> bool:
+        """Format the KRaft storage once, as a standalone controller of a new cluster whose metadata
+        knows the admin's SCRAM credential; returns whether it formatted."""
         if (self.data / "meta.properties").exists():
-            return
+            return False
         cluster_id = cluster_id or base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
             [
@@ -187,6 +249,8 @@ class LocalKafka:
                 "--standalone",
                 # "=" form: a urlsafe-base64 id may start with "-", which argparse would take for an option.
                 f"--cluster-id={cluster_id}",
+                "--add-scram",
+                f"SCRAM-SHA-512=[name={ADMIN},password={admin_password}]",
                 "-c",
                 str(self._config),
             ],
@@ -197,3 +261,4 @@ class LocalKafka:
         )
         if result.returncode != 0:
             raise StackError(f"Formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
+        return True

@@ -26,3 +26,11 @@ def require_free(port: int, what: str, setting: str) -> None:
             f"{what} cannot start: port {LOOPBACK}:{port} is taken by another program. "
             f"Stop that program or choose another port with {setting}=<port>."
         )
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port

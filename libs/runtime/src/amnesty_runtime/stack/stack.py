@@ -6,11 +6,15 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.settings import SERVICES, InfraSettings
 from amnesty_runtime.stack.endpoints import Endpoints, resolve
 from amnesty_runtime.stack.kafka import LocalKafka
+from amnesty_runtime.stack.kafka_access import provision_access
+from amnesty_runtime.stack.ports import LOOPBACK, free_port
 from amnesty_runtime.stack.postgres import LocalPostgres
-from amnesty_runtime.stack.processes import ProcessTable
+from amnesty_runtime.stack.principals import ADMIN
+from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 from amnesty_runtime.stack.provisioning import ensure_database, ensure_service_roles
 from amnesty_runtime.stack.services import SIMULATOR, LocalProcesses
 from amnesty_runtime.stack.topics import contract_topics, ensure_topics, wait_for_kafka
@@ -53,7 +57,7 @@ class Stack:
         """Start what is local and not running, provision schemas and topics, wait until both answer."""
         started = time.monotonic()
         endpoints = self.endpoints
-        broker = self.kafka.start() if endpoints.local_kafka else None
+        broker = await self._start_kafka(endpoints) if endpoints.local_kafka else None
         if endpoints.local_postgres:
             self.postgres.start()
             await ensure_database(_maintenance_url(endpoints.admin_database_url))
@@ -67,16 +71,41 @@ class Stack:
         )
         postgres_ready = time.monotonic() - started
         await wait_for_kafka(
-            endpoints.kafka_bootstrap_servers,
-            self.settings.ready_timeout_s,
-            alive=broker.alive if broker else None,
+            endpoints.kafka_admin, self.settings.ready_timeout_s, alive=broker.alive if broker else None
         )
+        if endpoints.local_kafka:
+            await provision_access(endpoints.kafka_admin, endpoints.kafka_credentials.passwords())
         kafka_ready = time.monotonic() - started
         created = await ensure_topics(
-            endpoints.kafka_bootstrap_servers,
+            endpoints.kafka_admin,
             contract_topics(self.settings.topic_partitions, self.settings.raw_retention_days),
         )
         return StartReport(endpoints, postgres_ready, kafka_ready, created)
+
+    async def _start_kafka(self, endpoints: Endpoints) -> ProcessRecord:
+        """The local broker with SASL/SCRAM and ACLs, every principal's credentials file written first.
+
+        A storage formatted before SCRAM (no admin user in its metadata) is upgraded in place, keeping
+        its topics and offsets: started once with an extra loopback PLAINTEXT listener whose anonymous
+        user is super, given the users over it, then restarted without that listener. Reformatting
+        would be simpler but would drop the topics, which PostgreSQL's state (outbox positions,
+        projection checkpoints) refers to.
+        """
+        credentials = endpoints.kafka_credentials
+        passwords = credentials.passwords()
+        credentials.write(endpoints.kafka_bootstrap_servers, passwords)
+        if self.kafka.needs_scram_upgrade():
+            self.kafka.stop()
+            upgrade_port = free_port()
+            broker = self.kafka.start(passwords[ADMIN], upgrade_port=upgrade_port)
+            try:
+                anonymous = KafkaClientOptions(f"{LOOPBACK}:{upgrade_port}")
+                await wait_for_kafka(anonymous, self.settings.ready_timeout_s, alive=broker.alive)
+                await provision_access(anonymous, passwords)
+            finally:
+                self.kafka.stop()
+            self.kafka.mark_scram_ready()
+        return self.kafka.start(passwords[ADMIN])
 
     def down(self) -> list[str]:
         """Stop the processes this stack started (by recorded pid), users before infrastructure."""

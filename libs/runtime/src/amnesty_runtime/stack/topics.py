@@ -12,6 +12,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from amnesty_contracts.topics import TOPICS
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack.errors import StackError
 
 UNLIMITED = "-1"
@@ -37,9 +38,10 @@ async def _accepting(bootstrap_servers: str) -> bool:
 
 
 async def wait_for_kafka(
-    bootstrap_servers: str, timeout_s: float, alive: Callable[[], bool] | None = None
+    client: KafkaClientOptions, timeout_s: float, alive: Callable[[], bool] | None = None
 ) -> None:
     """Return when the cluster answers a metadata request; poll, never a fixed sleep."""
+    bootstrap_servers = client.bootstrap_servers
     deadline = time.monotonic() + timeout_s
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -49,7 +51,7 @@ async def wait_for_kafka(
         if not await _accepting(bootstrap_servers):
             await asyncio.sleep(0.1)
             continue
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
+        admin = AIOKafkaAdminClient(**client.aiokafka(), request_timeout_ms=5000)
         try:
             await asyncio.wait_for(admin.start(), 10)
             await asyncio.wait_for(admin.describe_cluster(), 10)
@@ -62,10 +64,12 @@ async def wait_for_kafka(
     raise StackError(f"Kafka at {bootstrap_servers} was not ready within {timeout_s:.0f}s: {last!r}")
 
 
-async def ensure_topics(bootstrap_servers: str, specs: list[TopicSpec], timeout_s: float = 60.0) -> list[str]:
+async def ensure_topics(
+    client: KafkaClientOptions, specs: list[TopicSpec], timeout_s: float = 60.0
+) -> list[str]:
     """Create the topics that do not exist yet; returns the names created. Topics that exist get their
     spec's configuration again, so a changed retention setting takes effect at the next start."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(**client.aiokafka(), request_timeout_ms=10000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from amnesty_contracts import RejectedMessage
 from amnesty_intake.domain.redrives import Rejected, RejectedId
+from amnesty_runtime.kafka_client import KafkaClientOptions
 
 
 class NoSuchTopicError(Exception):
@@ -23,11 +24,11 @@ class KafkaRejectedTopic:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaClientOptions,
         topic: str,
         progress: Callable[[int, int], None] = lambda _done, _total: None,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._progress = progress
         self.unreadable: list[RejectedId] = []
@@ -36,7 +37,7 @@ class KafkaRejectedTopic:
         partitions = await self._partitions()
         # No consumer group: partitions are assigned by hand and nothing is committed.
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+            **self._kafka.aiokafka(), enable_auto_commit=False, auto_offset_reset="earliest"
         )
         await consumer.start()
         try:
@@ -73,12 +74,12 @@ class KafkaRejectedTopic:
 
     async def _partitions(self) -> list[TopicPartition]:
         # The admin client asks the broker; a consumer's metadata may not know a topic created just now.
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        admin = AIOKafkaAdminClient(**self._kafka.aiokafka())
         await admin.start()
         try:
             (description,) = await admin.describe_topics([self._topic])
         finally:
             await admin.close()
         if description.get("error_code") or not description["partitions"]:
-            raise NoSuchTopicError(f"topic {self._topic} does not exist on {self._bootstrap}")
+            raise NoSuchTopicError(f"topic {self._topic} does not exist on {self._kafka.bootstrap_servers}")
         return [TopicPartition(self._topic, p["partition"]) for p in description["partitions"]]

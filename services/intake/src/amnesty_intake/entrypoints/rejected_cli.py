@@ -41,6 +41,7 @@ from amnesty_intake.settings import IntakeSettings
 from amnesty_runtime import progress
 from amnesty_runtime.settings import SERVICES
 from amnesty_runtime.stack import resolve
+from amnesty_runtime.stack.principals import OPERATOR
 
 app = typer.Typer(
     help="List, show and re-drive the messages on amnesty.rejected.v1.",
@@ -149,7 +150,9 @@ def _run(work: Callable[[_Ports], Awaitable[T]], *, quiet: bool, migrating: bool
 
                 await migrate(pool, settings.schema_name, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
             ports = _Ports(
-                KafkaRejectedTopic(endpoints.kafka_bootstrap_servers, settings.rejected_topic, advance),
+                KafkaRejectedTopic(
+                    endpoints.kafka_client_options(OPERATOR), settings.rejected_topic, advance
+                ),
                 PostgresRedriveLog(
                     pool, settings.schema_name, settings.rejected_topic, settings.upstream_topic
                 ),

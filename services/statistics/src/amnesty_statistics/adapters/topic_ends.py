@@ -8,6 +8,7 @@ from typing import Final
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_statistics.domain.lag import TopicPartition as Coordinates
 
 PARTITIONS_REFRESH_S: Final = 60.0
@@ -18,13 +19,13 @@ class TopicEnds:
     """Reads the topics' partitions (admin client) and their end offsets (a consumer that never joins a
     group nor commits)."""
 
-    def __init__(self, bootstrap_servers: str, topics: tuple[str, ...], client_id: str) -> None:
+    def __init__(self, kafka: KafkaClientOptions, topics: tuple[str, ...], client_id: str) -> None:
         self._topics = topics
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id=client_id)
+        self._admin = AIOKafkaAdminClient(**kafka.aiokafka(), client_id=client_id)
         # A group id although nothing is committed: aiokafka 0.14's group-less consumer re-raises its own
         # cancellation from stop(). No subscription is made, so it never joins that group.
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.aiokafka(),
             client_id=client_id,
             group_id=f"{client_id}-offsets",
             enable_auto_commit=False,

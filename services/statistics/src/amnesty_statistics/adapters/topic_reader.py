@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from amnesty_eventstore.consumption import Delivery
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_statistics.domain.lag import TopicPartition as Coordinates
 
 STALL_S = 120.0
@@ -15,14 +16,14 @@ STALL_S = 120.0
 
 
 async def read_to_ends(
-    bootstrap_servers: str, ends: Mapping[Coordinates, int], *, client_id: str, max_records: int
+    kafka: KafkaClientOptions, ends: Mapping[Coordinates, int], *, client_id: str, max_records: int
 ) -> AsyncIterator[list[Delivery]]:
     """Every message of the partitions in ``ends`` below its end offset, from the beginning, in batches
     (each partition's messages in order)."""
     # A group id although nothing is committed and no group is joined (partitions are assigned):
     # aiokafka 0.14's group-less consumer re-raises its own cancellation from stop().
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.aiokafka(),
         client_id=client_id,
         group_id=f"{client_id}-reader",
         enable_auto_commit=False,

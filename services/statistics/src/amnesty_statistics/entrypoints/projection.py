@@ -22,6 +22,7 @@ from amnesty_eventstore.consumption import CheckpointedConsumer
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.schemas import store_schema
 from amnesty_runtime.brokers import kafka_broker
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 from amnesty_statistics.adapters.fold_processes import FoldProcesses
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
@@ -148,7 +149,7 @@ class _Silent:
 
 async def rebuild(
     pool: Pool,
-    bootstrap_servers: str,
+    kafka: KafkaClientOptions,
     settings: StatisticsSettings,
     progress: RebuildProgress | None = None,
 ) -> RebuildReport:
@@ -174,11 +175,11 @@ async def rebuild(
         report.note(f"building version {version} beside version {previous}")
         consumer = projection_consumer(pool, settings, version)
         started = time.monotonic()
-        ends = TopicEnds(bootstrap_servers, settings.topics, f"amnesty-statistics-rebuild-{consumer.group}")
+        ends = TopicEnds(kafka, settings.topics, f"amnesty-statistics-rebuild-{consumer.group}")
         await ends.start()
         try:
             target = await ends()
-            building = _Building(pool, consumer, version, bootstrap_servers, settings, report)
+            building = _Building(pool, consumer, version, kafka, settings, report)
             await building.fold_from_the_beginning(target)
             if await ends() != target:  # events arrived meanwhile: the ordinary consumer takes them in
                 target = await building.consume_to_the_end(ends)
@@ -198,7 +199,7 @@ class _Building:
     pool: Pool
     consumer: CheckpointedConsumer
     version: int
-    bootstrap_servers: str
+    kafka: KafkaClientOptions
     settings: StatisticsSettings
     report: RebuildProgress
 
@@ -217,7 +218,7 @@ class _Building:
             FoldProcesses(self.settings.rebuild_workers, self.settings.decisions_topic) as folds,
         ):
             async for batch in read_to_ends(
-                self.bootstrap_servers,
+                self.kafka,
                 target,
                 client_id=self.client_id,
                 max_records=self.settings.rebuild_batch_max_records,
@@ -240,7 +241,7 @@ class _Building:
         """Consume until the checkpoints reach the topics' end offsets; again while that took long
         (events kept arriving), so that the switch leaves the service little to catch up. Returns the
         end offsets it last reached."""
-        broker = kafka_broker(self.bootstrap_servers, self.client_id)
+        broker = kafka_broker(self.kafka, self.client_id)
         pipeline = subscribe_policy(
             broker,
             self.consumer,

@@ -62,6 +62,8 @@ async def _rebuild(settings: StatisticsSettings, *, quiet: bool) -> RebuildRepor
     pool = await create_pool(endpoints.database_url("statistics"), min_size=2, max_size=4)
     try:
         with progress.progress_bars(console, quiet=quiet) as bars:
-            return await rebuild(pool, endpoints.kafka_bootstrap_servers, settings, progress=_Bar(bars))
+            return await rebuild(
+                pool, endpoints.kafka_client_options("statistics"), settings, progress=_Bar(bars)
+            )
     finally:
         await pool.close()
