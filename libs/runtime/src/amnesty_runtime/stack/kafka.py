@@ -1,4 +1,8 @@
-"""Apache Kafka 4.x in KRaft combined mode, from Maven Central jars, on 127.0.0.1, data under .local/kafka."""
+"""Apache Kafka 4.x in KRaft combined mode, from Maven Central jars, on 127.0.0.1, data under .local/kafka.
+
+As root the broker runs under its own system user (like PostgreSQL), which owns .local/kafka; either
+way the tree is owner-only, and the broker starts with umask 077 so its segments are created 0600.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.java import find_java
+from amnesty_runtime.stack.owner_only import OWNER_ONLY_UMASK, open_owner_only, tighten
 from amnesty_runtime.stack.ports import LOOPBACK, require_free
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
+from amnesty_runtime.stack.system_users import KAFKA_USER, SystemUser, server_user
 
 NAME = "kafka"
 
@@ -69,7 +76,9 @@ class LocalKafka:
         self.resolve_jars()
         self.write_config()
         self.format_storage(java)
-        with self._stdout.open("ab") as out:
+        user = server_user(KAFKA_USER)
+        tighten(self._root, user)
+        with open(open_owner_only(self._stdout, user), "ab") as out:
             proc = subprocess.Popen(
                 [
                     str(java),
@@ -91,6 +100,8 @@ class LocalKafka:
                 stdin=subprocess.DEVNULL,
                 cwd=self._root,
                 start_new_session=True,
+                umask=OWNER_ONLY_UMASK,
+                **_run_as(user),
             )
         record = ProcessRecord.of(NAME, proc.pid)
         self._table.put(record)
@@ -197,3 +208,10 @@ class LocalKafka:
         )
         if result.returncode != 0:
             raise StackError(f"Formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
+
+
+def _run_as(user: SystemUser | None) -> dict[str, Any]:
+    # Only root may switch users; supplementary groups are dropped with root's.
+    if user is None:
+        return {}
+    return {"user": user.uid, "group": user.gid, "extra_groups": []}
