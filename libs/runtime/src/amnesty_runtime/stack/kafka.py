@@ -66,6 +66,7 @@ class LocalKafka:
         """Start the broker process (readiness is checked separately, over the Kafka protocol)."""
         record = self.running()
         if record is not None:
+            tighten(self._root, server_user(KAFKA_USER))  # what an earlier version left readable
             return record
         for port, setting in (
             (self._settings.kafka_port, "AMNESTY_KAFKA_PORT"),

