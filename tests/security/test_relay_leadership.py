@@ -1,6 +1,7 @@
-"""No other role can take, or hold off, a service's outbox relay leadership: the lease is a lock on a
-table of the service's own schema, which no other role can reach. The advisory lock the relay once
-used is one namespace for the whole database; holding its old key changes nothing now."""
+"""No other role can take, or hold off, a service's outbox relay leadership, nor learn the channel its
+readers are woken on: the lease is a lock on a table of the service's own schema, and the channel's name
+a random one kept in another, which no other role can reach. The advisory lock the relay once used is one
+namespace for the whole database; holding its old key changes nothing now."""
 
 from __future__ import annotations
 
@@ -118,3 +119,18 @@ async def test_the_lease_holds_back_no_readers_horizon(owner: SchemaOwner, admin
         )
         assert row is not None
         assert (row["backend_xid"], row["backend_xmin"], row["state"]) == (None, None, "idle in transaction")
+
+
+async def test_another_role_cannot_learn_the_schemas_events_channel(
+    connect_as: ConnectAs, owner: SchemaOwner
+) -> None:
+    """NOTIFY has no privileges: a role that knew the channel could wake the schema's readers at will.
+    The name is random and kept in a table of the schema (the relay test above is woken on it)."""
+    channel = await owner.pool.fetchval(f"SELECT name FROM {owner.role}.events_channel")
+    assert channel.startswith("events_")
+    assert owner.role not in channel
+    async with connect_as(INTRUDER) as intruder:
+        with pytest.raises(
+            asyncpg.InsufficientPrivilegeError, match=f"permission denied for schema {owner.role}"
+        ):
+            await intruder.fetchval(f"SELECT name FROM {owner.role}.events_channel")

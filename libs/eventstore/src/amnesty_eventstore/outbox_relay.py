@@ -152,9 +152,10 @@ class OutboxRelay:
         OUTBOX_RELAY_LEADING.labels(self._service).set(1)
         # A session hears notifications only between transactions, so never the lease's: the leader's
         # own connection listens, and runs the passes.
-        await leader.add_listener(self._store.channel, self._on_notify)
+        channel = await self._store.channel(leader)
+        await leader.add_listener(channel, self._on_notify)
         await self._relay_until(stop, lease, leader)
-        await leader.remove_listener(self._store.channel, self._on_notify)
+        await leader.remove_listener(channel, self._on_notify)
 
     async def _win_lease(self, stop: asyncio.Event, lease: DbConnection) -> Transaction | None:
         """Try for the schema's relay lease until won (its transaction, left open) or ``stop`` is set."""

@@ -65,6 +65,7 @@ class Subscription:
         self._poll_interval_s = poll_interval_s
         self._wakeup = asyncio.Event()
         self._listener: asyncpg.pool.PoolConnectionProxy[asyncpg.Record] | None = None
+        self._channel = ""
         self._iterators: list[AsyncGenerator[Any, None]] = []
 
     @property
@@ -75,7 +76,8 @@ class Subscription:
     async def __aenter__(self) -> Self:
         # Listen before the first read, so a commit between a round's end and the wait still wakes it.
         self._listener = await self._pool.acquire()
-        await self._listener.add_listener(self._schema.channel, self._notified)
+        self._channel = await self._schema.channel(self._listener)
+        await self._listener.add_listener(self._channel, self._notified)
         return self
 
     async def __aexit__(
@@ -89,7 +91,7 @@ class Subscription:
         listener, self._listener = self._listener, None
         if listener is not None:
             with contextlib.suppress(*_RESUMABLE):
-                await listener.remove_listener(self._schema.channel, self._notified)
+                await listener.remove_listener(self._channel, self._notified)
             await self._pool.release(listener)
 
     def _notified(self, *_: object) -> None:
