@@ -20,7 +20,7 @@ from amnesty_runtime.stack.java import find_java
 from amnesty_runtime.stack.owner_only import OWNER_ONLY_UMASK, open_owner_only, tighten
 from amnesty_runtime.stack.ports import LOOPBACK, require_free
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
-from amnesty_runtime.stack.system_users import KAFKA_USER, SystemUser, server_user
+from amnesty_runtime.stack.system_users import KAFKA_USER, SystemUser, open_path_to, server_user
 
 NAME = "kafka"
 
@@ -78,6 +78,8 @@ class LocalKafka:
         self.write_config()
         self.format_storage(java)
         user = server_user(KAFKA_USER)
+        if user is not None:
+            open_path_to(self._root)
         tighten(self._root, user)
         with open(open_owner_only(self._stdout, user), "ab") as out:
             proc = subprocess.Popen(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from amnesty_runtime.stack.errors import StackError
 
@@ -43,3 +45,12 @@ def server_user(name: str) -> SystemUser | None:
     if result.returncode != 0:
         raise StackError(f"Could not create the system user {name}: {result.stderr.strip()}")
     return SystemUser.named(name)
+
+
+def open_path_to(path: Path) -> None:
+    """Let every user pass through (execute, not list) each directory above ``path``, so that a server's
+    own user reaches its tree wherever the project lives, e.g. under a root-only temporary directory."""
+    for parent in path.resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
