@@ -193,7 +193,7 @@ def period_variable() -> dashboard_builders.CustomVariable:
 
 def region_variable() -> dashboard_builders.QueryVariable:
     query = (
-        "SELECT region AS __value, name AS __text FROM statistics.region_names "
+        "SELECT region AS __value, name AS __text FROM statistics.dashboard_region_names "
         "UNION ALL SELECT 'unknown', 'Region unknown' ORDER BY __text"
     )
     return (
@@ -329,7 +329,7 @@ def business_stat(title: str, description: str, figure: str, colour: str) -> sta
             Sql(
                 f"""
                 SELECT {figure} AS "{title}"
-                FROM statistics.daily_figures
+                FROM statistics.dashboard_daily_figures
                 WHERE $__timeFilter(day) AND {SCOPE}
                 """,
                 table_format=True,
@@ -430,7 +430,7 @@ def period_stats() -> list[stat.Panel]:
             Sql(
                 f"""
                 SELECT coalesce(sum(open_cases_change), 0) AS "Absent at the end"
-                FROM statistics.daily_figures
+                FROM statistics.dashboard_daily_figures
                 WHERE day <= $__timeTo()::timestamptz AND {SCOPE}
                 """,
                 table_format=True,
@@ -499,7 +499,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
             SELECT {PERIOD} AS time,
                    sum(voluntary_returns) AS "Voluntary returns",
                    sum(cases_opened) AS "New cases"
-            FROM statistics.daily_figures
+            FROM statistics.dashboard_daily_figures
             WHERE $__timeFilter(day) AND {SCOPE}
             GROUP BY 1
             ORDER BY 1
@@ -521,7 +521,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
                        sum(cases_opened) AS "New cases",
                        sum(voluntary_returns) AS "Voluntary returns",
                        sum(detained) AS "Detained"
-                FROM statistics.daily_figures
+                FROM statistics.dashboard_daily_figures
                 WHERE $__timeFilter(day) AND {SCOPE}
                 GROUP BY article
                 ORDER BY article
@@ -542,7 +542,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
             f"""
             SELECT day::timestamp AS time,
                    sum(sum(voluntary_returns)) OVER (ORDER BY day) AS "Voluntary returns, cumulative"
-            FROM statistics.daily_figures
+            FROM statistics.dashboard_daily_figures
             WHERE day >= DATE '{WINDOW_OPENED.isoformat()}' AND {SCOPE}
             GROUP BY day
             ORDER BY day
@@ -577,7 +577,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
                 f"""
                 SELECT official.on_day AS "By",
                        official.label AS "Official",
-                       (SELECT coalesce(sum(voluntary_returns), 0) FROM statistics.daily_figures
+                       (SELECT coalesce(sum(voluntary_returns), 0) FROM statistics.dashboard_daily_figures
                         WHERE day BETWEEN DATE '{WINDOW_OPENED.isoformat()}' AND official.on_day)
                          AS "This system",
                        official.source AS "Source"
@@ -608,7 +608,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
                          ELSE 'revoked · ' || regime || ' · ' || reason
                        END AS "Decision",
                        sum(value) AS "Returns"
-                FROM statistics.daily_stats
+                FROM statistics.dashboard_daily_stats
                 WHERE metric IN ('amnesties_granted', 'amnesties_denied', 'pending', 'revoked')
                   AND $__timeFilter(day) AND {SCOPE}
                 GROUP BY 1
@@ -634,7 +634,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
                    sum(amnesties_denied) AS "Denied",
                    sum(pending) AS "Pending",
                    sum(revoked) AS "Revoked"
-            FROM statistics.daily_figures
+            FROM statistics.dashboard_daily_figures
             WHERE $__timeFilter(day) AND {SCOPE}
             GROUP BY 1
             ORDER BY 1
@@ -659,8 +659,8 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
                        sum(f.voluntary_returns)::numeric / nullif(sum(f.cases_opened), 0) AS "Return rate",
                        sum(f.amnesties_granted) AS "Granted",
                        sum(f.detained) AS "Detained"
-                FROM statistics.daily_figures AS f
-                LEFT JOIN statistics.region_names AS names USING (region)
+                FROM statistics.dashboard_daily_figures AS f
+                LEFT JOIN statistics.dashboard_region_names AS names USING (region)
                 WHERE $__timeFilter(f.day) AND f.{REGIONS} AND f.{ARTICLES}
                 GROUP BY 1, 2
                 ORDER BY 4 DESC, 1
@@ -682,7 +682,7 @@ def returns_dashboard() -> dashboard_builders.Dashboard:
             f"""
             SELECT day::timestamp AS time,
                    sum(sum(open_cases_change)) OVER (ORDER BY day) AS "Open cases"
-            FROM statistics.daily_figures
+            FROM statistics.dashboard_daily_figures
             WHERE {SCOPE}
             GROUP BY day
             ORDER BY day

@@ -6,6 +6,10 @@
 set -euo pipefail
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
 export POSTGRES_USER="${POSTGRES_USER:-postgres}" POSTGRES_DB="${POSTGRES_DB:-$POSTGRES_USER}"
+if [[ "$POSTGRES_PASSWORD" == "$POSTGRES_USER" ]]; then
+  echo "POSTGRES_PASSWORD must not be the superuser's name" >&2
+  exit 1
+fi
 SOCKET_DIR=/var/run/postgresql
 
 if [[ ! -s "$PGDATA/PG_VERSION" ]]; then

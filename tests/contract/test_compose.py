@@ -617,6 +617,16 @@ def test_grafana_provisioning_points_at_the_compose_services_and_mounts() -> Non
     ]
 
 
+def test_grafana_has_no_anonymous_viewers_and_its_admin_password_is_a_secret_file() -> None:
+    grafana = services_of(load_compose())["grafana"]
+    environment = grafana["environment"]
+
+    assert environment["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in environment
+    assert environment["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana-admin-password"
+    assert grafana["secrets"] == ["grafana-admin-password"]
+
+
 def sdk_grafana_version() -> str:
     """The Grafana version the dashboards' SDK build targets: the local part of its pinned version
     (`<build>!<grafana>`) in the root dev group."""

@@ -20,6 +20,7 @@ from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 from amnesty_simulator.calibration import calibrate, read_figures
 from amnesty_simulator.world import scaled
 from tests.support.processes import free_port
+from tests.support.stack_dirs import second_stack_dir
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -40,8 +41,12 @@ async def _amnesty(env: dict[str, str], *args: str) -> str:
     return out.decode()
 
 
-async def test_demo_runs_the_system_again_safely_and_down_stops_everything(tmp_path: Path) -> None:
-    local = tmp_path / "local"
+async def test_demo_runs_the_system_again_safely_and_down_stops_everything() -> None:
+    with second_stack_dir("demo") as local:
+        await _demo_from_nothing(local)
+
+
+async def _demo_from_nothing(local: Path) -> None:
     ports = {f"AMNESTY_{s.upper()}_HTTP_PORT": str(free_port()) for s in SERVICE_PORTS}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}  # noqa: TID251
     env |= ports | {

@@ -10,6 +10,14 @@ set -euo pipefail
 : "${ELIGIBILITY_DB_PASSWORD:?ELIGIBILITY_DB_PASSWORD must be set}"
 : "${STATISTICS_DB_PASSWORD:?STATISTICS_DB_PASSWORD must be set}"
 : "${GRAFANA_DB_PASSWORD:?GRAFANA_DB_PASSWORD must be set}"
+# A password equal to its role's name is the first one anybody tries.
+for role in intake eligibility statistics grafana; do
+  variable="${role^^}_DB_PASSWORD"
+  if [[ "${!variable}" == "$role" ]]; then
+    echo "$variable must not be the role's name" >&2
+    exit 1
+  fi
+done
 
 # Values travel as psql variables (:'name' quotes a literal, :"name" an identifier), never spliced
 # into the SQL text by the shell: the heredoc is quoted.
@@ -27,6 +35,7 @@ psql --no-psqlrc --set=ON_ERROR_STOP=1 --username="$POSTGRES_USER" --dbname="$PO
 -- amnesty_runtime.stack.provisioning closes for the local stack.
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
 REVOKE ALL ON SCHEMA public FROM PUBLIC;
+REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC;
 
 SELECT format('CREATE ROLE %I', wanted.rolname)
 FROM unnest(ARRAY['intake', 'eligibility', 'statistics', 'grafana']) AS wanted (rolname)
@@ -57,11 +66,16 @@ ALTER ROLE intake IN DATABASE :"db" SET idle_in_transaction_session_timeout = '6
 ALTER ROLE eligibility IN DATABASE :"db" SET idle_in_transaction_session_timeout = '60s';
 ALTER ROLE statistics IN DATABASE :"db" SET idle_in_transaction_session_timeout = '60s';
 
--- Grafana reads the statistics read models and nothing else: SELECT on what exists now and, through
--- default privileges, on every table or view the statistics role creates later (rebuilds included).
+-- Grafana reads the dashboard views of statistics and nothing else (never a read model's tables, nor
+-- persons_vN): statistics' migration 0003 creates them and grants SELECT on them to grafana; here only
+-- USAGE of the schema, and what an earlier version of this script granted is taken back.
 GRANT USAGE ON SCHEMA statistics TO grafana;
-GRANT SELECT ON ALL TABLES IN SCHEMA statistics TO grafana;
-ALTER DEFAULT PRIVILEGES FOR ROLE statistics IN SCHEMA statistics GRANT SELECT ON TABLES TO grafana;
+REVOKE ALL ON ALL TABLES IN SCHEMA statistics FROM grafana;
+ALTER DEFAULT PRIVILEGES FOR ROLE statistics IN SCHEMA statistics REVOKE ALL ON TABLES FROM grafana;
+SELECT format('GRANT SELECT ON statistics.%I TO grafana', viewname) FROM pg_catalog.pg_views
+WHERE schemaname = 'statistics'
+  AND viewname IN ('dashboard_daily_figures', 'dashboard_daily_stats', 'dashboard_region_names')
+\gexec
 ALTER ROLE grafana IN DATABASE :"db" SET search_path = statistics;
 ALTER ROLE grafana IN DATABASE :"db" SET default_transaction_read_only = on;
 ALTER ROLE grafana IN DATABASE :"db" SET statement_timeout = '30s';

@@ -42,18 +42,20 @@ class FailsItsFirstPass(OutboxRelay):
 
     failed_pid: int | None = None
 
-    async def publish_pending(self, conn: DbConnection | None = None) -> int:
-        if conn is not None and self.failed_pid is None:
-            self.failed_pid = conn.get_server_pid()
+    async def publish_pending(
+        self, lease: DbConnection | None = None, *, conn: DbConnection | None = None
+    ) -> int:
+        if lease is not None and self.failed_pid is None:
+            self.failed_pid = lease.get_server_pid()
             raise asyncpg.InternalClientError(
                 "cannot switch to state 15; another operation (2) is in progress"
             )
-        return await super().publish_pending(conn)
+        return await super().publish_pending(lease, conn=conn)
 
 
 LOCK_HOLDER = (
-    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-    "AND classid = hashtext('amnesty_eventstore.relay') AND objid = hashtext($1)::oid"
+    "SELECT pid FROM pg_locks WHERE locktype = 'relation' AND granted AND mode = 'ShareRowExclusiveLock' "
+    "AND relation = format('%I.relay_lease', $1::text)::regclass"
 )
 
 

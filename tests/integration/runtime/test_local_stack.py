@@ -14,6 +14,7 @@ from amnesty_runtime.stack import Stack, StackError
 from amnesty_runtime.stack.java import find_java
 from amnesty_runtime.stack.kafka import LocalKafka
 from amnesty_runtime.stack.processes import ProcessTable
+from tests.support.stack_dirs import second_stack_dir
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +27,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[Stack]:
+def fresh() -> Iterator[Stack]:
     """A second, separate stack: its own data folder and ports, never the session's."""
-    settings = InfraSettings(
-        database_url=None,
-        kafka_bootstrap_servers=None,
-        local_dir=tmp_path / "local",
-        pg_port=_free_port(),
-        kafka_port=_free_port(),
-        kafka_controller_port=_free_port(),
-    )
-    stack = Stack(settings)
-    yield stack
-    stack.down()
+    with second_stack_dir("fresh") as local:
+        settings = InfraSettings(
+            database_url=None,
+            kafka_bootstrap_servers=None,
+            local_dir=local,
+            pg_port=_free_port(),
+            kafka_port=_free_port(),
+            kafka_controller_port=_free_port(),
+        )
+        stack = Stack(settings)
+        yield stack
+        stack.down()
 
 
 def _listening(pid: int) -> set[str]:

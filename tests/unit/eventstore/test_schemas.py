@@ -13,7 +13,6 @@ def test_templates_get_schema_qualified_names() -> None:
         'SELECT * FROM "intake"."events" JOIN "intake"."outbox" USING (event_id)'
     )
     assert schema.sql("SELECT '{}'::jsonb") == "SELECT '{}'::jsonb"  # not a placeholder
-    assert schema.channel == "intake.events"
 
 
 @pytest.mark.parametrize("name", ["Intake", "in-take", 'x"; DROP', "", "a" * 57, "1abc"])

@@ -53,3 +53,13 @@ def test_a_service_given_its_own_url_writes_no_secret(tmp_path: Path) -> None:
     )
     assert resolve(settings).database_url("intake") == "postgresql://intake:given@db:5432/amnesty"
     assert not (tmp_path / "ro").exists()
+
+
+def test_a_local_services_url_is_worked_out_without_the_superusers_password(tmp_path: Path) -> None:
+    settings = InfraSettings(
+        database_url=None, kafka_bootstrap_servers=None, local_dir=tmp_path, pg_port=6000
+    )
+    url = resolve(settings).database_url("eligibility")
+    assert url.startswith("postgresql://eligibility:")
+    assert url.endswith("@127.0.0.1:6000/amnesty")
+    assert sorted(p.name for p in (tmp_path / "secrets").iterdir()) == ["db-eligibility.password"]

@@ -40,7 +40,7 @@ def _insert_sql(schema: str) -> str:
         "SELECT u.event_id, $1::text, u.key, u.value "
         "FROM unnest($2::uuid[], $3::bytea[], $4::bytea[]) WITH ORDINALITY AS u(event_id, key, value, n) "
         "ORDER BY u.n RETURNING 1) "
-        "SELECT pg_notify($5, '') FROM (SELECT 1 FROM letters LIMIT 1) AS queued"
+        "SELECT pg_notify(c.name, '') FROM (SELECT 1 FROM letters LIMIT 1) AS queued, {events_channel} AS c"
     )
 
 
@@ -60,5 +60,4 @@ async def dead_letter_in(
         [new_id() for _ in letters],
         [letter.key for letter in letters],
         [letter.value for letter in letters],
-        store_schema(schema).channel,
     )

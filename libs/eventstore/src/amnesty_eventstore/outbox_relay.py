@@ -4,7 +4,11 @@ Rows are written in the transaction of their events (see ``append_in``), read in
 an idempotent producer (``acks=all``) and deleted only once the broker has acknowledged every one of
 them. A relay killed in between sends those rows again after a restart: consumers recognise the
 duplicates by their event ids (which the ``event-id`` header names too). One relay per schema is active
-at a time (a session advisory lock), because two would interleave one key's messages.
+at a time, because two would interleave one key's messages: the leader holds a lease, a lock on the
+schema's ``relay_lease`` table, in a transaction it keeps open on a connection of its own. Unlike an
+advisory lock (one namespace for the whole database), only the schema's owner can take that lock, so
+no other service's role can hold a relay off its leadership. The lease's transaction writes nothing, so
+it takes no transaction id and holds back no reader's horizon.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -24,6 +29,9 @@ from aiokafka.errors import KafkaError
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
 from amnesty_eventstore.schemas import store_schema
+
+if TYPE_CHECKING:
+    from asyncpg.transaction import Transaction
 
 log = structlog.get_logger(__name__)
 
@@ -81,12 +89,18 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._pending_measured_at = 0.0
 
-    async def publish_pending(self, conn: DbConnection | None = None) -> int:
+    async def publish_pending(
+        self, lease: DbConnection | None = None, *, conn: DbConnection | None = None
+    ) -> int:
         """One pass: publish up to a batch of the oldest rows, delete them; returns how many.
 
-        On ``conn`` when given (the leader's own connection: no pool round trip, and every pass proves
-        the lock is still held), else on a connection of the pool.
+        With ``lease`` (the leader's lease connection) the pass first proves on it that the lease is
+        still held: a leader whose lease went with its session publishes nothing more. The rows are read
+        and deleted on ``conn`` when given (the leader's own connection, outside the lease's
+        transaction, so that the deletes commit), else on a connection of the pool.
         """
+        if lease is not None:
+            await lease.execute("SELECT 1")
         if conn is None:
             async with self._pool.acquire() as pooled:
                 return await self._pass(pooled)
@@ -121,47 +135,64 @@ class OutboxRelay:
                 OUTBOX_RELAY_LEADING.labels(self._service).set(0)
 
     async def _lead(self, stop: asyncio.Event) -> None:
-        async with self._pool.acquire() as leader:
+        async with self._pool.acquire() as lease:
             try:
-                if not await self._win_lock(stop, leader):
+                lease_held = await self._win_lease(stop, lease)
+                if lease_held is None:
                     return
-                OUTBOX_RELAY_LEADING.labels(self._service).set(1)
-                await leader.add_listener(self._store.channel, self._on_notify)
-                await self._relay_until(stop, leader)
-                await leader.remove_listener(self._store.channel, self._on_notify)
-                await leader.execute(
-                    "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
-                    self._store.name,
-                )
+                async with self._pool.acquire() as leader:
+                    try:
+                        await self._lead_term(stop, lease, leader)
+                    except BaseException:
+                        leader.terminate()
+                        raise
+                await lease_held.rollback()
             except BaseException:
                 # After a failure the connection's protocol state is unknown (a server that ended the
-                # session may have sent its error before closing): close it outright, which releases the
-                # lock and the listener with the session, instead of handing it back for the pool to
-                # reset — that reset would fail again and end the relay.
-                leader.terminate()
+                # session may have sent its error before closing): close it outright, which ends the
+                # lease with the session, instead of handing it back for the pool to reset — that
+                # reset would fail again and end the relay.
+                lease.terminate()
                 raise
 
-    async def _win_lock(self, stop: asyncio.Event, leader: DbConnection) -> bool:
-        """Try for the schema's relay lock until won (True) or ``stop`` is set (False)."""
-        while not stop.is_set():
-            if await leader.fetchval(
-                "SELECT pg_try_advisory_lock(hashtext('amnesty_eventstore.relay'), hashtext($1))",
-                self._store.name,
-            ):
-                return True
-            await _wait(stop, self._poll_interval_s)
-        return False
+    async def _lead_term(self, stop: asyncio.Event, lease: DbConnection, leader: DbConnection) -> None:
+        OUTBOX_RELAY_LEADING.labels(self._service).set(1)
+        # A session hears notifications only between transactions, so never the lease's: the leader's
+        # own connection listens, and runs the passes.
+        channel = await self._store.channel(leader)
+        await leader.add_listener(channel, self._on_notify)
+        await self._relay_until(stop, lease, leader)
+        await leader.remove_listener(channel, self._on_notify)
 
-    async def _relay_until(self, stop: asyncio.Event, leader: DbConnection) -> None:
+    async def _win_lease(self, stop: asyncio.Event, lease: DbConnection) -> Transaction | None:
+        """Try for the schema's relay lease until won (its transaction, left open) or ``stop`` is set."""
+        while not stop.is_set():
+            lease_held = lease.transaction()
+            await lease_held.start()
+            try:
+                # The lease is meant to stay open as long as the relay leads; a dead leader's session
+                # ends with its socket. SHARE ROW EXCLUSIVE conflicts with itself, and it is not the
+                # ACCESS EXCLUSIVE mode, whose WAL record would take a transaction id.
+                await lease.execute(
+                    "SET LOCAL idle_in_transaction_session_timeout = 0; "
+                    + self._store.sql("LOCK TABLE {relay_lease} IN SHARE ROW EXCLUSIVE MODE NOWAIT")
+                )
+                return lease_held
+            except asyncpg.LockNotAvailableError:
+                await lease_held.rollback()
+            await _wait(stop, self._poll_interval_s)
+        return None
+
+    async def _relay_until(self, stop: asyncio.Event, lease: DbConnection, leader: DbConnection) -> None:
         failures = 0
         while not stop.is_set():
             self._wake.clear()
             try:
-                published = await self.publish_pending(leader)
+                published = await self.publish_pending(lease, conn=leader)
                 failures = 0
             except (KafkaError, OSError, TimeoutError):
-                if leader.is_closed():
-                    raise  # the lock went with the connection: stand down
+                if lease.is_closed() or leader.is_closed():
+                    raise  # the lease went with its connection, or the leader lost its own: stand down
                 # The broker's trouble: unpublished rows stay in the outbox; try again after a pause
                 # instead of dying quietly. Any other failure ends this term of leadership.
                 failures += 1

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Notification channels are identifiers too (at most 63 bytes): "<schema>.events" must fit.
+from amnesty_eventstore.connections import DbConnection
+
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,55}")
 _OBJECT_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -39,10 +40,15 @@ class StoreSchema:
         """
         return _PLACEHOLDER.sub(lambda match: self.table(match.group(1)), template)
 
-    @property
-    def channel(self) -> str:
-        """The LISTEN/NOTIFY channel appends wake subscribers on (see the events_notify trigger)."""
-        return f"{self.name}.events"
+    async def channel(self, conn: DbConnection) -> str:
+        """The LISTEN/NOTIFY channel appends wake subscribers on (see the events_notify trigger): a
+        random name kept in the schema, so that only its owner's sessions can listen or notify on it."""
+        name: str = await conn.fetchval(self.sql("SELECT name FROM {events_channel}"))
+        return name
+
+    def notify_sql(self) -> str:
+        """A statement that wakes the schema's subscribers and relay, as an append does."""
+        return self.sql("SELECT pg_notify(name, '') FROM {events_channel}")
 
 
 @lru_cache(maxsize=64)

@@ -72,8 +72,7 @@ class Endpoints:
     def admin_database_url(self) -> str:
         if self.settings.database_url is not None:
             return self.settings.database_url
-        password = quote(self._secret("db-postgres.password"), safe="")
-        return f"postgresql://postgres:{password}@{LOOPBACK}:{self.settings.pg_port}/{DATABASE_NAME}"
+        return with_credentials(self._local_url(), "postgres", self._secret("db-postgres.password"))
 
     def service_password(self, service: str) -> str:
         """The password `stack up` gives a service's role (generated once, kept under .local/secrets)."""
@@ -84,7 +83,22 @@ class Endpoints:
         override = self.settings.service_database_url_override(service)
         if override is not None:
             return override
+        if self.local_postgres:
+            # Built from the address alone: working out the admin URL would read the superuser's password,
+            # which a service must never hold.
+            return with_credentials(self._local_url(), service, self.service_password(service))
         return with_credentials(self.admin_database_url, service, self.service_password(service))
+
+    def role_password(self, role: str) -> str:
+        """The password `stack up` gives a local role that is not a service's (e.g. Grafana's)."""
+        return self._secret(f"db-{role}.password")
+
+    def reader_url(self, role: str) -> str:
+        """The local login of such a role."""
+        return with_credentials(self._local_url(), role, self.role_password(role))
+
+    def _local_url(self) -> str:
+        return f"postgresql://{LOOPBACK}:{self.settings.pg_port}/{DATABASE_NAME}"
 
     def _secret(self, name: str) -> str:
         return local_secret(self.settings.local / "secrets", name)

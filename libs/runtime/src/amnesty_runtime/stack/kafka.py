@@ -5,6 +5,9 @@ no ACL allows); the admin principal is the only super user. Its SCRAM credential
 cluster's metadata when the storage is formatted (a broker can only authenticate users it knows); the
 controller listener, which SCRAM cannot protect in KRaft (its credentials live in the very metadata the
 controller serves), uses SASL/PLAIN with the admin's password from this broker's owner-only config.
+
+As root the broker runs under its own system user (like PostgreSQL), which owns .local/kafka; either
+way the tree is owner-only, and the broker starts with umask 077 so its segments are created 0600.
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Any
 
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.java import find_java
+from amnesty_runtime.stack.owner_only import OWNER_ONLY_UMASK, open_owner_only, tighten
 from amnesty_runtime.stack.ports import LOOPBACK, require_free
 from amnesty_runtime.stack.principals import ADMIN
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
+from amnesty_runtime.stack.system_users import KAFKA_USER, SystemUser, open_path_to, server_user
 
 NAME = "kafka"
 
@@ -89,6 +95,7 @@ class LocalKafka:
         only while `stack up` gives an old, pre-SCRAM storage its users, then it is restarted without."""
         record = self.running()
         if record is not None:
+            tighten(self._root, server_user(KAFKA_USER))  # what an earlier version left readable
             return record
         for port, setting in (
             (self._settings.kafka_port, "AMNESTY_KAFKA_PORT"),
@@ -100,7 +107,11 @@ class LocalKafka:
         self.write_config(admin_password, upgrade_port)
         if self.format_storage(java, admin_password):
             self.mark_scram_ready()
-        with self._stdout.open("ab") as out:
+        user = server_user(KAFKA_USER)
+        if user is not None:
+            open_path_to(self._root)
+        tighten(self._root, user)
+        with open(open_owner_only(self._stdout, user), "ab") as out:
             proc = subprocess.Popen(
                 [
                     str(java),
@@ -122,6 +133,8 @@ class LocalKafka:
                 stdin=subprocess.DEVNULL,
                 cwd=self._root,
                 start_new_session=True,
+                umask=OWNER_ONLY_UMASK,
+                **_run_as(user),
             )
         record = ProcessRecord.of(NAME, proc.pid)
         self._table.put(record)
@@ -262,3 +275,10 @@ class LocalKafka:
         if result.returncode != 0:
             raise StackError(f"Formatting Kafka storage failed:\n{result.stdout}{result.stderr}")
         return True
+
+
+def _run_as(user: SystemUser | None) -> dict[str, Any]:
+    # Only root may switch users; supplementary groups are dropped with root's.
+    if user is None:
+        return {}
+    return {"user": user.uid, "group": user.gid, "extra_groups": []}

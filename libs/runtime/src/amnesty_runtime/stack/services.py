@@ -15,6 +15,7 @@ from pathlib import Path
 
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.errors import StackError
+from amnesty_runtime.stack.owner_only import OWNER_ONLY_UMASK, open_owner_only, tighten
 from amnesty_runtime.stack.ports import LOOPBACK, require_free
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 
@@ -41,8 +42,9 @@ class LocalProcesses:
         if record is not None:
             return record
         self.logs.mkdir(parents=True, exist_ok=True)
+        tighten(self.logs)
         executable = Path(sys.executable).parent / argv[0]
-        with (self.logs / (output or f"{name}.log")).open("ab") as out:
+        with open(open_owner_only(self.logs / (output or f"{name}.log")), "ab") as out:
             process = subprocess.Popen(
                 [str(executable), *argv[1:]],
                 stdout=out,
@@ -50,6 +52,8 @@ class LocalProcesses:
                 stdin=subprocess.DEVNULL,
                 env=env,
                 start_new_session=True,
+                # The log the service writes (and rotates) itself is created owner-only too.
+                umask=OWNER_ONLY_UMASK,
             )
         record = ProcessRecord.of(name, process.pid, address)
         self._table.put(record)

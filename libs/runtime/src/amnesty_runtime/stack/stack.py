@@ -11,11 +11,12 @@ from amnesty_runtime.settings import SERVICES, InfraSettings
 from amnesty_runtime.stack.endpoints import Endpoints, resolve
 from amnesty_runtime.stack.kafka import LocalKafka
 from amnesty_runtime.stack.kafka_access import provision_access
+from amnesty_runtime.stack.owner_only import tighten
 from amnesty_runtime.stack.ports import LOOPBACK, free_port
 from amnesty_runtime.stack.postgres import LocalPostgres
 from amnesty_runtime.stack.principals import ADMIN
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
-from amnesty_runtime.stack.provisioning import ensure_database, ensure_service_roles
+from amnesty_runtime.stack.provisioning import ensure_dashboard_reader, ensure_database, ensure_service_roles
 from amnesty_runtime.stack.services import SIMULATOR, LocalProcesses
 from amnesty_runtime.stack.topics import contract_topics, ensure_topics, wait_for_kafka
 
@@ -39,6 +40,10 @@ class ComponentStatus:
     detail: str
 
 
+DASHBOARD_READER = "grafana"
+"""The read-only login the local stack provisions for dashboards, as compose does for Grafana."""
+
+
 class Stack:
     """Kafka and PostgreSQL for the system: local processes, or the infrastructure the settings name."""
 
@@ -57,6 +62,9 @@ class Stack:
         """Start what is local and not running, provision schemas and topics, wait until both answer."""
         started = time.monotonic()
         endpoints = self.endpoints
+        # Trees an earlier version left readable to others (Kafka and PostgreSQL tighten their own).
+        for tree in (self.settings.local / "secrets", self.processes.logs):
+            tighten(tree)
         broker = await self._start_kafka(endpoints) if endpoints.local_kafka else None
         if endpoints.local_postgres:
             self.postgres.start()
@@ -69,6 +77,10 @@ class Stack:
                 if self.settings.service_database_url_override(s) is None
             },
         )
+        if endpoints.local_postgres:
+            await ensure_dashboard_reader(
+                endpoints.admin_database_url, DASHBOARD_READER, endpoints.role_password(DASHBOARD_READER)
+            )
         postgres_ready = time.monotonic() - started
         await wait_for_kafka(
             endpoints.kafka_admin, self.settings.ready_timeout_s, alive=broker.alive if broker else None

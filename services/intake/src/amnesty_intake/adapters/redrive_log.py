@@ -90,5 +90,5 @@ class PostgresRedriveLog:
                 [f"{self._rejected_topic}:{r.id}" for _, r in queued],
             )
             # Wake intake's relay as an append does (it also polls).
-            await conn.execute("SELECT pg_notify($1, '')", self._store.channel)
+            await conn.execute(self._store.notify_sql())
         return [r.id for _, r in queued]

@@ -1,0 +1,61 @@
+"""A service of the local stack logs in as its own role and holds nothing of the superuser's: not in its
+environment, and it never reads the superuser's password to work out its own URL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from amnesty_eventstore import Pool
+from amnesty_runtime.stack import Stack
+from tests.security.conftest import loose_paths, process_of, umask_of
+from tests.support.processes import free_port
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+SERVICE = "statistics"
+
+
+@pytest.fixture(scope="module")
+def service(local_stack: Stack) -> Iterator[psutil.Process]:
+    """The statistics service started as `amnesty demo` starts it, with the environment of this run."""
+    already = local_stack.processes.running(SERVICE)
+    port = free_port()
+    if already is None:
+        env = {k: v for k, v in os.environ.items() if "DATABASE_URL" not in k}  # noqa: TID251 - as the demo does
+        local_stack.processes.start_service(SERVICE, port, env)
+        local_stack.processes.wait_ready(SERVICE, port, 120)
+    yield process_of(local_stack, SERVICE)
+    if already is None:
+        local_stack.processes.stop([SERVICE])
+
+
+def test_the_services_environment_holds_no_admin_password(
+    local_stack: Stack, service: psutil.Process
+) -> None:
+    admin_password = (local_stack.settings.local / "secrets" / "db-postgres.password").read_text().strip()
+    environment = Path(f"/proc/{service.pid}/environ").read_bytes()
+    assert admin_password.encode() not in environment
+    assert b"postgresql://postgres:" not in environment
+
+
+async def test_the_service_logs_in_as_its_own_role_only(admin_pool: Pool, service: psutil.Process) -> None:
+    roles = await eventually(
+        lambda: admin_pool.fetch(
+            "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = $1", f"amnesty-{SERVICE}"
+        ),
+        lambda rows: len(rows) > 0,
+    )
+    assert [r["usename"] for r in roles] == [SERVICE]
+
+
+def test_the_services_logs_are_owner_only(local_stack: Stack, service: psutil.Process) -> None:
+    logs = local_stack.processes.logs
+    assert (logs / f"{SERVICE}.log").exists()
+    assert loose_paths(logs) == []
+    assert umask_of(service) == 0o077
