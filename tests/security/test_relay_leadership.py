@@ -75,8 +75,8 @@ async def test_another_role_cannot_lock_the_relay_lease(connect_as: ConnectAs, o
 async def test_the_relay_leads_and_publishes_while_another_role_holds_the_old_advisory_key(
     local_stack: Stack, connect_as: ConnectAs, owner: SchemaOwner, fresh_topic: str
 ) -> None:
-    bootstrap = local_stack.endpoints.kafka_bootstrap_servers
-    producer = create_producer(bootstrap, "security-relay")
+    kafka = local_stack.endpoints.kafka_admin
+    producer = create_producer(kafka.aiokafka(), "security-relay")
     await producer.start()
     stop = asyncio.Event()
     relay = OutboxRelay(owner.pool, owner.role, producer, service="security", poll_interval_s=0.2)
@@ -100,7 +100,7 @@ async def test_the_relay_leads_and_publishes_while_another_role_holds_the_old_ad
                 )
                 async with owner.pool.acquire() as conn:
                     await append_in(conn, owner.role, stream, [event], 0)
-                await eventually(lambda: end_offsets(bootstrap, fresh_topic), lambda n: n == 1)
+                await eventually(lambda: end_offsets(kafka, fresh_topic), lambda n: n == 1)
             finally:
                 stop.set()
                 with contextlib.suppress(TimeoutError):
