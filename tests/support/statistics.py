@@ -36,6 +36,8 @@ class StatisticsUnderTest:
     group: str
     bootstrap: str
     pool: Pool
+    rejected: str
+    """Where the service dead-letters events whose producer is not proven."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -212,6 +214,7 @@ async def statistics_under_test(
             group,
             endpoints.kafka_bootstrap_servers,
             admin_pool,
+            rejected,
         )
     finally:
         await service.stop()
