@@ -23,13 +23,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from amnesty_contracts import RejectionReason
+from amnesty_contracts.signature_headers import KEY_ID_HEADER, PRODUCER_HEADER, SIGNATURE_HEADER
 
-PRODUCER_HEADER: Final = "amnesty-producer"
-"""The service that produced the message (e.g. ``intake``)."""
-KEY_ID_HEADER: Final = "amnesty-key-id"
-"""Which of the producer's keys signed it: keys rotate, consumers accept a configured set."""
-SIGNATURE_HEADER: Final = "amnesty-signature"
-"""HMAC-SHA256 of the signed bytes, lowercase hex."""
+__all__ = ["KEY_ID_HEADER", "PRODUCER_HEADER", "SIGNATURE_HEADER", "Signer", "SigningKey", "Verifier"]
 
 MINIMUM_KEY_BYTES: Final = 32
 _DOMAIN: Final = b"amnesty-events/signature/v1"
