@@ -37,7 +37,7 @@ generate_secrets() {
   chmod 0700 "$WORK" "$SECRETS"
   # Read inside the containers by their unprivileged users through a bind mount of the file itself;
   # on the host the owner-only directories keep them to their owner.
-  for name in pseudonym-key intake-api-token; do
+  for name in pseudonym-key intake-api-token signing-intake-key signing-eligibility-key signing-statistics-key; do
     if [[ ! -s "$SECRETS/$name" ]]; then
       (umask 022 && random_hex 32 >"$SECRETS/$name")
     fi
@@ -56,6 +56,11 @@ generate_secrets() {
       } >"$ENV_FILE"
     )
   fi
+  # Added after the first secrets: an env file generated before them gets them now.
+  for service in intake eligibility statistics; do
+    local variable="SIGNING_${service^^}_KEY_FILE"
+    grep -q "^$variable=" "$ENV_FILE" || echo "$variable=$SECRETS/signing-$service-key" >>"$ENV_FILE"
+  done
 }
 
 # Free ports on 127.0.0.1 for what docker-compose.yml publishes: the environment overrides the env file.
