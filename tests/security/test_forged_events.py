@@ -54,31 +54,26 @@ async def test_forged_case_and_grant_are_dead_lettered_and_never_counted(
         forged_case = f.case_opened("p_forged", "c_forged", "2024-11-20", region="UA-30")
         forged_return = f.voluntary_return("p_forged", "2025-01-15")
         grant = f.granted(forged_return, regime="pilot-2026")
-        genuine_decision = next(
-            r for r in await read_all(endpoints.kafka_bootstrap_servers, pipeline.eligibility.decisions)
-        )
+        genuine_decision = (
+            await read_all(endpoints.kafka_bootstrap_servers, pipeline.eligibility.decisions)
+        )[0]
         tampered = json.loads(genuine_decision.value)
         tampered["data"]["regime"] = "pilot-2026"
-        forgeries = {
-            # topic, key, value, headers: what the forger writes; the reason each is refused for
-            "unsigned case": (pipeline.intake.cases, forged_case, None, "unsigned"),
-            "unsigned grant": (pipeline.eligibility.decisions, grant, None, "unsigned"),
-            "grant under a key of its own": (pipeline.eligibility.decisions, grant, FORGER, "unknown-key"),
-            "grant signed by intake's key": (
-                pipeline.eligibility.decisions,
-                grant,
-                signer("intake"),
-                "producer-not-allowed",
-            ),
-        }
+        decisions = pipeline.eligibility.decisions
+        forgeries = [  # topic, event, signed by: each refused for another reason
+            (pipeline.intake.cases, forged_case, None),  # unsigned
+            (decisions, grant, None),  # unsigned
+            (decisions, grant, FORGER),  # unknown-key: claims eligibility under a key of its own
+            (decisions, grant, signer("intake")),  # producer-not-allowed: intake does not decide
+        ]
         async with _producer(endpoints) as producer:
-            for topic, event, signing, _ in forgeries.values():
+            for topic, event, signing in forgeries:
                 await producer.send_and_wait(
                     topic, encoded(event), key=event.person.encode(), headers=_headers(topic, event, signing)
                 )
             # A genuine decision's headers on changed bytes: replayed signatures prove nothing.
             await producer.send_and_wait(
-                pipeline.eligibility.decisions,
+                decisions,
                 json.dumps(tampered).encode(),
                 key=genuine_decision.key,
                 headers=list(genuine_decision.headers),
@@ -129,7 +124,6 @@ async def test_forged_case_and_grant_are_dead_lettered_and_never_counted(
             stats_metrics = (await http.get(f"{pipeline.statistics.process.url}/metrics")).text
             eligibility_metrics = (await http.get(f"{pipeline.eligibility.process.url}/metrics")).text
         assert "pilot-2026" not in stats_metrics
-        decisions = pipeline.eligibility.decisions
         cases = pipeline.intake.cases
         assert _unverified(stats_metrics, "statistics") == {
             (cases, "unsigned"): 1,
