@@ -38,7 +38,8 @@ generate_secrets() {
   # Read inside the containers by their unprivileged users through a bind mount of the file itself;
   # on the host the owner-only directories keep them to their owner.
   local principals=(intake eligibility statistics upstream operator)
-  for name in pseudonym-key intake-api-token "${principals[@]/#/kafka-}"; do
+  for name in pseudonym-key intake-api-token signing-intake-key signing-eligibility-key \
+    signing-statistics-key "${principals[@]/#/kafka-}"; do
     if [[ ! -s "$SECRETS/$name" ]]; then
       (umask 022 && random_hex 32 >"$SECRETS/$name")
     fi
@@ -58,6 +59,9 @@ generate_secrets() {
     setting PSEUDONYM_KEY_FILE "$SECRETS/pseudonym-key"
     setting INTAKE_API_TOKEN_FILE "$SECRETS/intake-api-token"
     setting GRAFANA_ADMIN_PASSWORD_FILE "$SECRETS/grafana-admin-password"
+    for service in intake eligibility statistics; do
+      setting "SIGNING_${service^^}_KEY_FILE" "$SECRETS/signing-$service-key"
+    done
     for principal in "${principals[@]}"; do
       setting "KAFKA_${principal^^}_PASSWORD_FILE" "$SECRETS/kafka-$principal"
     done

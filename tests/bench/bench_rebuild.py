@@ -17,10 +17,11 @@ from aiokafka import AIOKafkaConsumer
 
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, create_pool, migrate
 from amnesty_runtime.kafka_client import KafkaClientOptions
+from amnesty_runtime.provenance import verifier_of
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Stack
 from amnesty_statistics.adapters.read_model import MIGRATIONS
-from amnesty_statistics.entrypoints.projection import rebuild
+from amnesty_statistics.entrypoints.projection import producers_of, rebuild
 from tests.support.event_stream import expected_figures, history
 from tests.support.kafka import create_topics, delete_topics
 from tests.support.statistics import statistics_under_test
@@ -68,7 +69,10 @@ async def main(persons: int) -> str:
             await stats.publish(events)
             raw_s = await raw_read(endpoints.kafka_admin, [cases, decisions], len(events))
             started = time.perf_counter()
-            report = await rebuild(pool, endpoints.kafka_admin, stats.settings())
+            settings = stats.settings()
+            # As `amnesty rebuild statistics` runs it: every event's signature checked.
+            verifier = verifier_of("statistics", settings, producers_of(settings))
+            report = await rebuild(pool, endpoints.kafka_admin, settings, verifier=verifier)
             rebuild_s = time.perf_counter() - started
             exact = await stats.daily_stats() == expected_figures(events)
     finally:

@@ -10,6 +10,7 @@ document as well as to find none in the real one.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -395,6 +396,23 @@ def test_only_intake_holds_its_key_and_token_as_files(secret: str) -> None:
     for holder in holders:
         assert services[holder]["environment"][setting[secret]] == f"/run/secrets/{secret}"
     assert "AMNESTY_PROFILE" not in services["intake"]["environment"], "a real profile, not demo or test"
+
+
+def test_each_service_holds_its_own_signing_key_and_only_its_producers_keys() -> None:
+    services = services_of(load_compose())
+    trusted = {"intake": set(), "eligibility": {"intake"}, "statistics": {"intake", "eligibility"}}
+
+    for name, producers in trusted.items():
+        environment = services[name]["environment"]
+        prefix = f"AMNESTY_{name.upper()}"
+        assert environment[f"{prefix}_SIGNING_KEY_FILE"] == f"/run/secrets/signing-{name}-key"
+        verifying = json.loads(environment.get(f"{prefix}_VERIFYING_KEY_FILES", "{}"))
+        assert verifying == {p: [f"/run/secrets/signing-{p}-key"] for p in producers}, name
+        keys = {s for s in services[name].get("secrets") or [] if s.startswith("signing-")}
+        assert keys == {f"signing-{p}-key" for p in producers | {name}}, name
+    for name, service in services.items():
+        if name not in trusted:
+            assert not [s for s in service.get("secrets") or [] if s.startswith("signing-")], name
 
 
 def test_simulator_runs_only_in_the_demo_profile_and_publishes_to_the_compose_kafka() -> None:

@@ -43,7 +43,7 @@ MAY_READ = {
 MAY_WRITE = {
     "intake": {CASES, REJECTED},
     "eligibility": {DECISIONS, REJECTED},
-    "statistics": set(),
+    "statistics": {REJECTED},  # its dead letters: events refused as forged
     UPSTREAM_PRINCIPAL: {UPSTREAM},
     OPERATOR: set(),
 }

@@ -28,6 +28,7 @@ from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import create_topics, delete_topics, end_offsets, read_all
 from tests.support.processes import ServiceProcess, free_port
+from tests.support.provenance import key_environment, signer
 from tests.support.waiting import checkpoints_cover, eventually
 
 Submission = dict[str, Any]
@@ -119,7 +120,7 @@ async def eligibility_under_test(
         "AMNESTY_ELIGIBILITY_HTTP_PORT": str(port),
         "AMNESTY_ELIGIBILITY_LOG_LEVEL": "INFO",
         "AMNESTY_ELIGIBILITY_BATCH_MAX_RECORDS": str(batch_max_records),
-    }
+    } | key_environment("eligibility")
     service = ServiceProcess("amnesty-eligibility", env, logs, port)
     try:
         yield EligibilityUnderTest(
@@ -182,11 +183,14 @@ class CaseEventsInput:
         try:
             for key, message in messages:  # in order: tests reason about what comes after what
                 if isinstance(message, bytes):
-                    await producer.send_and_wait(self.topic, message, key=key)
+                    headers = signer("intake").headers(self.topic, key, message)
+                    await producer.send_and_wait(self.topic, message, key=key, headers=headers)
                 else:
-                    headers = [(EVENT_ID_HEADER, str(message.event_id).encode())]
-                    await producer.send_and_wait(
-                        self.topic, message.model_dump_json().encode(), key=key, headers=headers
-                    )
+                    value = message.model_dump_json().encode()
+                    headers = [
+                        (EVENT_ID_HEADER, str(message.event_id).encode()),
+                        *signer("intake").headers(self.topic, key, value),
+                    ]
+                    await producer.send_and_wait(self.topic, value, key=key, headers=headers)
         finally:
             await producer.stop()

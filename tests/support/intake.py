@@ -15,6 +15,7 @@ from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import create_topics, delete_topics, end_offsets, kafka_test_broker
 from tests.support.processes import ServiceProcess, free_port
+from tests.support.provenance import key_environment
 from tests.support.waiting import checkpoints_cover
 
 TOKEN = "test-token-" + "x" * 24
@@ -92,7 +93,7 @@ async def intake_under_test(
         "AMNESTY_INTAKE_HTTP_PORT": str(port),
         "AMNESTY_INTAKE_LOG_LEVEL": "DEBUG",
         "AMNESTY_INTAKE_BATCH_MAX_RECORDS": "100",
-    }
+    } | key_environment("intake")
     service = ServiceProcess("amnesty-intake", env, logs, port)
     try:
         yield IntakeUnderTest(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import uuid
@@ -20,6 +21,7 @@ from amnesty_statistics.settings import StatisticsSettings
 from tests.support.domain_events import encoded
 from tests.support.kafka import create_topics, delete_topics, end_offsets
 from tests.support.processes import ServiceProcess, free_port
+from tests.support.provenance import key_environment, signer
 from tests.support.waiting import eventually
 
 DailyStats = dict[tuple[str, str, str, str, str, str], int]
@@ -35,6 +37,8 @@ class StatisticsUnderTest:
     group: str
     bootstrap: KafkaClientOptions
     pool: Pool
+    rejected: str
+    """Where the service dead-letters events whose producer is not proven."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -48,6 +52,7 @@ class StatisticsUnderTest:
             cases_topic=self.cases,
             decisions_topic=self.decisions,
             batch_max_records=100,
+            verifying_key_files=json.loads(self.env["AMNESTY_STATISTICS_VERIFYING_KEY_FILES"]),
         )
 
     async def launch(self) -> None:
@@ -60,15 +65,19 @@ class StatisticsUnderTest:
         producer = create_producer(self.bootstrap.aiokafka(), f"test-{self.schema}")
         await producer.start()
         try:
-            sent = [
-                await producer.send(
-                    self.decisions if event.type in _DECISION_TYPES else self.cases,
+            sent = []
+            for event in events:
+                decision = event.type in _DECISION_TYPES
+                topic, value, key = (
+                    self.decisions if decision else self.cases,
                     encoded(event),
-                    key=event.person.encode(),
-                    headers=[(EVENT_ID_HEADER, str(event.event_id).encode())],
+                    event.person.encode(),
                 )
-                for event in events
-            ]
+                headers = [
+                    (EVENT_ID_HEADER, str(event.event_id).encode()),
+                    *signer("eligibility" if decision else "intake").headers(topic, key, value),
+                ]
+                sent.append(await producer.send(topic, value, key=key, headers=headers))
             await asyncio.gather(*sent)
         finally:
             await producer.stop()
@@ -78,7 +87,15 @@ class StatisticsUnderTest:
         producer = create_producer(self.bootstrap.aiokafka(), f"test-{self.schema}")
         await producer.start()
         try:
-            await asyncio.gather(*[await producer.send(topic, value, key=b"raw") for value in values])
+            # Signed as the topic's producer: a genuine producer's broken bytes, not a forgery.
+            producer_of = "eligibility" if topic == self.decisions else "intake"
+            sent = [
+                await producer.send(
+                    topic, value, key=b"raw", headers=signer(producer_of).headers(topic, b"raw", value)
+                )
+                for value in values
+            ]
+            await asyncio.gather(*sent)
         finally:
             await producer.stop()
 
@@ -165,25 +182,30 @@ async def statistics_under_test(
     topics = {name: topic or fresh[name] for name, topic in given.items()}
     group = f"statistics-{tag}"
     await admin_pool.execute(f'CREATE SCHEMA "{schema}"')
-    if fresh:
-        await create_topics(endpoints.kafka_admin, list(fresh.values()))
+    rejected = f"test.{tag}.statistics-rejected"  # where its dead letters go: never the shared topic
+    await create_topics(endpoints.kafka_admin, [*fresh.values(), rejected])
     port = free_port()
-    env = {
-        "AMNESTY_STATISTICS_DATABASE_URL": endpoints.admin_database_url,
-        # The fixtures' topics are test.*: the service under test logs in as the admin.
-        **endpoints.kafka_admin.environment(),
-        "AMNESTY_STATISTICS_SCHEMA_NAME": schema,
-        "AMNESTY_STATISTICS_CONSUMER_GROUP": group,
-        "AMNESTY_STATISTICS_CASES_TOPIC": topics["cases"],
-        "AMNESTY_STATISTICS_DECISIONS_TOPIC": topics["decisions"],
-        "AMNESTY_STATISTICS_HTTP_PORT": str(port),
-        "AMNESTY_STATISTICS_LOG_LEVEL": "INFO",
-        "AMNESTY_STATISTICS_BATCH_MAX_RECORDS": "100",
-        "AMNESTY_STATISTICS_VERSION_POLL_S": "0.5",
-        "AMNESTY_STATISTICS_RETIRED_GRACE_S": "1",
-        "AMNESTY_STATISTICS_LAG_INTERVAL_S": "0.5",
-        "AMNESTY_STATISTICS_FIGURES_REFRESH_S": "0.5",
-    } | {f"AMNESTY_STATISTICS_{name.upper()}": value for name, value in settings.items()}
+    env = (
+        {
+            "AMNESTY_STATISTICS_DATABASE_URL": endpoints.admin_database_url,
+            # The fixtures' topics are test.*: the service under test logs in as the admin.
+            **endpoints.kafka_admin.environment(),
+            "AMNESTY_STATISTICS_SCHEMA_NAME": schema,
+            "AMNESTY_STATISTICS_CONSUMER_GROUP": group,
+            "AMNESTY_STATISTICS_CASES_TOPIC": topics["cases"],
+            "AMNESTY_STATISTICS_DECISIONS_TOPIC": topics["decisions"],
+            "AMNESTY_STATISTICS_HTTP_PORT": str(port),
+            "AMNESTY_STATISTICS_LOG_LEVEL": "INFO",
+            "AMNESTY_STATISTICS_BATCH_MAX_RECORDS": "100",
+            "AMNESTY_STATISTICS_VERSION_POLL_S": "0.5",
+            "AMNESTY_STATISTICS_RETIRED_GRACE_S": "1",
+            "AMNESTY_STATISTICS_LAG_INTERVAL_S": "0.5",
+            "AMNESTY_STATISTICS_FIGURES_REFRESH_S": "0.5",
+            "AMNESTY_STATISTICS_REJECTED_TOPIC": rejected,
+        }
+        | key_environment("statistics")
+        | {f"AMNESTY_STATISTICS_{name.upper()}": value for name, value in settings.items()}
+    )
     service = ServiceProcess("amnesty-statistics", env, logs, port)
     try:
         yield StatisticsUnderTest(
@@ -194,9 +216,9 @@ async def statistics_under_test(
             group,
             endpoints.kafka_admin,
             admin_pool,
+            rejected,
         )
     finally:
         await service.stop()
         await admin_pool.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        if fresh:
-            await delete_topics(endpoints.kafka_admin, list(fresh.values()))
+        await delete_topics(endpoints.kafka_admin, [*fresh.values(), rejected])

@@ -45,6 +45,8 @@ def test_a_demo_service_writes_its_own_rotated_log_and_prints_elsewhere(tmp_path
     env = processes.service_environment("intake", 8101, {"AMNESTY_PROFILE": "demo"})
     assert env == {
         "AMNESTY_INTAKE_LOG_FILE": str(tmp_path / "logs" / "intake.log"),
+        "AMNESTY_INTAKE_SIGNING_KEY_FILE": str(tmp_path / "secrets" / "signing-intake.key"),
+        "AMNESTY_INTAKE_VERIFYING_KEY_FILES": "{}",
         "AMNESTY_PROFILE": "demo",
         "AMNESTY_INTAKE_HTTP_PORT": "8101",
     }

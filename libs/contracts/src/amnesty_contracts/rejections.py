@@ -25,6 +25,11 @@ class RejectionReason(StrEnum):
     INVALID_FIELD = "invalid-field"
     CONFLICTING_DUPLICATE = "conflicting-duplicate"
     """Intake's verdict: (source, submission_id) resent with different content."""
+    # A domain event whose producer is not proven (docs/contract.md, "Provenance"): a consumer's verdict.
+    UNSIGNED = "unsigned"
+    UNKNOWN_KEY = "unknown-key"
+    BAD_SIGNATURE = "bad-signature"
+    PRODUCER_NOT_ALLOWED = "producer-not-allowed"
 
 
 @dataclass(frozen=True, slots=True)

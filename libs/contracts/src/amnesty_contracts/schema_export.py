@@ -21,6 +21,7 @@ from pydantic.json_schema import JsonSchemaMode
 from amnesty_contracts.case_events import CASE_EVENT_ADAPTER, CASE_EVENT_MODELS
 from amnesty_contracts.decision_events import DECISION_EVENT_ADAPTER, DECISION_EVENT_MODELS
 from amnesty_contracts.rejected import RejectedMessage
+from amnesty_contracts.signature_headers import signature_headers_schema
 from amnesty_contracts.submissions import SUBMISSION_ADAPTER, SUBMISSION_MODELS
 from amnesty_contracts.topics import CASES, DECISIONS, DEFAULT_PARTITIONS, REJECTED, TOPICS, UPSTREAM, Topic
 
@@ -180,6 +181,8 @@ def _asyncapi_message(topic: Topic, name: str, file: str, examples: list[dict[st
         "bindings": {"kafka": {"key": _key_schema(topic), "bindingVersion": _KAFKA_BINDING}},
         "examples": examples,
     }
+    if topic.domain:  # domain events are signed by their producer; consumers verify before reading
+        message["headers"] = signature_headers_schema(topic.producer)
     correlation = _CORRELATION_OF_CHANNEL.get(topic.name)
     if correlation is not None:
         # Inline rather than a reference: simpler readers of AsyncAPI 3 (FastStream's models among

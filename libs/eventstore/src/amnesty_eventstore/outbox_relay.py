@@ -3,7 +3,9 @@
 Rows are written in the transaction of their events (see ``append_in``), read in id order, sent through
 an idempotent producer (``acks=all``) and deleted only once the broker has acknowledged every one of
 them. A relay killed in between sends those rows again after a restart: consumers recognise the
-duplicates by their event ids (which the ``event-id`` header names too). One relay per schema is active
+duplicates by their event ids (which the ``event-id`` header names too). Every message leaves signed by
+the service (``signatures``): its bytes are final here, and the key stays with the one process that
+publishes. One relay per schema is active
 at a time, because two would interleave one key's messages: the leader holds a lease, a lock on the
 schema's ``relay_lease`` table, in a transaction it keeps open on a connection of its own. Unlike an
 advisory lock (one namespace for the whole database), only the schema's owner can take that lock, so
@@ -29,6 +31,7 @@ from aiokafka.errors import KafkaError
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
 from amnesty_eventstore.schemas import store_schema
+from amnesty_eventstore.signatures import Signer
 
 if TYPE_CHECKING:
     from asyncpg.transaction import Transaction
@@ -77,6 +80,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         service: str,
+        signer: Signer | None = None,
         batch_size: int = 5000,
         poll_interval_s: float = 1.0,
     ) -> None:
@@ -84,6 +88,7 @@ class OutboxRelay:
         self._store = store_schema(schema)
         self._producer = producer
         self._service = service
+        self._signer = signer
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
@@ -217,6 +222,7 @@ class OutboxRelay:
             ),
             self._batch_size,
         )
+        sign = self._signer.headers if self._signer is not None else _unsigned
         return [
             OutboxMessage(
                 id=r["id"],
@@ -227,6 +233,7 @@ class OutboxRelay:
                 headers=[
                     (EVENT_ID_HEADER, str(r["event_id"]).encode()),
                     *((k, str(v).encode()) for k, v in json.loads(r["headers"]).items()),
+                    *sign(r["topic"], r["key"], r["value"]),
                 ],
             )
             for r in rows
@@ -251,6 +258,10 @@ class OutboxRelay:
             OUTBOX_PENDING.labels(self._service).set(
                 await conn.fetchval(self._store.sql("SELECT count(*) FROM {outbox}"))
             )
+
+
+def _unsigned(_topic: str, _key: bytes | None, _value: bytes) -> list[tuple[str, bytes]]:
+    return []
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -25,6 +25,7 @@ from amnesty_eventstore import (
 )
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer
+from amnesty_eventstore.signatures import Signer
 from amnesty_runtime.brokers import kafka_broker
 from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
@@ -52,6 +53,7 @@ async def running(
     migrations: Sequence[MigrationSource] = (),
     subscribe: Callable[[KafkaBroker, Pool], Sequence[BatchPipeline]] = lambda _broker, _pool: (),
     relay: bool = True,
+    signer: Signer | None = None,
     schema: str | None = None,
     pool_size: int = 8,
 ) -> AsyncIterator[Running]:
@@ -60,7 +62,10 @@ async def running(
     Subscribers start last, once the relay runs, so nothing is consumed before the service can publish;
     on the way out they stop first and their batches in flight commit, so no batch is cut short by a
     closed pool. Every service exports the age of the oldest open transaction (it holds back readers).
+    A relay needs ``signer``: nothing is published unsigned.
     """
+    if relay and signer is None:
+        raise ValueError(f"{service}: an outbox relay needs a signer (see amnesty_runtime.provenance)")
     schema = schema or service
     pool = await create_pool(
         endpoints.database_url(service), min_size=2, max_size=pool_size, application_name=f"amnesty-{service}"
@@ -71,7 +76,7 @@ async def running(
         pipelines = subscribe(broker, pool)
         watch = asyncio.gather(watch_oldest_transaction(pool), watch_consumer_lag(service, lambda: pipelines))
         try:
-            async with _relaying(service, schema, pool, endpoints, enabled=relay):
+            async with _relaying(service, schema, pool, endpoints, signer if relay else None):
                 await broker.start()
                 _settle_heap()
                 try:
@@ -90,15 +95,15 @@ async def running(
 
 @contextlib.asynccontextmanager
 async def _relaying(
-    service: str, schema: str, pool: Pool, endpoints: Endpoints, *, enabled: bool
+    service: str, schema: str, pool: Pool, endpoints: Endpoints, signer: Signer | None
 ) -> AsyncIterator[None]:
-    if not enabled:
+    if signer is None:
         yield
         return
     producer = create_producer(endpoints.kafka_client_options(service).aiokafka(), f"amnesty-{service}-relay")
     await producer.start()
     stop = asyncio.Event()
-    task = asyncio.create_task(OutboxRelay(pool, schema, producer, service=service).run(stop))
+    task = asyncio.create_task(OutboxRelay(pool, schema, producer, service=service, signer=signer).run(stop))
     try:
         yield
     finally:

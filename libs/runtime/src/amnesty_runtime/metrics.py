@@ -50,3 +50,11 @@ HTTP_UNHANDLED_ERRORS = Counter(
     "Requests that failed on an exception no handler took (answered 500), by exception type.",
     ["service", "route", "error"],
 )
+
+# Provenance (docs/contract.md): domain events refused because their producer is not proven; each is
+# also counted in amnesty_messages_rejected with the same reason, this one says on which topic.
+EVENTS_UNVERIFIED = Counter(
+    "amnesty_events_unverified",
+    "Domain events dead-lettered because their signature did not prove their producer, by reason.",
+    ["service", "topic", "reason"],
+)

@@ -152,3 +152,12 @@ class ServiceSettings(BaseSettings):
     )
     log_file_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="Size at which it rotates.")
     log_file_backups: int = Field(default=5, ge=1, description="Rotated files kept: <file>.1 .. <file>.N.")
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="The service's own event-signing key (hex, 32+ bytes): what its outbox relay signs with.",
+    )
+    verifying_key_files: dict[str, list[Path]] = Field(
+        default_factory=dict,
+        description="The keys accepted per producer whose events the service consumes, e.g. "
+        '{"intake": ["/run/secrets/signing-intake.key"]}; several during a rotation.',
+    )

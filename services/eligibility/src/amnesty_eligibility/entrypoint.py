@@ -22,8 +22,10 @@ from amnesty_eligibility.service_layer.person_cache import PersonCache
 from amnesty_eligibility.settings import EligibilitySettings
 from amnesty_eventstore import Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
+from amnesty_eventstore.signatures import Verifier
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
+from amnesty_runtime.provenance import Verified, signer_of, verifier_of
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.stack import resolve
 
@@ -45,12 +47,12 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
     )
     readiness: list[ReadinessCheck] = []
 
-    def subscribe(broker: KafkaBroker, pool: Pool) -> list[BatchPipeline]:
+    def subscribe(broker: KafkaBroker, pool: Pool, verifier: Verifier) -> list[BatchPipeline]:
         return [
             subscribe_cases(
                 broker,
                 pool,
-                eligibility,
+                Verified(eligibility, verifier, settings.schema_name, settings.rejected_topic),
                 group=settings.consumer_group,
                 topic=settings.cases_topic,
                 max_records=settings.batch_max_records,
@@ -59,7 +61,16 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with running(SERVICE, endpoints, subscribe=subscribe, schema=settings.schema_name) as run:
+        # Read at start: without its keys the service refuses to start, before it consumes anything.
+        signer = signer_of(SERVICE, settings)
+        verifier = verifier_of(SERVICE, settings, {settings.cases_topic: "intake"})
+        async with running(
+            SERVICE,
+            endpoints,
+            subscribe=lambda broker, pool: subscribe(broker, pool, verifier),
+            signer=signer,
+            schema=settings.schema_name,
+        ) as run:
             readiness[:] = run.readiness()
             log.info("deciding", rule_set=rules.version, regimes=[r.id for r in rules.regimes])
             yield

@@ -26,6 +26,7 @@ from amnesty_intake.service_layer.admission import SERVICE, Admission, Incoming,
 from amnesty_intake.settings import IntakeSettings
 from amnesty_runtime.lifecycle import Running, running
 from amnesty_runtime.logs import configure_service_logging
+from amnesty_runtime.provenance import signer_of
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.stack import resolve
 
@@ -78,7 +79,12 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             ]
 
         async with running(
-            SERVICE, endpoints, migrations=[MIGRATIONS], subscribe=subscribe, schema=settings.schema_name
+            SERVICE,
+            endpoints,
+            migrations=[MIGRATIONS],
+            subscribe=subscribe,
+            signer=signer_of(SERVICE, settings),
+            schema=settings.schema_name,
         ) as run:
             started.running = run
             started.readiness[:] = run.readiness()

@@ -2,7 +2,8 @@
 
 Projects case events and decisions into read models by business date, region and article (effectively
 once: each batch with its checkpoints in one transaction), and serves them: the HTTP API, the business
-gauges on /metrics, and the views Grafana reads. Publishes nothing, so no outbox relay runs.
+gauges on /metrics, and the views Grafana reads. Publishes only the dead letters of events whose
+producer is not proven (``amnesty_runtime.provenance``), through its outbox relay.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from prometheus_client import REGISTRY
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.processing import watch_consumer_lag
+from amnesty_runtime.provenance import signer_of, verifier_of
 from amnesty_runtime.service import ReadinessCheck, serve, service_app
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
@@ -27,7 +29,7 @@ from amnesty_statistics.adapters.topic_ends import TopicEnds
 from amnesty_statistics.entrypoints.http import stats_router
 from amnesty_statistics.entrypoints.live_page import change_feed, mount_live_page
 from amnesty_statistics.entrypoints.metrics import BusinessFigures, LagMonitor, refresh_figures
-from amnesty_statistics.entrypoints.projection import LiveProjection
+from amnesty_statistics.entrypoints.projection import LiveProjection, producers_of
 from amnesty_statistics.service_layer.live_updates import ChangeFeed
 from amnesty_statistics.service_layer.projecting import SERVICE
 from amnesty_statistics.settings import StatisticsSettings
@@ -56,14 +58,17 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Read at start: without its keys the service refuses to start, before it consumes anything.
+        signer = signer_of(SERVICE, settings)
+        verifier = verifier_of(SERVICE, settings, producers_of(settings))
         async with running(
-            SERVICE, endpoints, migrations=[MIGRATIONS], relay=False, schema=settings.schema_name
+            SERVICE, endpoints, migrations=[MIGRATIONS], signer=signer, schema=settings.schema_name
         ) as run:
             await save_region_names(run.pool, settings.schema_name)
             queries = StatsQueries(run.pool, settings.schema_name)
             figures = BusinessFigures()
             figures.update(await queries.totals())  # before the first scrape: never an empty gauge set
-            projection = LiveProjection(run.pool, run.broker, settings)
+            projection = LiveProjection(run.pool, run.broker, settings, verifier)
             await projection.follow_active()
             ends = TopicEnds(
                 endpoints.kafka_client_options(SERVICE),

@@ -10,7 +10,7 @@ import os
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from amnesty_contracts import CASES, DECISIONS
+from amnesty_contracts import CASES, DECISIONS, REJECTED
 from amnesty_runtime.settings import ServiceSettings
 
 
@@ -24,6 +24,9 @@ class StatisticsSettings(ServiceSettings):
     )
     cases_topic: str = CASES
     decisions_topic: str = DECISIONS
+    rejected_topic: str = Field(
+        default=REJECTED, description="Where events of unproven provenance are dead-lettered."
+    )
     batch_max_records: int = Field(default=500, ge=1)
     rebuild_batch_max_records: int = Field(default=2000, ge=1, description="Batches of a rebuild.")
     rebuild_workers: int = Field(

@@ -85,8 +85,9 @@ def contract_acls() -> list[Acl]:
             *_topics("eligibility", Operation.READ, CASES),
             *_topics("eligibility", Operation.WRITE, DECISIONS, REJECTED),
             *_groups("eligibility", "eligibility", "amnesty-eligibility"),
-            # statistics: reads cases and decisions, writes nothing.
+            # statistics: reads cases and decisions, writes only its dead letters (events refused as forged).
             *_topics("statistics", Operation.READ, CASES, DECISIONS),
+            *_topics("statistics", Operation.WRITE, REJECTED),
             *_groups("statistics", "statistics", "amnesty-statistics"),
             # upstream: produces submissions, reads nothing.
             *_topics(UPSTREAM_PRINCIPAL, Operation.WRITE, UPSTREAM),

@@ -18,6 +18,7 @@ from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.owner_only import OWNER_ONLY_UMASK, open_owner_only, tighten
 from amnesty_runtime.stack.ports import LOOPBACK, require_free
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
+from amnesty_runtime.stack.signing_keys import service_key_environment
 
 SIMULATOR = "simulator"
 
@@ -28,6 +29,7 @@ class LocalProcesses:
     def __init__(self, settings: InfraSettings, table: ProcessTable) -> None:
         self._table = table
         self.logs = settings.local / "logs"
+        self._secrets = settings.local / "secrets"
 
     def running(self, name: str) -> ProcessRecord | None:
         record = self._table.get(name)
@@ -70,13 +72,14 @@ class LocalProcesses:
         )
 
     def service_environment(self, service: str, port: int, env: dict[str, str]) -> dict[str, str]:
-        """A service's environment: its port, and its log in ``<service>.log``, which the service itself
-        rotates by size (a file the parent opened for it could never be rotated: the child's descriptor
-        would keep writing to the renamed file). What it prints outside its log, e.g. a crash before the
-        log is set up, goes to ``<service>.console.log``."""
+        """A service's environment: its port, its keys (``signing_keys``), and its log in
+        ``<service>.log``, which the service itself rotates by size (a file the parent opened for it
+        could never be rotated: the child's descriptor would keep writing to the renamed file). What it
+        prints outside its log, e.g. a crash before the log is set up, goes to ``<service>.console.log``."""
         prefix = f"AMNESTY_{service.upper()}"
         return (
             {f"{prefix}_LOG_FILE": str(self.logs / f"{service}.log")}
+            | service_key_environment(service, self._secrets)
             | env
             | {f"{prefix}_HTTP_PORT": str(port)}
         )

@@ -9,16 +9,24 @@ from amnesty_eventstore import Pool
 from amnesty_eventstore.consumption import CheckpointedConsumer
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
+from amnesty_runtime.provenance import Verified
 
 
-def cases_consumer(pool: Pool, group: str, eligibility: Eligibility) -> CheckpointedConsumer:
+def cases_consumer(pool: Pool, group: str, eligibility: Eligibility | Verified) -> CheckpointedConsumer:
     """Eligibility's consumer group over amnesty.cases.v1, its checkpoints in eligibility's schema."""
     return policy_consumer(pool, eligibility.schema, group, eligibility)
 
 
 def subscribe_cases(
-    broker: KafkaBroker, pool: Pool, eligibility: Eligibility, *, group: str, topic: str, max_records: int
+    broker: KafkaBroker,
+    pool: Pool,
+    eligibility: Eligibility | Verified,
+    *,
+    group: str,
+    topic: str,
+    max_records: int,
 ) -> BatchPipeline:
+    """Eligibility (behind its provenance check, as the service runs it) over ``topic``."""
     return subscribe_policy(
         broker, cases_consumer(pool, group, eligibility), eligibility, topic, max_records=max_records
     )

@@ -18,12 +18,15 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
-from amnesty_eventstore.consumption import CheckpointedConsumer
+from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.schemas import store_schema
+from amnesty_eventstore.signatures import Verifier
 from amnesty_runtime.brokers import kafka_broker
 from amnesty_runtime.kafka_client import KafkaClientOptions
+from amnesty_runtime.policy import Policy
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
+from amnesty_runtime.provenance import Verified
 from amnesty_statistics.adapters.fold_processes import FoldProcesses
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
 from amnesty_statistics.adapters.topic_ends import TopicEnds
@@ -44,23 +47,43 @@ def projection_of(settings: StatisticsSettings, version: int) -> Projection:
     )
 
 
-def projection_consumer(pool: Pool, settings: StatisticsSettings, version: int) -> CheckpointedConsumer:
+def producers_of(settings: StatisticsSettings) -> dict[str, str]:
+    """Whose events statistics accepts on each of its topics (docs/contract.md, Topics)."""
+    return {settings.cases_topic: "intake", settings.decisions_topic: "eligibility"}
+
+
+def policy_of(settings: StatisticsSettings, version: int, verifier: Verifier | None) -> Policy:
+    """The projection into ``version``, behind the provenance check when ``verifier`` is given."""
+    projection = projection_of(settings, version)
+    return (
+        projection
+        if verifier is None
+        else Verified(projection, verifier, settings.schema_name, settings.rejected_topic)
+    )
+
+
+def projection_consumer(
+    pool: Pool, settings: StatisticsSettings, version: int, verifier: Verifier | None = None
+) -> CheckpointedConsumer:
     """The consumer that feeds version ``version`` (its group's checkpoints are that version's)."""
     return policy_consumer(
         pool,
         settings.schema_name,
         version_group(settings.consumer_group, version),
-        projection_of(settings, version),
+        policy_of(settings, version, verifier),
     )
 
 
 class LiveProjection:
     """The projection the service runs, following the active version."""
 
-    def __init__(self, pool: Pool, broker: KafkaBroker, settings: StatisticsSettings) -> None:
+    def __init__(
+        self, pool: Pool, broker: KafkaBroker, settings: StatisticsSettings, verifier: Verifier
+    ) -> None:
         self._pool = pool
         self._broker = broker
         self._settings = settings
+        self._verifier = verifier
         self._versions = ProjectionVersions(settings.schema_name)
         self._pipeline: BatchPipeline | None = None
         self._consumer: CheckpointedConsumer | None = None
@@ -103,13 +126,13 @@ class LiveProjection:
             await self._pipeline.stop()
 
     async def _move_to(self, version: int) -> None:
-        consumer = projection_consumer(self._pool, self._settings, version)
+        consumer = projection_consumer(self._pool, self._settings, version, self._verifier)
         # Not persistent: this object starts and stops it, and a retired version's subscriber must not
         # come back if the broker is ever restarted.
         pipeline = subscribe_policy(
             self._broker,
             consumer,
-            projection_of(self._settings, version),
+            policy_of(self._settings, version, self._verifier),
             *self._settings.topics,
             max_records=self._settings.batch_max_records,
             persistent=False,
@@ -152,6 +175,7 @@ async def rebuild(
     kafka: KafkaClientOptions,
     settings: StatisticsSettings,
     progress: RebuildProgress | None = None,
+    verifier: Verifier | None = None,
 ) -> RebuildReport:
     """Build a new version from the beginning of the topics; make it active once it has caught up.
 
@@ -159,6 +183,8 @@ async def rebuild(
     written in bulk with its checkpoints, then it catches up with what arrived meanwhile through the
     ordinary consumer, and the views switch to it. A version left half-built by an interrupted rebuild
     is dropped first: a rebuild always starts from the beginning, with the code that runs it.
+    With ``verifier`` (the service's, as `amnesty rebuild statistics` gives it) events of unproven
+    provenance are left out as the live projection leaves them out (their dead letters are its).
     """
     report = progress or _Silent()
     schema = settings.schema_name
@@ -173,13 +199,13 @@ async def rebuild(
         async with pool.acquire() as conn:
             version = await versions.create(conn)
         report.note(f"building version {version} beside version {previous}")
-        consumer = projection_consumer(pool, settings, version)
+        consumer = projection_consumer(pool, settings, version, verifier)
         started = time.monotonic()
         ends = TopicEnds(kafka, settings.topics, f"amnesty-statistics-rebuild-{consumer.group}")
         await ends.start()
         try:
             target = await ends()
-            building = _Building(pool, consumer, version, kafka, settings, report)
+            building = _Building(pool, consumer, version, kafka, settings, report, verifier)
             await building.fold_from_the_beginning(target)
             if await ends() != target:  # events arrived meanwhile: the ordinary consumer takes them in
                 target = await building.consume_to_the_end(ends)
@@ -202,6 +228,7 @@ class _Building:
     kafka: KafkaClientOptions
     settings: StatisticsSettings
     report: RebuildProgress
+    verifier: Verifier | None = None
 
     @property
     def client_id(self) -> str:
@@ -223,7 +250,7 @@ class _Building:
                 client_id=self.client_id,
                 max_records=self.settings.rebuild_batch_max_records,
             ):
-                await folds.take(batch)
+                await folds.take(self._genuine(batch))
                 done += len(batch)
                 self.report.advance(done, total)
             folded = await folds.finish()
@@ -237,6 +264,12 @@ class _Building:
                 await projection.read_model.write_rebuilt(conn, folded.persons, folded.figures)
                 await self.consumer.set_checkpoints(conn, target)
 
+    def _genuine(self, batch: list[Delivery]) -> list[Delivery]:
+        if self.verifier is None:
+            return batch
+        check = self.verifier.check
+        return [d for d in batch if check(d.topic, d.key, d.value, d.headers) is None]
+
     async def consume_to_the_end(self, ends: TopicEnds) -> dict[TopicPartition, int]:
         """Consume until the checkpoints reach the topics' end offsets; again while that took long
         (events kept arriving), so that the switch leaves the service little to catch up. Returns the
@@ -245,7 +278,7 @@ class _Building:
         pipeline = subscribe_policy(
             broker,
             self.consumer,
-            projection_of(self.settings, self.version),
+            policy_of(self.settings, self.version, self.verifier),
             *self.settings.topics,
             max_records=self.settings.rebuild_batch_max_records,
         )

@@ -12,8 +12,15 @@ from rich.progress import Progress
 
 from amnesty_eventstore import create_pool
 from amnesty_runtime import progress
+from amnesty_runtime.provenance import verifier_of
 from amnesty_runtime.stack import resolve
-from amnesty_statistics.entrypoints.projection import RebuildInProgressError, RebuildReport, rebuild
+from amnesty_statistics.entrypoints.projection import (
+    RebuildInProgressError,
+    RebuildReport,
+    producers_of,
+    rebuild,
+)
+from amnesty_statistics.service_layer.projecting import SERVICE
 from amnesty_statistics.settings import StatisticsSettings
 
 app = typer.Typer(help="Rebuild a read model from the beginning of its topics, beside the live one.")
@@ -59,11 +66,17 @@ class _Bar:
 
 async def _rebuild(settings: StatisticsSettings, *, quiet: bool) -> RebuildReport:
     endpoints = resolve(settings.infra)
+    # The service's trust: a rebuild counts no event the live projection would refuse.
+    verifier = verifier_of(SERVICE, settings, producers_of(settings))
     pool = await create_pool(endpoints.database_url("statistics"), min_size=2, max_size=4)
     try:
         with progress.progress_bars(console, quiet=quiet) as bars:
             return await rebuild(
-                pool, endpoints.kafka_client_options("statistics"), settings, progress=_Bar(bars)
+                pool,
+                endpoints.kafka_client_options("statistics"),
+                settings,
+                progress=_Bar(bars),
+                verifier=verifier,
             )
     finally:
         await pool.close()

@@ -6,9 +6,10 @@ batch, fold their events into their states, store the states, and add the deltas
 the totals, one statement each.
 
 A message that is not a readable event is skipped, counted and logged (its coordinates and reason, never
-its content). Statistics publishes nothing: the case events' producer, intake, and their other consumer,
+its content), not dead-lettered: the case events' producer, intake, and their other consumer,
 eligibility, already dead-letter what they cannot read, and an event type this version does not know yet
-is a newer producer's, not an error.
+is a newer producer's, not an error. (An event whose producer is not proven never gets here: the
+provenance check in front of this policy dead-letters it, ``amnesty_runtime.provenance``.)
 """
 
 from __future__ import annotations
