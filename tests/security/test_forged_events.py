@@ -55,7 +55,7 @@ async def test_forged_case_and_grant_are_dead_lettered_and_never_counted(
         forged_return = f.voluntary_return("p_forged", "2025-01-15")
         grant = f.granted(forged_return, regime="pilot-2026")
         genuine_decision = (
-            await read_all(endpoints.kafka_bootstrap_servers, pipeline.eligibility.decisions)
+            await read_all(endpoints.kafka_admin, pipeline.eligibility.decisions)
         )[0]
         tampered = json.loads(genuine_decision.value)
         tampered["data"]["regime"] = "pilot-2026"
@@ -166,7 +166,7 @@ async def settled(pipeline: Pipeline) -> None:
 
 
 async def dead_letters(endpoints: Endpoints, topic: str) -> list[dict[str, Any]]:
-    return [json.loads(r.value) for r in await read_all(endpoints.kafka_bootstrap_servers, topic)]
+    return [json.loads(r.value) for r in await read_all(endpoints.kafka_admin, topic)]
 
 
 def _headers(topic: str, event: Event, signing: Signer | None) -> list[tuple[str, bytes]]:
@@ -189,7 +189,7 @@ def _unverified(exposition: str, service: str) -> dict[tuple[str, str], float]:
 @asynccontextmanager
 async def _producer(endpoints: Endpoints) -> AsyncIterator[AIOKafkaProducer]:
     """A plain client, as anyone who reaches the broker has one."""
-    producer = AIOKafkaProducer(bootstrap_servers=endpoints.kafka_bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**endpoints.kafka_admin.aiokafka(), acks="all")
     await producer.start()
     try:
         yield producer
