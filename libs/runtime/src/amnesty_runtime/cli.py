@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import sys
 from importlib.metadata import entry_points
@@ -167,4 +168,6 @@ def amnesty() -> typer.Typer:
 def main() -> None:
     # Commands print their own results and progress; of the log only what needs attention.
     configure_logging("amnesty", level="WARNING")
+    # The Kafka client logs each failed connection as an error; the command says it once, in its own line.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     amnesty()()
