@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -170,4 +171,12 @@ def main() -> None:
     configure_logging("amnesty", level="WARNING")
     # The Kafka client logs each failed connection as an error; the command says it once, in its own line.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    amnesty()()
+    try:
+        amnesty()()
+    except ValidationError as exc:
+        # A setting from the environment (AMNESTY_PG_PORT=abc) that its settings object refuses: a line
+        # per setting, exit 2 as for a bad option. Never the value: it may be a key or a token.
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            print(f"Error: invalid setting {where} of {exc.title}: {error['msg']}", file=sys.stderr)
+        sys.exit(2)

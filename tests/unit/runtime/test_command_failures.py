@@ -1,7 +1,11 @@
 """A command whose input is valid but whose Kafka or PostgreSQL cannot be reached says so in one line and
-exits 1: no traceback (both were the driver's traceback before)."""
+exits 1; a setting the environment gets wrong is one line and exit 2. No traceback (each was one before)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +45,21 @@ def test_simulate_with_no_broker_says_kafka_and_where_on_one_line(monkeypatch: p
 
 def test_rebuild_with_no_database_says_database_on_one_line() -> None:
     assert _failure_line(["rebuild", "statistics", "--quiet"]).startswith("database: ")
+
+
+def test_a_setting_the_environment_gets_wrong_is_one_line_naming_it_and_never_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Through the installed command: the settings are read inside the commands, past click's handling.
+    monkeypatch.setenv("AMNESTY_PG_PORT", "not-a-port")
+    amnesty = Path(sys.executable).parent / "amnesty"
+    done = subprocess.run(
+        [amnesty, "stack", "status"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "Error: invalid setting pg_port of InfraSettings: Input should be a valid integer, unable to parse "
+        "string as an integer"
+    ]
+    assert "not-a-port" not in done.stderr
