@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
-from datetime import date
-
 import math
 import random
+from collections import Counter
+from datetime import date
 
 import pytest
 from hypothesis import given
