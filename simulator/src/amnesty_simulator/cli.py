@@ -9,6 +9,8 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
+from rich.markup import escape
 from rich.table import Table
 
 from amnesty_contracts import UPSTREAM
@@ -108,7 +110,16 @@ def simulate(
         def sent(count: int, day: date) -> None:
             bars.update(publishing, advance=count, description=f"publishing, up to {day}")
 
-        wall = asyncio.run(publish(messages, kafka=kafka, topic=topic, speed=speed, sent=sent))
+        try:
+            wall = asyncio.run(publish(messages, kafka=kafka, topic=topic, speed=speed, sent=sent))
+        except (KafkaError, OSError) as exc:
+            # The broker down or refusing: one line naming it, not the client's traceback.
+            console.print(
+                f"[red]kafka:[/red] {escape(str(exc))} (at {kafka.bootstrap_servers})",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from exc
     console.print(
         f"published {len(messages):,} messages to {topic} in {wall:.1f}s ({len(messages) / wall:,.0f}/s)"
     )

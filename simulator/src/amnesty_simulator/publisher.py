@@ -36,9 +36,10 @@ async def publish(
         linger_ms=10,
         max_batch_size=512 * 1024,
     )
-    await producer.start()
     started = time.monotonic()
     try:
+        # Started inside the try: a broker that cannot be reached still closes the producer's connections.
+        await producer.start()
         for start in range(0, len(messages), CHUNK):
             chunk = messages[start : start + CHUNK]
             if speed is not None:

@@ -277,7 +277,10 @@ def _returns_on(rng: random.Random, builder: _Builder, day: date, per_day: dict[
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
-    # Knuth's method is fine for the small means used here; large ones fall back to a normal.
+    # Knuth's method is fine for the small means used here; large ones fall back to a normal. A mean
+    # that is not above 0 (NaN included: no p would ever fall below e**-NaN) draws nothing, so it ends.
+    if not mean > 0:
+        return 0
     if mean > 30:
         return max(0, round(rng.gauss(mean, mean**0.5)))
     limit, k, p = 2.718281828459045 ** (-mean), 0, 1.0

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 from collections import Counter
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from amnesty_contracts import Rejection, parse_submission
 from amnesty_simulator.calibration import calibrate, read_figures, return_targets
 from amnesty_simulator.submissions import Outgoing, submissions
-from amnesty_simulator.world import World, generate, scaled
+from amnesty_simulator.world import World, _poisson, generate, scaled
 
 SCALE = 0.1
 
@@ -105,3 +109,13 @@ def test_the_same_seed_gives_the_same_history(messages: list[Outgoing]) -> None:
         seed=11,
     )
     assert submissions(again, seed=11) == messages
+
+
+@pytest.mark.timeout(20)
+@given(st.floats(allow_infinity=False), st.integers(0, 2**32))
+def test_a_poisson_draw_ends_for_any_mean_nan_included(mean: float, seed: int) -> None:
+    # A NaN mean made Knuth's loop wait for a p below e**-NaN, which never comes.
+    drawn = _poisson(random.Random(seed), mean)
+    assert drawn >= 0
+    assert drawn == 0 or mean > 0
+    assert not math.isnan(mean) or drawn == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import sys
 from importlib.metadata import entry_points
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -167,4 +169,14 @@ def amnesty() -> typer.Typer:
 def main() -> None:
     # Commands print their own results and progress; of the log only what needs attention.
     configure_logging("amnesty", level="WARNING")
-    amnesty()()
+    # The Kafka client logs each failed connection as an error; the command says it once, in its own line.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        amnesty()()
+    except ValidationError as exc:
+        # A setting from the environment (AMNESTY_PG_PORT=abc) that its settings object refuses: a line
+        # per setting, exit 2 as for a bad option. Never the value: it may be a key or a token.
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            print(f"Error: invalid setting {where} of {exc.title}: {error['msg']}", file=sys.stderr)
+        sys.exit(2)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import typer
+from aiokafka.errors import KafkaError
+from rich.markup import escape
 from rich.progress import Progress
 
 from amnesty_eventstore import create_pool
@@ -42,6 +45,13 @@ def rebuild_statistics(quiet: progress.QuietOption = False) -> None:
         report = asyncio.run(_rebuild(settings, quiet=quiet))
     except RebuildInProgressError as exc:
         console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    # PostgreSQL or Kafka unreachable (or refusing): one line naming which, not the driver's traceback.
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        console.print(f"[red]database:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    except KafkaError as exc:
+        console.print(f"[red]kafka:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(
         f"version {report.version} replaces version {report.previous}: {report.events} messages in "

@@ -1,0 +1,65 @@
+"""A command whose input is valid but whose Kafka or PostgreSQL cannot be reached says so in one line and
+exits 1; a setting the environment gets wrong is one line and exit 2. No traceback (each was one before)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amnesty_runtime.settings import SERVICES
+from amnesty_simulator import cli as simulator_cli
+from amnesty_simulator.world import World
+from tests.support.processes import free_port
+from tests.unit.usage_errors import run
+
+
+@pytest.fixture(autouse=True)
+def nothing_listening(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DATABASE_URL",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        *(f"AMNESTY_{s.upper()}_DATABASE_URL" for s in SERVICES),
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AMNESTY_PG_PORT", str(free_port()))
+    monkeypatch.setenv("AMNESTY_KAFKA_PORT", str(free_port()))
+
+
+def _failure_line(args: list[str]) -> str:
+    result = run(args)
+    assert result.exit_code == 1, (result.output, result.stderr, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output + result.stderr
+    return (result.output + result.stderr).strip().splitlines()[-1]
+
+
+def test_simulate_with_no_broker_says_kafka_and_where_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(simulator_cli, "generate", lambda *_, **__: World())
+    line = _failure_line(["simulate", "--to", "2022-01", "--quiet"])
+    assert line.startswith("kafka: ")
+    assert line.endswith(")")  # "(at 127.0.0.1:PORT)": the whole message on the one line
+
+
+def test_rebuild_with_no_database_says_database_on_one_line() -> None:
+    assert _failure_line(["rebuild", "statistics", "--quiet"]).startswith("database: ")
+
+
+def test_a_setting_the_environment_gets_wrong_is_one_line_naming_it_and_never_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Through the installed command: the settings are read inside the commands, past click's handling.
+    monkeypatch.setenv("AMNESTY_PG_PORT", "not-a-port")
+    amnesty = Path(sys.executable).parent / "amnesty"
+    done = subprocess.run(
+        [amnesty, "stack", "status"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        "Error: invalid setting pg_port of InfraSettings: Input should be a valid integer, unable to parse "
+        "string as an integer"
+    ]
+    assert "not-a-port" not in done.stderr
