@@ -54,9 +54,7 @@ async def test_forged_case_and_grant_are_dead_lettered_and_never_counted(
         forged_case = f.case_opened("p_forged", "c_forged", "2024-11-20", region="UA-30")
         forged_return = f.voluntary_return("p_forged", "2025-01-15")
         grant = f.granted(forged_return, regime="pilot-2026")
-        genuine_decision = (
-            await read_all(endpoints.kafka_admin, pipeline.eligibility.decisions)
-        )[0]
+        genuine_decision = (await read_all(endpoints.kafka_admin, pipeline.eligibility.decisions))[0]
         tampered = json.loads(genuine_decision.value)
         tampered["data"]["regime"] = "pilot-2026"
         decisions = pipeline.eligibility.decisions
