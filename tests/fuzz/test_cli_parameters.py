@@ -27,7 +27,15 @@ from tests.unit.usage_errors import run
 
 EXAMPLES = Path(__file__).parents[2] / "services/eligibility/src/amnesty_eligibility/rule_sets/examples"
 
-RUN_TIME_FAILURES = ("database:", "kafka:", "no history:", "rule set:", "demo failed:", "stack up failed:")
+RUN_TIME_FAILURES = (
+    "database:",
+    "kafka:",
+    "keys:",
+    "no history:",
+    "rule set:",
+    "demo failed:",
+    "stack up failed:",
+)
 """How each command starts the one line of a failure once its input was valid (exit 1)."""
 
 

@@ -17,6 +17,7 @@ from amnesty_contracts import UPSTREAM
 from amnesty_runtime import progress, simulation
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
+from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.principals import UPSTREAM_PRINCIPAL
 from amnesty_simulator.calibration import (
     Residual,
@@ -103,7 +104,11 @@ def simulate(
     if dry_run:
         return
     # An upstream system: the simulator may only produce submissions.
-    kafka = resolve(InfraSettings()).kafka_client_options(UPSTREAM_PRINCIPAL)
+    try:
+        kafka = resolve(InfraSettings()).kafka_client_options(UPSTREAM_PRINCIPAL)
+    except StackError as exc:  # no credentials yet (the stack never came up): one line, not a traceback
+        console.print(f"[red]kafka:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
     with progress.progress_bars(console, quiet=quiet) as bars:
         publishing = bars.add_task("publishing", total=len(messages), unit="messages")
 

@@ -15,7 +15,7 @@ from rich.progress import Progress
 
 from amnesty_eventstore import create_pool
 from amnesty_runtime import progress
-from amnesty_runtime.provenance import verifier_of
+from amnesty_runtime.provenance import MissingKeyError, verifier_of
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.entrypoints.projection import (
     RebuildInProgressError,
@@ -45,6 +45,10 @@ def rebuild_statistics(quiet: progress.QuietOption = False) -> None:
         report = asyncio.run(_rebuild(settings, quiet=quiet))
     except RebuildInProgressError as exc:
         console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    # No verifying keys: a rebuild never counts events it cannot check, so it does not start.
+    except MissingKeyError as exc:
+        console.print(f"[red]keys:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     # PostgreSQL or Kafka unreachable (or refusing): one line naming which, not the driver's traceback.
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
