@@ -45,9 +45,13 @@ def test_the_services_environment_holds_no_admin_password(
 
 
 async def test_the_service_logs_in_as_its_own_role_only(admin_pool: Pool, service: psutil.Process) -> None:
+    # This process's own sessions, by their client ports: other tests' services may be connected too.
+    def own_ports() -> list[int]:
+        return [c.laddr.port for c in service.net_connections(kind="tcp") if c.raddr]
+
     roles = await eventually(
         lambda: admin_pool.fetch(
-            "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = $1", f"amnesty-{SERVICE}"
+            "SELECT DISTINCT usename FROM pg_stat_activity WHERE client_port = ANY($1::int[])", own_ports()
         ),
         lambda rows: len(rows) > 0,
     )

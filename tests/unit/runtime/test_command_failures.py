@@ -3,6 +3,7 @@ exits 1; a setting the environment gets wrong is one line and exit 2. No traceba
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from tests.unit.usage_errors import run
 
 
 @pytest.fixture(autouse=True)
-def nothing_listening(monkeypatch: pytest.MonkeyPatch) -> None:
+def nothing_listening(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in (
         "DATABASE_URL",
         "KAFKA_BOOTSTRAP_SERVERS",
@@ -26,6 +27,15 @@ def nothing_listening(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AMNESTY_PG_PORT", str(free_port()))
     monkeypatch.setenv("AMNESTY_KAFKA_PORT", str(free_port()))
+    # Credentials and keys given, so that each command gets as far as connecting, whatever .local holds.
+    monkeypatch.setenv("AMNESTY_KAFKA_SASL_USERNAME", "upstream")
+    monkeypatch.setenv("AMNESTY_KAFKA_SASL_PASSWORD", "not-a-real-password")
+    keys = {}
+    for producer in ("intake", "eligibility"):
+        key = tmp_path / f"signing-{producer}.key"
+        key.write_text("ab" * 32)
+        keys[producer] = [str(key)]
+    monkeypatch.setenv("AMNESTY_STATISTICS_VERIFYING_KEY_FILES", json.dumps(keys))
 
 
 def _failure_line(args: list[str]) -> str:

@@ -85,7 +85,7 @@ def test_forged_events_never_reach_the_policy_and_are_dead_lettered_with_their_r
     assert [d.value for d in policy.applied] == [b"A", b"C"]
     assert report.types == ["A", INVALID, "C", INVALID]
     assert report.rejected == ["unsigned", "unknown-key"]
-    ((_sql, topic, _ids, keys, values, _channel),) = conn.executed
+    ((_sql, topic, _ids, keys, values, *_),) = conn.executed
     letters = [json.loads(v) for v in values]
     assert topic == "rejected"
     assert keys == [b"p", b"p"]
