@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,15 +14,9 @@ from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Stack
 from amnesty_runtime.stack.java import find_java
 from amnesty_runtime.stack.principals import ADMIN, UPSTREAM_PRINCIPAL
+from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -33,9 +26,9 @@ def fresh(tmp_path: Path) -> Iterator[Stack]:
         database_url=None,
         kafka_bootstrap_servers=None,
         local_dir=tmp_path / "local",
-        pg_port=_free_port(),
-        kafka_port=_free_port(),
-        kafka_controller_port=_free_port(),
+        pg_port=free_port(),
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
     )
     stack = Stack(settings)
     yield stack

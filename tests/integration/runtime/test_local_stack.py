@@ -14,16 +14,10 @@ from amnesty_runtime.stack import Stack, StackError
 from amnesty_runtime.stack.java import find_java
 from amnesty_runtime.stack.kafka import LocalKafka
 from amnesty_runtime.stack.processes import ProcessTable
+from tests.support.processes import free_port
 from tests.support.stack_dirs import second_stack_dir
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -34,9 +28,9 @@ def fresh() -> Iterator[Stack]:
             database_url=None,
             kafka_bootstrap_servers=None,
             local_dir=local,
-            pg_port=_free_port(),
-            kafka_port=_free_port(),
-            kafka_controller_port=_free_port(),
+            pg_port=free_port(),
+            kafka_port=free_port(),
+            kafka_controller_port=free_port(),
         )
         stack = Stack(settings)
         yield stack
