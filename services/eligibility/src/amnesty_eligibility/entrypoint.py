@@ -22,9 +22,10 @@ from amnesty_eligibility.service_layer.person_cache import PersonCache
 from amnesty_eligibility.settings import EligibilitySettings
 from amnesty_eventstore import Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
+from amnesty_runtime.http_server import serve
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
-from amnesty_runtime.service import ReadinessCheck, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, service_app
 from amnesty_runtime.stack import resolve
 
 log = structlog.get_logger(__name__)
@@ -70,4 +71,4 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
 def main() -> None:
     settings = EligibilitySettings()
     configure_service_logging(SERVICE, settings)
-    serve(build_app(settings), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

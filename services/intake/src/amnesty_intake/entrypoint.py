@@ -17,16 +17,17 @@ from faststream.kafka import KafkaBroker
 from amnesty_eventstore import MigrationSource, Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_intake.adapters.intake_store import PostgresIntakeStore
-from amnesty_intake.adapters.secrets import api_token, pseudonym_key
+from amnesty_intake.adapters.secrets import pseudonym_key, source_tokens
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_intake.entrypoints.contract_docs import contract_router
 from amnesty_intake.entrypoints.http import submissions_router
 from amnesty_intake.entrypoints.upstream_consumer import subscribe_upstream
 from amnesty_intake.service_layer.admission import SERVICE, Admission
 from amnesty_intake.settings import IntakeSettings
+from amnesty_runtime.http_server import serve
 from amnesty_runtime.lifecycle import Running, running
 from amnesty_runtime.logs import configure_service_logging
-from amnesty_runtime.service import ReadinessCheck, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, service_app
 from amnesty_runtime.stack import resolve
 
 MIGRATIONS = MigrationSource(SERVICE, files("amnesty_intake") / "migrations")
@@ -52,7 +53,7 @@ class _Started:
 def build_app(settings: IntakeSettings) -> FastAPI:
     endpoints = resolve(settings.infra)
     pseudonyms = Pseudonymizer(pseudonym_key(settings, settings.infra.local))
-    token = api_token(settings, settings.infra.local)
+    tokens = source_tokens(settings, settings.infra.local)
     started = _Started()
 
     @asynccontextmanager
@@ -84,7 +85,9 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             yield
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
-    app.include_router(submissions_router(started.the_admission, started.pool, token))
+    app.include_router(
+        submissions_router(started.the_admission, started.pool, tokens, body_timeout_s=settings.body_seconds)
+    )
     app.include_router(contract_router(endpoints.kafka_bootstrap_servers))
     return app
 
@@ -92,4 +95,4 @@ def build_app(settings: IntakeSettings) -> FastAPI:
 def main() -> None:
     settings = IntakeSettings()
     configure_service_logging(SERVICE, settings)
-    serve(build_app(settings), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

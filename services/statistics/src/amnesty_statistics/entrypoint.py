@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
+from amnesty_runtime.http_server import serve
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.processing import watch_consumer_lag
-from amnesty_runtime.service import ReadinessCheck, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, service_app
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
 from amnesty_statistics.adapters.stats_queries import StatsQueries, save_region_names
@@ -108,4 +109,4 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
 def main() -> None:
     settings = StatisticsSettings()
     configure_service_logging(SERVICE, settings)
-    serve(build_app(settings), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())
