@@ -42,6 +42,15 @@ generate_secrets() {
       (umask 022 && random_hex 32 >"$SECRETS/$name")
     fi
   done
+  # One bearer token per upstream source, bound to it by intake (docs/contract.md).
+  if [[ ! -s "$SECRETS/intake-source-tokens" ]]; then
+    (
+      umask 022
+      printf '{"erdr": "%s", "army-plus": "%s", "military-police": "%s", "court-registry": "%s"}\n' \
+        "$(random_hex 24)" "$(random_hex 24)" "$(random_hex 24)" "$(random_hex 24)" \
+        >"$SECRETS/intake-source-tokens"
+    )
+  fi
   if [[ ! -s "$ENV_FILE" ]]; then
     (
       umask 077
@@ -55,6 +64,9 @@ generate_secrets() {
         echo "INTAKE_API_TOKEN_FILE=$SECRETS/intake-api-token"
       } >"$ENV_FILE"
     )
+  fi
+  if ! grep -q '^INTAKE_SOURCE_TOKENS_FILE=' "$ENV_FILE"; then
+    echo "INTAKE_SOURCE_TOKENS_FILE=$SECRETS/intake-source-tokens" >>"$ENV_FILE"
   fi
 }
 

@@ -209,6 +209,7 @@ async def test_a_slow_partial_body_is_cut_with_a_408_and_the_connection_closed(
     answer = await _raw_request(intake, _head(1000), trickle())
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert b"request-timeout" in answer
+    assert b"\r\nconnection: close\r\n" in answer.lower()
 
 
 async def test_a_request_whose_headers_never_end_is_closed(intake: IntakeUnderTest) -> None:
