@@ -44,6 +44,15 @@ generate_secrets() {
       (umask 022 && random_hex 32 >"$SECRETS/$name")
     fi
   done
+  # One bearer token per upstream source, bound to it by intake (docs/contract.md).
+  if [[ ! -s "$SECRETS/intake-source-tokens" ]]; then
+    (
+      umask 022
+      printf '{"erdr": "%s", "army-plus": "%s", "military-police": "%s", "court-registry": "%s"}\n' \
+        "$(random_hex 24)" "$(random_hex 24)" "$(random_hex 24)" "$(random_hex 24)" \
+        >"$SECRETS/intake-source-tokens"
+    )
+  fi
   if [[ ! -s "$SECRETS/grafana-admin-password" ]]; then
     (umask 022 && random_hex 24 >"$SECRETS/grafana-admin-password")
   fi
@@ -58,6 +67,7 @@ generate_secrets() {
     done
     setting PSEUDONYM_KEY_FILE "$SECRETS/pseudonym-key"
     setting INTAKE_API_TOKEN_FILE "$SECRETS/intake-api-token"
+    setting INTAKE_SOURCE_TOKENS_FILE "$SECRETS/intake-source-tokens"
     setting GRAFANA_ADMIN_PASSWORD_FILE "$SECRETS/grafana-admin-password"
     for service in intake eligibility statistics; do
       setting "SIGNING_${service^^}_KEY_FILE" "$SECRETS/signing-$service-key"

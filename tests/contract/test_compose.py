@@ -380,12 +380,13 @@ def test_each_service_gets_its_own_database_credentials_and_no_others() -> None:
         assert environment[f"AMNESTY_{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}:")
 
 
-@pytest.mark.parametrize("secret", ["pseudonym-key", "intake-api-token"])
+@pytest.mark.parametrize("secret", ["pseudonym-key", "intake-api-token", "intake-source-tokens"])
 def test_only_intake_holds_its_key_and_token_as_files(secret: str) -> None:
     services = services_of(load_compose())
     setting = {
         "pseudonym-key": "AMNESTY_PSEUDONYM_KEY_FILE",
         "intake-api-token": "AMNESTY_INTAKE_API_TOKEN_FILE",
+        "intake-source-tokens": "AMNESTY_INTAKE_SOURCE_TOKENS_FILE",
     }
 
     holders = {name for name, service in services.items() if secret in (service.get("secrets") or [])}

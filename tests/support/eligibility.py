@@ -167,6 +167,9 @@ class CaseEventsInput:
                 valid,
                 person=pseudonym(submission["person_id"], "p"),
                 pseudonymize_case=lambda number: pseudonym(number, "c"),
+                # Kept as sent, so a test can find a decision by the return it named.
+                pseudonymize_submission_id=str,
+                pseudonymize_unit=lambda unit: pseudonym(unit, "u"),
                 recorded_at=datetime.now(UTC),
                 correlation_id=event_id,
                 causation_id=event_id,

@@ -16,7 +16,13 @@ import pytest
 from amnesty_contracts import MAX_MESSAGE_BYTES, Rejection, RejectionReason, rejected_message
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
-from tests.support.intake import IntakeUnderTest, encoded, intake_under_test, submission
+from tests.support.intake import (
+    IntakeUnderTest,
+    encoded,
+    intake_under_test,
+    recorded_submission_id,
+    submission,
+)
 from tests.support.kafka import end_offsets, kafka_test_broker, read_all
 from tests.support.waiting import eventually
 
@@ -171,7 +177,7 @@ async def test_a_message_rejected_before_a_fix_is_re_driven_once_and_accepted(
     assert len([out for _, out in results if "1 re-driven" in out]) == 1, results
     await _settled(intake)
     cases = [json.loads(r.value) for r in await read_all(intake.bootstrap, intake.cases)]
-    assert [c["submission"]["submission_id"] for c in cases] == ["before-the-fix"]
+    assert [c["submission"]["submission_id"] for c in cases] == [recorded_submission_id("before-the-fix")]
 
     code, out = await _amnesty(intake, "redrive", str(listed["id"]))
     assert code == 1

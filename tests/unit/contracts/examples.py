@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import JsonValue
 
 TODAY: Final = date(2025, 6, 1)
-PERSON_ID: Final = "PX7Q2M9K4T"
+PERSON_ID: Final = "3087654321"
 CASE_NUMBER: Final = "12025100000004217"
 PERSON: Final = "p_4f1c9a0b7d2e"
 CASE: Final = "c_91d0e7aa35f2"
@@ -86,7 +86,7 @@ CASE_EVENT_DATA: Final[dict[str, dict[str, JsonValue]]] = {
         "absent_since": "2025-01-10",
         "registered_on": "2025-01-20",
         "region": "UA-48",
-        "unit": "military unit A0000",
+        "unit": "u_5c0a19e2b7d4",
         "branch": "ZSU",
     },
     "VoluntaryReturn": {
@@ -94,7 +94,7 @@ CASE_EVENT_DATA: Final[dict[str, dict[str, JsonValue]]] = {
         "channel": "army-plus",
         "case_number": CASE,
         "region": "UA-30",
-        "unit": "reserve battalion 3",
+        "unit": "u_8e41f3a06c2b",
     },
     "Detained": {"detained_on": "2025-05-21", "case_number": CASE, "region": "UA-40"},
     "CaseReclassified": {"case_number": CASE, "article": "408", "reclassified_on": "2025-03-01"},

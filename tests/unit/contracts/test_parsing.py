@@ -123,14 +123,14 @@ def test_without_today_the_date_in_ukraine_bounds_the_future() -> None:
 
 # Each change makes the message invalid while it still carries the raw identifiers somewhere.
 LEAKY_CHANGES: list[dict[str, JsonValue]] = [
-    {"person_id": PERSON_ID + "\n"},
+    {"person_id": PERSON_ID + "x"},
     {"person_id": [PERSON_ID]},
     {"person_id": {"value": PERSON_ID}},
     {"person_id": PERSON_ID * 7},
     {"case_number": CASE_NUMBER[:-1]},
     {"case_number": CASE_NUMBER + "0"},
     {"case_number": int(CASE_NUMBER)},
-    {"case_number": f" {CASE_NUMBER}"},
+    {"case_number": f"{CASE_NUMBER} 1"},
     {"case_number": None},
     {"outcome": PERSON_ID},
     {"closed_on": CASE_NUMBER},

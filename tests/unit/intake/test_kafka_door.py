@@ -8,11 +8,12 @@ import json
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client import REGISTRY
 
+from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_runtime.processing import subscribe_policy
 from tests.support.in_memory_consumer import in_memory_consumer
 from tests.support.intake import encoded, submission
 
-from .fake_store import FakeIntakeStore, admission
+from .fake_store import KEY, FakeIntakeStore, admission
 
 TOPIC = "upstream"
 
@@ -36,6 +37,8 @@ async def test_submissions_through_the_door_are_recorded_rejected_and_counted() 
             encoded(submission(submission_id="d-2", person_id="4012345679")), b"{oops", topic=TOPIC
         )
         await pipeline.settle()
-    assert [e.data["submission"]["submission_id"] for e in store.events] == ["d-1", "d-2"]
+    pseudonyms = Pseudonymizer(KEY)
+    expected = [pseudonyms.submission_id("d-1"), pseudonyms.submission_id("d-2")]
+    assert [e.data["submission"]["submission_id"] for e in store.events] == expected
     assert [json.loads(d.value)["reason"] for d in store.dead_letters] == ["invalid-json"]
     assert (_consumed("CaseOpened") - before_opened, _consumed("invalid") - before_invalid) == (2, 1)

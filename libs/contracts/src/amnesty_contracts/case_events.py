@@ -12,13 +12,13 @@ from pydantic import Field, TypeAdapter
 
 from amnesty_contracts.dates import IsoDate
 from amnesty_contracts.events import Event, EventModel, SubmissionRef, new_event_id
-from amnesty_contracts.field_types import Article, ArticlePart, Branch, Channel, Outcome, Pseudonym, UnitName
+from amnesty_contracts.field_types import Article, ArticlePart, Branch, Channel, Outcome, Pseudonym
 from amnesty_contracts.regions import RegionCode
 from amnesty_contracts.submissions import Submission
 
 # The data models repeat the submissions' fields minus the identity ones (type, source, submission_id,
-# person_id, which the envelope carries) with the case number pseudonymized, and without the "not in the
-# future" check: a recorded fact stays valid whatever the reader's clock says.
+# person_id, which the envelope carries) with the case number and the unit pseudonymized, and without
+# the "not in the future" check: a recorded fact stays valid whatever the reader's clock says.
 
 
 class CaseOpenedData(EventModel):
@@ -30,7 +30,7 @@ class CaseOpenedData(EventModel):
     absent_since: IsoDate
     registered_on: IsoDate
     region: RegionCode
-    unit: UnitName | None = None
+    unit: Pseudonym | None = None
     branch: Branch | None = None
 
 
@@ -41,7 +41,7 @@ class VoluntaryReturnData(EventModel):
     channel: Channel
     case_number: Pseudonym | None = None
     region: RegionCode | None = None
-    unit: UnitName | None = None
+    unit: Pseudonym | None = None
 
 
 class DetainedData(EventModel):
@@ -138,6 +138,8 @@ def case_event_from_submission(
     *,
     person: str,
     pseudonymize_case: Callable[[str], str],
+    pseudonymize_submission_id: Callable[[str], str],
+    pseudonymize_unit: Callable[[str], str],
     recorded_at: datetime,
     correlation_id: UUID,
     causation_id: UUID,
@@ -146,12 +148,18 @@ def case_event_from_submission(
     """Record a valid submission as its case event, with the raw identifiers replaced by pseudonyms.
 
     `person` is the person's pseudonym (the caller needs it anyway as the Kafka key);
-    `pseudonymize_case` maps a raw case number to its pseudonym. The business date is the submission's
+    `pseudonymize_case` maps a raw case number to its pseudonym; `pseudonymize_submission_id` and
+    `pseudonymize_unit` do the same for the sender's free-text fields, which could otherwise carry a name
+    or a phone number past intake (a pattern narrows them but cannot tell a name from a record id).
+    Keyed digests keep what consumers need: equal values stay equal. The business date is the submission's
     own (`occurred_on`), so late submissions land in the period they belong to.
     """
     data = submission.model_dump(exclude=set(_IDENTITY_FIELDS))
     if data.get("case_number") is not None:
         data["case_number"] = pseudonymize_case(data["case_number"])
+    if data.get("unit") is not None:
+        data["unit"] = pseudonymize_unit(data["unit"])
+    submission_id = pseudonymize_submission_id(submission.submission_id)
     return CASE_EVENT_ADAPTER.validate_python(
         {
             "event_id": event_id if event_id is not None else new_event_id(),
@@ -161,7 +169,7 @@ def case_event_from_submission(
             "person": person,
             "correlation_id": correlation_id,
             "causation_id": causation_id,
-            "submission": SubmissionRef(source=submission.source, submission_id=submission.submission_id),
+            "submission": SubmissionRef(source=submission.source, submission_id=submission_id),
             "data": data,
         }
     )

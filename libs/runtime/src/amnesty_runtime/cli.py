@@ -24,6 +24,7 @@ from amnesty_runtime import simulation
 from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.settings import SERVICE_PORTS, InfraSettings
 from amnesty_runtime.stack import Stack, StackError
+from amnesty_runtime.stack.secrets import SOURCE_TOKENS
 from amnesty_runtime.stack.services import SIMULATOR
 
 # Plain click output: a bad value is reported on one line ("Invalid value for '--from': ..."), where
@@ -124,13 +125,15 @@ def _print_where_to_look(infra: InfraSettings, simulated: str, ports: dict[str, 
     stats = f"http://127.0.0.1:{ports['statistics']}"
     intake = f"http://127.0.0.1:{ports['intake']}"
     token = infra.local / "secrets" / "intake-api.token"
+    source_tokens = infra.local / "secrets" / SOURCE_TOKENS
     examples = infra.home / "services/eligibility/src/amnesty_eligibility/rule_sets/examples"
     console.print(f"""
 [bold]amnesty-events is running.[/bold] {simulated} (its summary: {logs / "simulator.log"}).
 
   live page        {stats}/
   statistics API   {stats}/v1/stats/summary   {stats}/v1/stats/series?metric=voluntary_returns&period=month
-  submissions      POST {intake}/v1/submissions  (bearer token in {token})
+  submissions      POST {intake}/v1/submissions  (a token per source in {source_tokens};
+                   any source: the operator token in {token})
   metrics          {stats}/metrics  {intake}/metrics  http://127.0.0.1:{ports["eligibility"]}/metrics
   AsyncAPI docs    {intake}/asyncapi.json  {intake}/schemas/<message>.json
   HTTP API docs    {stats}/docs  {intake}/docs

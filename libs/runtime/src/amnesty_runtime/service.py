@@ -15,7 +15,6 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -154,11 +153,6 @@ class RequestLogContext:
 
         with message_context(correlation_id=correlation_id, causation_id=str(uuid.uuid4())):
             await self._app(scope, receive, answer)
-
-
-def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run the app until SIGTERM/SIGINT; uvicorn then runs the lifespan's shutdown."""
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
 def database_ready(ping: Callable[[], Awaitable[object]]) -> ReadinessCheck:

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
+from amnesty_runtime.http_server import ServerLimits
 from amnesty_runtime.kafka_client import SCRAM_SHA_512, KafkaClientOptions, SaslMechanism, SecurityProtocol
 
 SERVICES: tuple[str, ...] = ("intake", "eligibility", "statistics")
@@ -142,6 +143,15 @@ class ServiceSettings(BaseSettings):
     infra: InfraSettings = Field(default_factory=InfraSettings, exclude=True)
     http_host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
     http_port: int
+    http_concurrency: int = Field(
+        default=200, gt=0, description="Connections and requests at once; past it the server answers 503."
+    )
+    http_keep_alive_seconds: float = Field(
+        default=5.0, gt=0, description="Idle keep-alive connections close."
+    )
+    http_request_head_seconds: float = Field(
+        default=10.0, gt=0, description="A request line and headers not complete by then: connection closed."
+    )
     log_json: bool | None = Field(
         default=None,
         description="JSON lines (true) or readable lines (false); unset: JSON unless at a terminal.",
@@ -161,3 +171,11 @@ class ServiceSettings(BaseSettings):
         description="The keys accepted per producer whose events the service consumes, e.g. "
         '{"intake": ["/run/secrets/signing-intake.key"]}; several during a rotation.',
     )
+
+    def server_limits(self) -> ServerLimits:
+        """The HTTP server's limits, from these settings."""
+        return ServerLimits(
+            concurrency=self.http_concurrency,
+            keep_alive_s=self.http_keep_alive_seconds,
+            request_head_s=self.http_request_head_seconds,
+        )

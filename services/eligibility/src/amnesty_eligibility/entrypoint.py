@@ -23,10 +23,11 @@ from amnesty_eligibility.settings import EligibilitySettings
 from amnesty_eventstore import Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.signatures import Verifier
+from amnesty_runtime.http_server import serve
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.provenance import Verified, signer_of, verifier_of
-from amnesty_runtime.service import ReadinessCheck, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, service_app
 from amnesty_runtime.stack import resolve
 
 log = structlog.get_logger(__name__)
@@ -81,4 +82,4 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
 def main() -> None:
     settings = EligibilitySettings()
     configure_service_logging(SERVICE, settings)
-    serve(build_app(settings), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

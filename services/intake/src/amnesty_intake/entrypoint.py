@@ -17,17 +17,18 @@ from faststream.kafka import KafkaBroker
 from amnesty_eventstore import DbConnection, GroupCommit, MigrationSource, Pool
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_intake.adapters.intake_store import PostgresIntakeStore
-from amnesty_intake.adapters.secrets import api_token, pseudonym_key
+from amnesty_intake.adapters.secrets import pseudonym_key, source_tokens
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_intake.entrypoints.contract_docs import contract_router
 from amnesty_intake.entrypoints.http import HttpAdmissions, submissions_router
 from amnesty_intake.entrypoints.upstream_consumer import subscribe_upstream
-from amnesty_intake.service_layer.admission import SERVICE, Admission, Incoming, Outcome
+from amnesty_intake.service_layer.admission import SERVICE, Admission, Outcome, Screened
 from amnesty_intake.settings import IntakeSettings
+from amnesty_runtime.http_server import serve
 from amnesty_runtime.lifecycle import Running, running
 from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.provenance import signer_of
-from amnesty_runtime.service import ReadinessCheck, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, service_app
 from amnesty_runtime.stack import resolve
 
 MIGRATIONS = MigrationSource(SERVICE, files("amnesty_intake") / "migrations")
@@ -54,7 +55,7 @@ class _Started:
 def build_app(settings: IntakeSettings) -> FastAPI:
     endpoints = resolve(settings.infra)
     pseudonyms = Pseudonymizer(pseudonym_key(settings, settings.infra.local))
-    token = api_token(settings, settings.infra.local)
+    tokens = source_tokens(settings, settings.infra.local)
     started = _Started()
 
     @asynccontextmanager
@@ -90,16 +91,21 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             started.readiness[:] = run.readiness()
             admission = started.the_admission()
 
-            async def admit(conn: DbConnection, items: Sequence[Incoming]) -> list[Outcome]:
-                return await admission.admit(admission.store_on(conn), items)
+            async def record(conn: DbConnection, items: Sequence[Screened]) -> list[Outcome]:
+                return await admission.record(admission.store_on(conn), items)
 
-            # Upstream systems post one submission at a time, concurrently: their admissions share a
-            # transaction (one commit, one round trip of each statement) instead of one each.
-            async with GroupCommit(run.pool, admit, name="intake-http") as started.http_admissions:
+            # Upstream systems post one submission at a time, concurrently: their submissions, screened
+            # in a worker thread, are recorded in a shared transaction (one commit, one round trip of
+            # each statement) instead of one each.
+            async with GroupCommit(run.pool, record, name="intake-http") as started.http_admissions:
                 yield
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
-    app.include_router(submissions_router(started.the_http_admissions, token))
+    app.include_router(
+        submissions_router(
+            started.the_admission, started.the_http_admissions, tokens, body_timeout_s=settings.body_seconds
+        )
+    )
     app.include_router(contract_router(endpoints.kafka_bootstrap_servers))
     return app
 
@@ -107,4 +113,4 @@ def build_app(settings: IntakeSettings) -> FastAPI:
 def main() -> None:
     settings = IntakeSettings()
     configure_service_logging(SERVICE, settings)
-    serve(build_app(settings), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

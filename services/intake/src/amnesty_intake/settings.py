@@ -27,8 +27,22 @@ class IntakeSettings(ServiceSettings):
     profile: Profile = Field(default=Profile.PRODUCTION, validation_alias="AMNESTY_PROFILE")
     pseudonym_key: SecretStr | None = Field(default=None, validation_alias="AMNESTY_PSEUDONYM_KEY")
     pseudonym_key_file: Path | None = Field(default=None, validation_alias="AMNESTY_PSEUDONYM_KEY_FILE")
-    api_token: SecretStr | None = Field(default=None, description="Bearer token for POST /v1/submissions.")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Operator bearer token of POST /v1/submissions: may submit as any source (tools).",
+    )
     api_token_file: Path | None = None
+    source_tokens_file: Path | None = Field(
+        default=None,
+        description='JSON object of one bearer token per upstream source, {"erdr": "<token>", ...}.',
+    )
+    upstream_sources: list[str] = Field(
+        default=["erdr", "army-plus", "military-police", "court-registry", "reserve-battalion-12"],
+        description="The sources demo and test profiles generate a token for (production: the file's).",
+    )
+    body_seconds: float = Field(
+        default=30.0, gt=0, description="A request body not received in full by then is answered 408."
+    )
     schema_name: str = Field(default="intake", description="The PostgreSQL schema (the service's own).")
     consumer_group: str = "intake"
     upstream_topic: str = UPSTREAM

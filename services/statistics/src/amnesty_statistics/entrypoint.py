@@ -14,18 +14,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from prometheus_client import REGISTRY
 
+from amnesty_eventstore import create_pool
+from amnesty_runtime.http_server import serve
 from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.provenance import signer_of, verifier_of
-from amnesty_runtime.service import ReadinessCheck, serve, service_app
+from amnesty_runtime.service import ReadinessCheck, service_app
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
 from amnesty_statistics.adapters.stats_queries import StatsQueries, save_region_names
 from amnesty_statistics.adapters.topic_ends import TopicEnds
+from amnesty_statistics.entrypoints.client_watch import ClientGoneError
 from amnesty_statistics.entrypoints.http import stats_router
 from amnesty_statistics.entrypoints.live_page import change_feed, mount_live_page
 from amnesty_statistics.entrypoints.metrics import BusinessFigures, LagMonitor, refresh_figures
@@ -33,6 +36,9 @@ from amnesty_statistics.entrypoints.projection import LiveProjection, producers_
 from amnesty_statistics.service_layer.live_updates import ChangeFeed
 from amnesty_statistics.service_layer.projecting import SERVICE
 from amnesty_statistics.settings import StatisticsSettings
+
+API_APPLICATION_NAME = "amnesty-statistics-api"
+"""The API pool's sessions, as pg_stat_activity names them."""
 
 
 @dataclass
@@ -93,7 +99,16 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
                 asyncio.create_task(started.feed.run()),
                 asyncio.create_task(watch_consumer_lag(SERVICE, lambda: projection.pipelines)),
             ]
-            started.queries = queries
+            # The API has its own small pool with a short statement timeout: however many slow or
+            # abandoned API requests there are, the projection's pool stays the projection's.
+            api_pool = await create_pool(
+                endpoints.database_url(SERVICE),
+                min_size=1,
+                max_size=settings.api_pool_size,
+                statement_timeout_s=settings.api_statement_timeout_s,
+                application_name=API_APPLICATION_NAME,
+            )
+            started.queries = StatsQueries(api_pool, settings.schema_name)
             started.readiness[:] = [*run.readiness(), monitor.readiness()]
             try:
                 yield
@@ -102,17 +117,25 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                await api_pool.close()
                 REGISTRY.unregister(figures)
                 await projection.stop()
                 await ends.stop()
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
-    app.include_router(stats_router(started.the_queries))
+    app.include_router(stats_router(started.the_queries, disconnect_poll_s=settings.api_disconnect_poll_s))
+    app.add_exception_handler(ClientGoneError, _nobody_to_answer)
     mount_live_page(app, started.the_feed)
     return app
+
+
+async def _nobody_to_answer(_: Request, __: Exception) -> Response:
+    # The client closed the connection: nothing is sent; 499 (nginx's "client closed request") is what
+    # the access log and the request metrics record.
+    return Response(status_code=499)
 
 
 def main() -> None:
     settings = StatisticsSettings()
     configure_service_logging(SERVICE, settings)
-    serve(build_app(settings), settings.http_host, settings.http_port)
+    serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

@@ -45,6 +45,17 @@ class StatisticsSettings(ServiceSettings):
     figures_refresh_s: float = Field(
         default=5.0, gt=0, description="How often the business gauges are read from the read model."
     )
+    api_pool_size: int = Field(
+        default=4,
+        ge=1,
+        description="Connections of the API's own pool: API queries never take the projection's.",
+    )
+    api_statement_timeout_s: float = Field(
+        default=5.0, gt=0, description="An API query running longer is cancelled and answered 503."
+    )
+    api_disconnect_poll_s: float = Field(
+        default=0.25, gt=0, description="How often a running API query checks that its client still waits."
+    )
     live_poll_s: float = Field(
         default=1.0, gt=0, description="How often the live page's feed checks whether the read model moved."
     )

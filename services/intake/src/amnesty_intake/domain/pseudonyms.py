@@ -28,6 +28,14 @@ class Pseudonymizer:
     def case(self, case_number: str) -> str:
         return self._digest(b"case", case_number.encode())
 
+    def submission_id(self, submission_id: str) -> str:
+        """The pseudonym the events carry for a submission_id: a sender's record id may hold a name."""
+        return self._digest(b"submission", submission_id.encode())
+
+    def unit(self, unit: str) -> str:
+        """The pseudonym the events carry for a unit: free text from the sender."""
+        return self._digest(b"unit", unit.encode())
+
     def content(self, canonical: bytes) -> str:
         """A keyed digest of a submission's canonical content, to recognise a resend of the same content."""
         return self._digest(b"content", canonical)

@@ -1,17 +1,20 @@
 """The HTTP door: POST /v1/submissions, one object or an array, answered item by item.
 
 The route reads the body itself, to judge a single submission on the exact bytes received and to refuse
-an oversized body while reading it; so FastAPI does not parse it, and its OpenAPI description (the
-contract's submission schema, one or an array) is given as is.
+an oversized or too slow body while reading it; so FastAPI does not parse it, and its OpenAPI description
+(the contract's submission schema, one or an array) is given as is. Parsing and validating a body of
+megabytes takes CPU time: it runs in a worker thread, so /healthz and other requests are answered
+meanwhile. Each token belongs to one source (domain/senders.py). Concurrent requests' screened
+submissions are recorded together, in one transaction (a group commit).
 """
 
 from __future__ import annotations
 
-import hmac
+import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -27,12 +30,15 @@ from amnesty_contracts import (
 )
 from amnesty_eventstore import GroupCommit
 from amnesty_intake.domain.admission import Verdict
-from amnesty_intake.service_layer.admission import SERVICE, Incoming, Outcome, report
+from amnesty_intake.domain.senders import Sender, SourceTokens
+from amnesty_intake.service_layer.admission import SERVICE, Admission, Incoming, Outcome, Screened, report
 from amnesty_runtime.problems import ProblemError, problem_openapi
 from amnesty_runtime.processing import count_batch
 
 MAX_ITEMS = 1000
-MAX_BODY_BYTES = MAX_ITEMS * MAX_MESSAGE_BYTES
+# A few MB: enough for a full array of typical submissions (about 500 bytes each), small enough that
+# parsing one body takes a fraction of a second of a worker thread.
+MAX_BODY_BYTES = 4 * 1024 * 1024
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -83,69 +89,116 @@ def _result(index: int, outcome: Outcome) -> dict[str, Any]:
     return result
 
 
+async def _read_capped(request: Request, timeout_s: float) -> bytes:
+    """The body, refused past the limit while reading (a missing or false Content-Length cannot bypass
+    it), and cut with a 408 when it is not all there in time (a slow sender holds a connection)."""
+    body = bytearray()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise _too_large(f"at most {MAX_BODY_BYTES} bytes per request")
+    except TimeoutError:
+        raise ProblemError(
+            408,
+            f"the request body was not received within {timeout_s:g} s",
+            code="request-timeout",
+            headers={"Connection": "close"},
+        ) from None
+    return bytes(body)
+
+
+def _item_bytes(value: object) -> bytes:
+    """One item of an array as the bytes it is judged on. A string with a lone surrogate (valid JSON,
+    `"\\ud800"`, but not encodable as UTF-8) is kept escaped, so the item is judged, not the request."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value).encode()
+
+
+def _items(body: bytes) -> tuple[list[Incoming], list[object]]:
+    """The items of a body and the `source` each names (None where it names none); CPU-bound."""
+    document = parse_json_document(body, max_bytes=MAX_BODY_BYTES)
+    if isinstance(document, Rejection) or not isinstance(document, list):
+        # One object (or an unreadable body): judged on the exact bytes received, so a rejection keeps
+        # the sender's original and its digest.
+        source = document.get("source") if isinstance(document, dict) else None
+        return [Incoming(body)], [source]
+    if len(document) > MAX_ITEMS:
+        raise ProblemError(413, f"at most {MAX_ITEMS} submissions per request", code="too-many-items")
+    # Items of an array are judged on their own bytes, re-serialised (a rejection's `original` is then
+    # the item as re-encoded); the 64 KiB limit applies per item.
+    sources: list[object] = [v.get("source") if isinstance(v, dict) else None for v in document]
+    return [Incoming(_item_bytes(v)) for v in document], sources
+
+
+def _refuse_other_sources(sender: Sender, sources: Sequence[object]) -> None:
+    if not all(sender.may_submit_as(source) for source in sources):
+        raise ProblemError(
+            403,
+            f"this token may submit only as source {sender.name!r}",
+            code="source-not-allowed",
+        )
+
+
 def _admitted(outcome: Outcome | Exception) -> Outcome:
-    if isinstance(outcome, Exception):  # admission answers every item; an exception fails the whole call
+    if isinstance(outcome, Exception):  # recording answers every item; an exception fails the whole call
         raise outcome
     return outcome
 
 
-async def _read_capped(request: Request) -> bytes:
-    """The body, refused past the limit while reading: a missing or false Content-Length cannot bypass it."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _too_large(f"at most {MAX_BODY_BYTES} bytes per request")
-    return bytes(body)
+HttpAdmissions = GroupCommit[Screened, Outcome]
+"""Recording of screened HTTP submissions, concurrent requests' items recorded together in one transaction."""
 
 
-HttpAdmissions = GroupCommit[Incoming, Outcome]
-"""Admission of HTTP submissions, concurrent requests' items admitted together in one transaction."""
-
-
-def submissions_router(admissions: Callable[[], HttpAdmissions], token: str) -> APIRouter:
+def submissions_router(
+    admission: Callable[[], Admission],
+    admissions: Callable[[], HttpAdmissions],
+    tokens: SourceTokens,
+    *,
+    body_timeout_s: float = 30.0,
+) -> APIRouter:
     router = APIRouter()
 
-    def authorised(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    def authenticated(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
     ) -> None:
-        if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), token.encode()):
+        found = None if credentials is None else tokens.sender(credentials.credentials)
+        if found is None:
             raise ProblemError(
                 401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
             )
+        request.state.sender = found
 
     @router.post(
         "/v1/submissions",
-        dependencies=[Depends(authorised)],
+        dependencies=[Depends(authenticated)],
         tags=["submissions"],
         response_model=SubmissionResults,
         response_model_exclude_unset=True,
         openapi_extra={"requestBody": _request_body()},
         responses={
-            401: problem_openapi("No bearer token, or not the right one."),
+            401: problem_openapi("No bearer token, or not a known one."),
+            403: problem_openapi("A submission names another source than the token's own."),
+            408: problem_openapi(f"The body was not received in full within {body_timeout_s:g} s."),
             413: problem_openapi(f"Over {MAX_BODY_BYTES} bytes, or over {MAX_ITEMS} submissions."),
         },
     )
     async def post_submissions(request: Request) -> dict[str, Any]:
         """Admit submissions as if they came through amnesty.upstream.v1: each is accepted (recorded as
-        an event), a duplicate of one already recorded, or rejected with its reason."""
+        an event), a duplicate of one already recorded, or rejected with its reason. Every submission
+        must name the source the token belongs to."""
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise _too_large(f"at most {MAX_BODY_BYTES} bytes per request")
-        body = await _read_capped(request)
-        document = parse_json_document(body, max_bytes=MAX_BODY_BYTES)
-        if isinstance(document, Rejection) or not isinstance(document, list):
-            # One object (or an unreadable body): judged on the exact bytes received, so a rejection keeps
-            # the sender's original and its digest.
-            items = [Incoming(body)]
-        else:
-            if len(document) > MAX_ITEMS:
-                raise ProblemError(413, f"at most {MAX_ITEMS} submissions per request", code="too-many-items")
-            # Items of an array are judged on their own bytes, re-serialised (a rejection's `original` is
-            # then the item as re-encoded); the 64 KiB limit applies per item.
-            items = [Incoming(json.dumps(v, ensure_ascii=False).encode()) for v in document]
+        body = await _read_capped(request, body_timeout_s)
+        items, sources = await asyncio.to_thread(_items, body)
+        _refuse_other_sources(request.state.sender, sources)
+        screened = await asyncio.to_thread(admission().screen, items)
         started = time.perf_counter()
-        outcomes = [_admitted(o) for o in await admissions().submit(items)]
+        outcomes = [_admitted(o) for o in await admissions().submit(screened)]
         count_batch(SERVICE, ["http"] * len(items), report(outcomes), time.perf_counter() - started)
         return {"results": [_result(i, o) for i, o in enumerate(outcomes)]}
 

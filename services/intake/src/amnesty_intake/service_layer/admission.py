@@ -170,6 +170,8 @@ class Admission:
                     submission,
                     person=person,
                     pseudonymize_case=self._pseudonyms.case,
+                    pseudonymize_submission_id=self._pseudonyms.submission_id,
+                    pseudonymize_unit=self._pseudonyms.unit,
                     recorded_at=now,
                     correlation_id=correlation,
                     causation_id=correlation,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from amnesty_contracts import REGION_NAMES, Article
 from amnesty_runtime.problems import ProblemError, invalid_parameter, problem_openapi
@@ -25,6 +25,7 @@ from amnesty_statistics.domain.queries import (
     parse_filters,
     parse_series,
 )
+from amnesty_statistics.entrypoints.client_watch import answer_while_connected
 from amnesty_statistics.entrypoints.representations import Regions, SeriesPoint, Summary
 from amnesty_statistics.service_layer import reporting
 
@@ -75,7 +76,8 @@ PeriodParam = Annotated[
 
 
 _BAD_PARAMETER: dict[int | str, dict[str, Any]] = {
-    400: problem_openapi("A parameter cannot be answered: the problem names it.")
+    400: problem_openapi("A parameter cannot be answered: the problem names it."),
+    503: problem_openapi("The query took longer than the API allows (its statement timeout)."),
 }
 
 
@@ -83,21 +85,27 @@ def bad_request(invalid: InvalidParameter) -> ProblemError:
     return invalid_parameter(invalid.parameter, invalid.detail, invalid.error)
 
 
-def stats_router(queries: Callable[[], StatsQueries]) -> APIRouter:
+def stats_router(queries: Callable[[], StatsQueries], *, disconnect_poll_s: float = 0.25) -> APIRouter:
+    """The statistics API; each query is cancelled when its client goes away (client_watch.py)."""
     router = APIRouter(prefix="/v1/stats", tags=["statistics"])
 
     @router.get("/summary", response_model=Summary, responses=_BAD_PARAMETER)
     async def get_summary(
-        from_: From = None, to: To = None, region: Region = None, article: ArticleParam = None
+        request: Request,
+        from_: From = None,
+        to: To = None,
+        region: Region = None,
+        article: ArticleParam = None,
     ) -> dict[str, Any]:
         """Totals for the business-date range; open cases as of `to` (default: now)."""
         filters = parse_filters({"from": from_, "to": to, "region": region, "article": article})
         if isinstance(filters, InvalidParameter):
             raise bad_request(filters)
-        return await reporting.summary(queries(), filters)
+        return await answer_while_connected(request, reporting.summary(queries(), filters), disconnect_poll_s)
 
     @router.get("/series", response_model=list[SeriesPoint], responses=_BAD_PARAMETER)
     async def get_series(
+        request: Request,
         *,
         metric: MetricParam = None,
         period: PeriodParam = None,
@@ -119,17 +127,17 @@ def stats_router(queries: Callable[[], StatsQueries]) -> APIRouter:
         )
         if isinstance(query, InvalidParameter):
             raise bad_request(query)
-        points = await reporting.series(queries(), query)
+        points = await answer_while_connected(request, reporting.series(queries(), query), disconnect_poll_s)
         if isinstance(points, InvalidParameter):
             raise bad_request(points)
         return points
 
     @router.get("/regions", response_model=Regions, responses=_BAD_PARAMETER)
-    async def get_regions(from_: From = None, to: To = None) -> dict[str, Any]:
+    async def get_regions(request: Request, from_: From = None, to: To = None) -> dict[str, Any]:
         """The summary of every region."""
         filters = parse_filters({"from": from_, "to": to}, by_region=False)
         if isinstance(filters, InvalidParameter):
             raise bad_request(filters)
-        return await reporting.regions(queries(), filters)
+        return await answer_while_connected(request, reporting.regions(queries(), filters), disconnect_poll_s)
 
     return router
