@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,12 @@ def published(event: NewEvent) -> Published:
     assert event.topic is not None, f"{event.type} is not routed to a topic"
     (value,) = encode_appends([AppendRequest("the-stream", [event])]).payloads
     return Published(event.topic, event_key(event), value)
+
+
+def distinct_person() -> str:
+    """A service number no other run uses (1 in 10^8 per pair): a long-lived system keeps every
+    person's history, so a run of its own starts from none."""
+    return f"CT-{secrets.randbelow(10**8):08d}"
 
 
 @dataclass(frozen=True, slots=True)

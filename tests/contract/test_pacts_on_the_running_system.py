@@ -15,7 +15,7 @@ from amnesty_contracts import CASES, DECISIONS, Rejection, parse_case_event, par
 from amnesty_intake.service_layer.admission import correlation_id
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from tests.contract.message_pacts import described
-from tests.contract.pact_providers import DECISION_TYPES, Published, Submitter, verify
+from tests.contract.pact_providers import DECISION_TYPES, Published, Submitter, distinct_person, verify
 from tests.support.kafka import positions, read_since
 from tests.support.running_system import RunningSystem
 from tests.support.waiting import eventually
@@ -87,7 +87,7 @@ async def test_the_running_intake_publishes_the_case_events_its_consumers_expect
     ready: RunningSystem,
 ) -> None:
     run = uuid.uuid4().hex[:12]
-    submissions = Submitter(f"contract-{run}", run).case_submissions()
+    submissions = Submitter(distinct_person(), run).case_submissions()
     since = await positions(_kafka(ready), ready.cases_topic)
     _submit(ready, list(submissions.values()))
     wanted = {
@@ -106,7 +106,7 @@ async def test_the_running_eligibility_publishes_the_decisions_statistics_expect
     submissions: list[dict[str, Any]] = []
     for number, type_name in enumerate(DECISION_TYPES):
         # One person per history, so that each ends with its own decision.
-        history = Submitter(f"contract-{run}-{number}", f"{run}-{number}").decision_history(type_name)
+        history = Submitter(distinct_person(), f"{run}-{number}").decision_history(type_name)
         submissions += history
         decided = [s for s in history if s["type"] == "VoluntaryReturn"][-1]
         wanted[(_correlation(decided), type_name)] = described(type_name, "event")
