@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
-from tests.support.intake import TOKEN, IntakeUnderTest, intake_under_test, submission
+from tests.support.intake import TOKEN, IntakeUnderTest, intake_under_test, recorded_submission_id, submission
 from tests.support.kafka import read_all
 from tests.support.waiting import eventually
 
@@ -73,4 +73,5 @@ async def test_concurrent_requests_share_transactions_and_get_their_own_outcomes
     await eventually(lambda: intake.pool.fetchval(outbox), lambda n: n == 0)
     cases = [json.loads(r.value) for r in await read_all(intake.bootstrap, intake.cases)]
     ids = Counter(c["submission"]["submission_id"] for c in cases)
-    assert ids == Counter([s["submission_id"] for s in singles] + ["sent-twice-at-once"])
+    sent = [s["submission_id"] for s in singles] + ["sent-twice-at-once"]
+    assert ids == Counter(recorded_submission_id(s) for s in sent)
