@@ -84,8 +84,9 @@ live-page-assets:
 	cd services/statistics/web && npm ci --ignore-scripts --no-audit --no-fund && npm run build
 
 # `make compose-test`: Debian's Docker engine (run as a daemon of this worktree's own, never the
-# system's), its Compose 1.29, and mmdebstrap for the base image (no image registry is reachable here).
-COMPOSE_DEBIAN_PACKAGES := docker.io:dockerd docker-compose:docker-compose mmdebstrap:mmdebstrap
+# system's), its Compose 1.29, mmdebstrap for the base image (no image registry is reachable here) and
+# openssl for Kafka's TLS certificates.
+COMPOSE_DEBIAN_PACKAGES := docker.io:dockerd docker-compose:docker-compose mmdebstrap:mmdebstrap openssl:openssl
 compose-packages:
 	@missing=""; for pair in $(COMPOSE_DEBIAN_PACKAGES); do \
 	  PATH="$$PATH:/usr/sbin" command -v "$${pair#*:}" >/dev/null || missing="$$missing $${pair%%:*}"; done; \

@@ -32,6 +32,28 @@ step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
 
 random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 
+# Kafka's TLS (SASL_SSL, docs/kafka-security.md): a CA of this worktree's own, and the broker's key
+# (unencrypted PKCS#8, which the broker reads as a PEM keystore) followed by its certificate, valid for
+# the names clients reach it by: kafka (containers) and localhost (the host's published port).
+generate_tls() {
+  [[ -s "$SECRETS/kafka-ca" && -s "$SECRETS/kafka-broker-tls" ]] && return
+  local tmp
+  tmp="$(mktemp -d)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=amnesty-events compose CA" \
+    -keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kafka" -keyout "$tmp/broker.key" -out "$tmp/broker.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:kafka,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$tmp/ext"
+  openssl x509 -req -in "$tmp/broker.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial \
+    -days 825 -extfile "$tmp/ext" -out "$tmp/broker.pem" 2>/dev/null
+  (
+    umask 022
+    cp "$tmp/ca.pem" "$SECRETS/kafka-ca"
+    { openssl pkcs8 -topk8 -nocrypt -in "$tmp/broker.key" && cat "$tmp/broker.pem"; } >"$SECRETS/kafka-broker-tls"
+  )
+  # The CA's key is not kept: it signs this one certificate; a new certificate comes with a new CA.
+  rm -rf "$tmp"
+}
+
 generate_secrets() {
   mkdir -p "$SECRETS"
   chmod 0700 "$WORK" "$SECRETS"
@@ -53,6 +75,7 @@ generate_secrets() {
         >"$SECRETS/intake-source-tokens"
     )
   fi
+  generate_tls
   if [[ ! -s "$SECRETS/grafana-admin-password" ]]; then
     (umask 022 && random_hex 24 >"$SECRETS/grafana-admin-password")
   fi
@@ -69,6 +92,8 @@ generate_secrets() {
     setting INTAKE_API_TOKEN_FILE "$SECRETS/intake-api-token"
     setting INTAKE_SOURCE_TOKENS_FILE "$SECRETS/intake-source-tokens"
     setting GRAFANA_ADMIN_PASSWORD_FILE "$SECRETS/grafana-admin-password"
+    setting KAFKA_CA_FILE "$SECRETS/kafka-ca"
+    setting KAFKA_BROKER_TLS_FILE "$SECRETS/kafka-broker-tls"
     for service in intake eligibility statistics; do
       setting "SIGNING_${service^^}_KEY_FILE" "$SECRETS/signing-$service-key"
     done

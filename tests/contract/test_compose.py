@@ -416,6 +416,45 @@ def test_each_service_holds_its_own_signing_key_and_only_its_producers_keys() ->
             assert not [s for s in service.get("secrets") or [] if s.startswith("signing-")], name
 
 
+def test_kafka_clients_reach_the_broker_over_tls_trusting_its_ca() -> None:
+    services = services_of(load_compose())
+    kafka = services["kafka"]["environment"]
+    protocols = dict(pair.split(":") for pair in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+
+    # Every listener a client reaches over the network is TLS; CONTROLLER serves the one combined node.
+    assert protocols == {
+        "CLIENTS": "SASL_SSL",
+        "HOST": "SASL_SSL",
+        "ADMIN": "SASL_SSL",
+        "CONTROLLER": "SASL_PLAINTEXT",
+    }
+    assert kafka["KAFKA_SSL_KEYSTORE_LOCATION"] == "/run/secrets/kafka-broker-tls"
+    assert kafka["KAFKA_SSL_TRUSTSTORE_LOCATION"] == "/run/secrets/kafka-ca"
+    holders = {
+        name for name, service in services.items() if "kafka-broker-tls" in (service.get("secrets") or [])
+    }
+    assert holders == {"kafka"}, "the broker's key is the broker's alone"
+    clients = {
+        name
+        for name, service in services.items()
+        if "KAFKA_BOOTSTRAP_SERVERS" in (service.get("environment") or {})
+    }
+    assert clients >= {"intake", "eligibility", "statistics", "simulator", "contract-tests"}
+    for name in clients:
+        environment, secrets = services[name]["environment"], services[name].get("secrets") or []
+        assert environment["AMNESTY_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL", name
+        assert environment["AMNESTY_KAFKA_SSL_CAFILE"] == "/run/secrets/kafka-ca", name
+        assert "kafka-ca" in secrets, name
+    # The Java tools (healthcheck, `topics`) speak TLS to ADMIN too.
+    for script in (
+        " ".join(services["kafka"]["healthcheck"]["test"]),
+        " ".join(services["topics"]["command"]),
+    ):
+        assert "security.protocol=SASL_SSL" in script
+        assert "ssl.truststore.location=/run/secrets/kafka-ca" in script
+        assert "SASL_PLAINTEXT" not in script
+
+
 def test_simulator_runs_only_in_the_demo_profile_and_publishes_to_the_compose_kafka() -> None:
     simulator = services_of(load_compose())["simulator"]
 
