@@ -3,6 +3,7 @@ document names the Kafka bootstrap intake was configured with."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from amnesty_contracts.schema_export import asyncapi_document
 from amnesty_intake.entrypoints.contract_docs import contract_router, kafka_servers, served_asyncapi
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.service import service_app
 from tests.support.asyncapi import references, unresolved_references
 
@@ -20,7 +22,7 @@ BASE = "http://testserver"
 def client() -> TestClient:
     # The service's own app: its problem handler answers the 404s.
     app = service_app("intake")
-    app.include_router(contract_router("broker-1:9092,broker-2:9092"))
+    app.include_router(contract_router(KafkaClientOptions("broker-1:9092,broker-2:9092")))
     return TestClient(app)
 
 
@@ -57,7 +59,7 @@ def test_the_committed_references_would_404_from_the_served_url_unless_rebased(c
 
 
 def test_a_broken_reference_is_reported_with_where_it_was_found(client: TestClient) -> None:
-    document = served_asyncapi(asyncapi_document(), "kafka:9092")
+    document = served_asyncapi(asyncapi_document(), KafkaClientOptions("kafka:9092"))
     document["components"]["messages"]["cases.CaseOpened"]["payload"] = {"$ref": "schemas/cases.Gone.json"}
     document["channels"]["cases"]["messages"]["Extra"] = {"$ref": "#/components/messages/cases.Extra"}
 
@@ -76,7 +78,27 @@ def test_the_served_document_names_each_configured_bootstrap_broker(client: Test
         ("broker-1:9092", "kafka"),
         ("broker-2:9092", "kafka"),
     ]
-    assert list(kafka_servers(" kafka:9092 ")) == ["kafka-1"]
+    assert list(kafka_servers(KafkaClientOptions(" kafka:9092 "))) == ["kafka-1"]
+
+
+def test_the_served_document_says_how_a_client_logs_in() -> None:
+    kafka = KafkaClientOptions("kafka:9092", "SASL_SSL", "SCRAM-SHA-512", "upstream", "secret")
+    served = served_asyncapi(asyncapi_document(), kafka)
+
+    (server,) = served["servers"].values()
+    assert server["protocol"] == "kafka-secure"
+    assert server["security"] == [{"$ref": "#/components/securitySchemes/sasl-scram-sha-512"}]
+    assert served["components"]["securitySchemes"]["sasl-scram-sha-512"]["type"] == "scramSha512"
+    assert "secret" not in json.dumps(served), "the password is the client's, never the document's"
+    assert served["components"]["messages"] == _rebased_messages()
+    plain = served_asyncapi(
+        asyncapi_document(), KafkaClientOptions("kafka:9092", "SASL_PLAINTEXT", "SCRAM-SHA-512", "u", "p")
+    )
+    assert [s["protocol"] for s in plain["servers"].values()] == ["kafka"]
+
+
+def _rebased_messages() -> Any:
+    return served_asyncapi(asyncapi_document(), KafkaClientOptions("kafka:9092"))["components"]["messages"]
 
 
 def test_the_served_document_is_the_committed_one_plus_servers_and_rebased_references(

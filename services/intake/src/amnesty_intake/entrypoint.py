@@ -106,7 +106,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             started.the_admission, started.the_http_admissions, tokens, body_timeout_s=settings.body_seconds
         )
     )
-    app.include_router(contract_router(endpoints.kafka_bootstrap_servers))
+    app.include_router(contract_router(endpoints.kafka_client_options(SERVICE)))
     return app
 
 

@@ -3,7 +3,8 @@
 The committed document refers to its payload schemas by file name, which resolves next to it on disk.
 Served at `/asyncapi.json`, the same references would name `/<file>` and 404, so they are rebased onto
 `schemas/`, where this router serves the files: every `$ref` resolves from the document's own URL. The
-document also gets the `servers` it cannot know when generated: the Kafka bootstrap intake is using.
+document also gets the `servers` it cannot know when generated: the Kafka bootstrap intake is using, and
+how a client logs in there (SASL/SCRAM, over TLS or not) as a security scheme.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Final
 
 from fastapi import APIRouter
 
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.problems import ProblemError, problem_openapi
 
 _SCHEMAS = files("amnesty_contracts") / "schemas"
@@ -39,30 +41,56 @@ def _rebased(value: Any) -> Any:
     return value
 
 
-def kafka_servers(bootstrap_servers: str) -> dict[str, Any]:
-    """The AsyncAPI `servers` of a Kafka bootstrap list (`host:port,host:port`), one per broker."""
-    brokers = [broker.strip() for broker in bootstrap_servers.split(",") if broker.strip()]
+# AsyncAPI 3.0 security scheme types of the SASL mechanisms a client may be given.
+_SCHEME_TYPES: Final = {"SCRAM-SHA-512": "scramSha512", "SCRAM-SHA-256": "scramSha256", "PLAIN": "plain"}
+
+
+def _security_scheme(kafka: KafkaClientOptions) -> tuple[str, dict[str, Any]] | None:
+    if not kafka.sasl:
+        return None
+    name = f"sasl-{kafka.sasl_mechanism.lower()}"
+    return name, {
+        "type": _SCHEME_TYPES[kafka.sasl_mechanism],
+        "description": (
+            f"SASL/{kafka.sasl_mechanism} with a principal's username and password; ACLs per principal "
+            "decide which topics it may read or write (an upstream system: write amnesty.upstream.v1 only)."
+        ),
+    }
+
+
+def kafka_servers(kafka: KafkaClientOptions) -> dict[str, Any]:
+    """The AsyncAPI `servers` of a Kafka bootstrap list (`host:port,host:port`), one per broker, with
+    how a client logs in there."""
+    brokers = [broker.strip() for broker in kafka.bootstrap_servers.split(",") if broker.strip()]
+    scheme = _security_scheme(kafka)
+    security = [{"$ref": f"#/components/securitySchemes/{scheme[0]}"}] if scheme else []
     return {
         f"kafka-{number}": {
             "host": broker,
-            "protocol": "kafka",
+            # AsyncAPI's name for Kafka over TLS.
+            "protocol": "kafka-secure" if kafka.tls else "kafka",
             "description": "A bootstrap broker of the Kafka cluster this intake consumes from and feeds.",
         }
+        | ({"security": security} if security else {})
         for number, broker in enumerate(brokers, 1)
     }
 
 
-def served_asyncapi(document: Mapping[str, Any], kafka_bootstrap_servers: str) -> dict[str, Any]:
-    """The committed AsyncAPI document as served: references resolvable from its URL, and `servers`."""
+def served_asyncapi(document: Mapping[str, Any], kafka: KafkaClientOptions) -> dict[str, Any]:
+    """The committed AsyncAPI document as served: references resolvable from its URL, `servers` and
+    their security scheme."""
     served: dict[str, Any] = _rebased(document)
-    served["servers"] = kafka_servers(kafka_bootstrap_servers)
+    served["servers"] = kafka_servers(kafka)
+    scheme = _security_scheme(kafka)
+    if scheme is not None:
+        served["components"] = {**served.get("components", {}), "securitySchemes": dict([scheme])}
     return served
 
 
-def contract_router(kafka_bootstrap_servers: str) -> APIRouter:
+def contract_router(kafka: KafkaClientOptions) -> APIRouter:
     router = APIRouter(tags=["contract"])
     # Read once: the files are package data, fixed for the life of the process.
-    document = served_asyncapi(json.loads((_SCHEMAS / "asyncapi.json").read_text()), kafka_bootstrap_servers)
+    document = served_asyncapi(json.loads((_SCHEMAS / "asyncapi.json").read_text()), kafka)
     names = _published_names() - {"asyncapi.json"}
 
     @router.get("/asyncapi.json")
