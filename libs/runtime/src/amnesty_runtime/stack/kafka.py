@@ -63,8 +63,10 @@ class LocalKafka:
         for port, setting in (
             (self._settings.kafka_port, "AMNESTY_KAFKA_PORT"),
             (self._settings.kafka_controller_port, "AMNESTY_KAFKA_CONTROLLER_PORT"),
+            (self._settings.kafka_proxied_port, "AMNESTY_KAFKA_PROXIED_PORT"),
         ):
-            require_free(port, "Kafka", setting)
+            if port is not None:
+                require_free(port, "Kafka", setting)
         java = find_java()
         self.resolve_jars()
         self.write_config()
@@ -143,17 +145,34 @@ class LocalKafka:
             )
         marker.write_text(digest + "\n")
 
+    def _listeners(self) -> tuple[str, str, str]:
+        """``listeners``, ``advertised.listeners`` and the security protocol map: the clients' listener,
+        the controller's, and the proxied one when a proxy port is set."""
+        s = self._settings
+        listeners = [
+            f"PLAINTEXT://{LOOPBACK}:{s.kafka_port}",
+            f"CONTROLLER://{LOOPBACK}:{s.kafka_controller_port}",
+        ]
+        advertised = [f"PLAINTEXT://{LOOPBACK}:{s.kafka_port}"]
+        protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"]
+        if s.kafka_proxied_port is not None and s.kafka_proxy_port is not None:
+            listeners.append(f"PROXIED://{LOOPBACK}:{s.kafka_proxied_port}")
+            advertised.append(f"PROXIED://{LOOPBACK}:{s.kafka_proxy_port}")
+            protocols.append("PROXIED:PLAINTEXT")
+        return ",".join(listeners), ",".join(advertised), ",".join(protocols)
+
     def write_config(self) -> None:
         s = self._settings
+        listeners, advertised, protocols = self._listeners()
         properties = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{s.kafka_controller_port}",
-            "listeners": f"PLAINTEXT://{LOOPBACK}:{s.kafka_port},CONTROLLER://{LOOPBACK}:{s.kafka_controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{LOOPBACK}:{s.kafka_port}",
+            "listeners": listeners,
+            "advertised.listeners": advertised,
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": protocols,
             "log.dirs": str(self.data),
             "num.partitions": str(s.topic_partitions),
             "offsets.topic.replication.factor": "1",
