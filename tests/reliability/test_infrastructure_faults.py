@@ -35,10 +35,12 @@ from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-PERSONS = 1500
+PERSONS = 2000
 """Persons per test (two submissions each)."""
 CUT_S = 30.0
 LOCK_HELD_S = 8.0
+BATCH = 100
+"""The services' batch_max_records (pipeline_under_test's default)."""
 RECOVERY_DEADLINE_S = 240.0
 """Generous: the machine's two cores are shared; a miss fails with what was last seen."""
 
@@ -154,6 +156,17 @@ async def _status(url: str, path: str) -> int:
             return (await http.get(path)).status_code
         except httpx2.TransportError:
             return 0
+
+
+async def _readiness_while_cut(url: str) -> Counter[int]:
+    """/readyz's answers, once a second, for the length of a cut (the fault's length, not a wait for an
+    outcome)."""
+    answers: Counter[int] = Counter()
+    deadline = time.monotonic() + CUT_S
+    while time.monotonic() < deadline:
+        answers[await _status(url, "/readyz")] += 1
+        await asyncio.sleep(1)
+    return answers
 
 
 async def _lag_lines(url: str) -> list[str]:
@@ -293,11 +306,12 @@ async def test_intake_cut_off_from_kafka_for_30_s_catches_up_exactly(system: Fau
     sent = await system.send(PERSONS)
     await system.until_recorded(before + sent // 3)
     system.kafka_proxy.cut()
-    await asyncio.sleep(CUT_S)  # the length of the partition, not a wait for an outcome
+    readiness = await _readiness_while_cut(system.pipeline.intake.process.url)
     cut_progress = await system.recorded()
     system.kafka_proxy.heal()
     healed = time.monotonic()
     assert cut_progress < before + sent, "cut off before intake had recorded everything"
+    assert readiness[503] > 0, f"intake says it is not ready while cut off from Kafka: {readiness}"
     await _recovered(system, "intake cut off from Kafka 30 s", sent, system.kafka_proxy.cuts, healed)
 
 
@@ -307,11 +321,25 @@ async def test_eligibility_cut_off_from_postgres_for_30_s_catches_up_exactly(
     before = await system.recorded()
     sent = await system.send(PERSONS)
     await system.until_recorded(before + sent // 3)
+    eligibility = system.pipeline.eligibility
     system.pg_proxy.cut()
-    await asyncio.sleep(CUT_S)
+    applied_at_cut = await _applied(system.admin, "eligibility")
+    readiness = await _readiness_while_cut(eligibility.process.url)
+    applied_at_heal = await _applied(system.admin, "eligibility")
     system.pg_proxy.heal()
     healed = time.monotonic()
+    # One batch may have been committing as the cut began; nothing after it.
+    assert applied_at_heal - applied_at_cut <= BATCH, "eligibility applies nothing without its database"
+    # Two case events per person (re-sends by a relay come on top).
+    assert applied_at_heal < 2 * system.load.persons, "cut off before eligibility had applied everything"
+    assert readiness[503] > 0, f"eligibility says it is not ready while cut off: {readiness}"
     await _recovered(system, "eligibility cut off from PostgreSQL 30 s", sent, system.pg_proxy.cuts, healed)
+
+
+async def _applied(admin: Pool, schema: str) -> int:
+    return int(
+        await admin.fetchval(f'SELECT coalesce(sum(next_offset), 0) FROM "{schema}".consumer_checkpoints')
+    )
 
 
 def _failed_batches(log: Path) -> int:

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 
@@ -80,8 +79,7 @@ def _kill(record: ProcessRecord | None, what: str) -> None:
 @asynccontextmanager
 async def isolated_stack() -> AsyncIterator[IsolatedStack]:
     """A stack started on free ports in a fresh folder; stopped and its folder removed afterwards."""
-    home = InfraSettings().home
-    folder = home / ".local" / f"isolated-{uuid.uuid4().hex[:8]}"
+    folder = InfraSettings().local / f"isolated-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     proxy_port = free_port()
     settings = InfraSettings(
@@ -94,7 +92,11 @@ async def isolated_stack() -> AsyncIterator[IsolatedStack]:
         kafka_heap="384m",
         topic_partitions=3,
     )
-    _share_jars(home / ".local" / "kafka" / "libs", folder / "kafka" / "libs")
+    # The broker's jars as the session stack resolves them (same pom, resolved once), so Maven need
+    # not run for every module that has a stack of its own.
+    shared = Stack(InfraSettings()).kafka
+    shared.resolve_jars()
+    shutil.copytree(shared.libs, folder / "kafka" / "libs")
     stack = Stack(settings)
     try:
         await stack.up()
@@ -102,9 +104,3 @@ async def isolated_stack() -> AsyncIterator[IsolatedStack]:
     finally:
         stack.down()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _share_jars(resolved: Path, libs: Path) -> None:
-    """The broker's jars as the session stack resolved them (same pom), so Maven need not run again."""
-    if (resolved / ".resolved").exists():
-        shutil.copytree(resolved, libs)
