@@ -71,6 +71,15 @@ class InfraSettings(BaseSettings):
     pg_port: int = 54329
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
+    kafka_proxied_port: int | None = Field(
+        default=None,
+        description="An extra client listener of the local broker on this port, advertised at "
+        "kafka_proxy_port: for a TCP proxy in front of the broker (clients reconnect to the address the "
+        "broker advertises, so a proxy given only as the bootstrap address would be bypassed).",
+    )
+    kafka_proxy_port: int | None = Field(
+        default=None, description="Where the proxy of kafka_proxied_port listens (the advertised port)."
+    )
     kafka_heap: str = Field(default="768m", description="The local broker's -Xmx (the machine has 2 cores).")
     topic_partitions: int = Field(default=6, ge=1)
     upstream_retention_days: float = Field(

@@ -100,8 +100,10 @@ class LocalKafka:
         for port, setting in (
             (self._settings.kafka_port, "AMNESTY_KAFKA_PORT"),
             (self._settings.kafka_controller_port, "AMNESTY_KAFKA_CONTROLLER_PORT"),
+            (self._settings.kafka_proxied_port, "AMNESTY_KAFKA_PROXIED_PORT"),
         ):
-            require_free(port, "Kafka", setting)
+            if port is not None:
+                require_free(port, "Kafka", setting)
         java = find_java()
         self.resolve_jars()
         self.write_config(admin_password, upgrade_port)
@@ -194,6 +196,13 @@ class LocalKafka:
         listeners = f"{sasl},CONTROLLER://{LOOPBACK}:{s.kafka_controller_port}"
         protocols = "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
         super_users = f"User:{ADMIN}"
+        if s.kafka_proxied_port is not None and s.kafka_proxy_port is not None:
+            # A second SCRAM listener advertised at a TCP proxy's port: clients reconnect to the address
+            # the broker advertises, so a proxy given only as the bootstrap address would be bypassed.
+            # Same users and ACLs as the main listener; only the path to it differs.
+            listeners += f",PROXIED://{LOOPBACK}:{s.kafka_proxied_port}"
+            advertised += f",PROXIED://{LOOPBACK}:{s.kafka_proxy_port}"
+            protocols += ",PROXIED:SASL_PLAINTEXT"
         if upgrade_port is not None:
             upgrade = f"UPGRADE://{LOOPBACK}:{upgrade_port}"
             # Advertised too: a client's metadata names the brokers of the listener it came through.
@@ -218,6 +227,8 @@ class LocalKafka:
             "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
             "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "SCRAM-SHA-512",
             "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+            "listener.name.proxied.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "listener.name.proxied.scram-sha-512.sasl.jaas.config": scram,
             "sasl.mechanism.controller.protocol": "PLAIN",
             "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
             "listener.name.controller.plain.sasl.jaas.config": plain,
