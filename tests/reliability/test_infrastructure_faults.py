@@ -1,7 +1,8 @@
 """The three services under load while their infrastructure fails: the broker and PostgreSQL killed
 (SIGKILL) and restarted, a service cut off from Kafka and one from PostgreSQL for 30 s, batches whose
-transaction fails mid-way on a lock timeout. After each: nothing lost, nothing twice (by id), nothing
-stuck (outboxes drained, consumers caught up, every service ready), and the figures exact.
+transaction fails mid-way on a lock timeout, a batch statement cancelled by its statement timeout. After
+each: nothing lost, nothing twice (by id), nothing stuck (outboxes drained, consumers caught up, every
+service ready), and the figures exact.
 
 The module runs its own Kafka and PostgreSQL (``isolated_stack``): these tests kill them. One system
 serves all the tests, each adding its own load, so each check covers everything sent so far. Run with
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx2
 import pytest
 
@@ -41,6 +43,8 @@ PERSONS = 2000
 """Persons per test (two submissions each)."""
 CUT_S = 30.0
 LOCK_HELD_S = 8.0
+STATEMENT_TIMEOUT_DEADLINE_S = 120.0
+"""How long the test holds its lock at most, waiting for eligibility's statement to time out (30 s)."""
 BATCH = 100
 """The services' batch_max_records (pipeline_under_test's default)."""
 RECOVERY_DEADLINE_S = 240.0
@@ -371,6 +375,56 @@ async def test_batches_failing_on_a_lock_mid_way_come_again_exactly_once(system:
     assert failed > 0, "the lock made intake's batches fail"
     await _recovered(
         system, f"intake's batches time out on a lock ({LOCK_HELD_S:.0f} s)", sent, failed, released
+    )
+
+
+def _statement_timeouts(log: Path) -> int:
+    # PostgreSQL's own words for a statement its statement_timeout cancelled (asyncpg QueryCanceledError).
+    return log.read_text(errors="replace").count("canceling statement due to statement timeout")
+
+
+async def test_a_batch_statement_cancelled_by_its_statement_timeout_comes_again_exactly_once(
+    system: FaultedSystem,
+) -> None:
+    """A true statement timeout mid-batch, under the services' own setting (their pools' 30 s).
+
+    The test holds a SHARE lock on eligibility's events table: the batch in flight has read its persons
+    and written its checkpoints, then its events INSERT waits on the lock until PostgreSQL cancels it
+    for running past statement_timeout; the whole transaction rolls back and the batch comes again.
+    The lock is held until eligibility has logged such a cancellation, so the fault is sure to have
+    happened whatever the machine's speed."""
+    log = system.logs / "eligibility.log"
+    timeouts_before = _statement_timeouts(log)
+    before = await system.recorded()
+    sent = await system.send(PERSONS)
+    await system.until_recorded(before + sent // 3)
+    applied_at_lock = await _applied(system.admin, "eligibility")
+    # A connection of the test's own: the admin pool's sessions end a transaction idle for 60 s.
+    holder = await asyncpg.connect(
+        system.isolated.endpoints.admin_database_url,
+        server_settings={"idle_in_transaction_session_timeout": "0", "statement_timeout": "0"},
+    )
+    try:
+        async with holder.transaction():
+            await holder.execute("LOCK TABLE eligibility.events IN SHARE MODE")
+
+            async def timeouts() -> int:
+                return _statement_timeouts(log) - timeouts_before
+
+            await eventually(timeouts, lambda n: n > 0, STATEMENT_TIMEOUT_DEADLINE_S)
+            applied_while_locked = await _applied(system.admin, "eligibility")
+    finally:
+        await holder.close()
+    released = time.monotonic()
+    # At most the batch that was committing as the lock was taken; nothing while it was held.
+    assert applied_while_locked - applied_at_lock <= BATCH, "no batch commits past the lock"
+    assert applied_while_locked < 2 * system.load.persons, "locked before eligibility had applied everything"
+    await _recovered(
+        system,
+        "eligibility's batch statement cancelled by statement_timeout (30 s)",
+        sent,
+        _statement_timeouts(log) - timeouts_before,
+        released,
     )
 
 
