@@ -11,6 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
+from amnesty_eventstore.kafka_batches import Membership
 
 SERVICES: tuple[str, ...] = ("intake", "eligibility", "statistics")
 """The services, each with its own PostgreSQL schema and login role of the same name."""
@@ -113,3 +114,24 @@ class ServiceSettings(BaseSettings):
     )
     log_file_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0, description="Size at which it rotates.")
     log_file_backups: int = Field(default=5, ge=1, description="Rotated files kept: <file>.1 .. <file>.N.")
+    instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="This instance's stable name in its consumer groups, e.g. intake-2 (static membership: "
+        "a restart under it within the session timeout takes its partitions back without a rebalance). "
+        "Unset: a dynamic member, whose partitions move as soon as it stops.",
+    )
+    session_timeout_s: float = Field(
+        default=30.0,
+        ge=6,
+        le=1800,
+        description="How long the group waits for a silent member before its partitions move to the "
+        "others: long enough for a restart, short enough for a dead instance (the broker's bounds: 6 s "
+        "to 30 min).",
+    )
+
+    @property
+    def membership(self) -> Membership:
+        """How this instance joins its consumer groups."""
+        return Membership(self.instance_id, int(self.session_timeout_s * 1000))
