@@ -192,6 +192,9 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         return behind
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:  # aiokafka calls this with nothing on every join, a first one too
+            # A rebalance: rare, and what an operator looks for when a group pauses (no identifiers here).
+            log.info("partitions revoked", group=self._consumer.group, partitions=_named(revoked))
         await self.settle()
         if revoked and self._forget is not None:
             self._forget()  # another member may write what the service remembers of them
@@ -200,6 +203,7 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._sought.pop((tp.topic, tp.partition), None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", group=self._consumer.group, partitions=_named(assigned))
         kafka = self._kafka()
         if kafka is None or not assigned:
             return
@@ -223,6 +227,10 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         with contextlib.suppress(KafkaError):  # the lag of a fresh partition then counts from offset 0
             for tp, beginning in (await kafka.beginning_offsets(fresh) if fresh else {}).items():
                 self._applied[(tp.topic, tp.partition)] = beginning
+
+
+def _named(partitions: set[TopicPartition]) -> list[str]:
+    return sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
 
 
 async def _undecoded(_message: Any) -> None:
