@@ -422,7 +422,19 @@ def test_every_published_port_can_be_moved_by_a_variable() -> None:
     """`make compose-test` publishes on free ports, never on the defaults other stacks use."""
     for name, service in services_of(load_compose()).items():
         for port in service.get("ports") or []:
-            assert re.fullmatch(rf"{LOOPBACK}:\$\{{[A-Z_]+_HOST_PORT:-\d+\}}:\d+", port), f"{name}: {port}"
+            # ${X_HOST_PORT:-N}, or for the scalable services ${X_HOST_PORT-N}: empty means any free port.
+            assert re.fullmatch(rf"{LOOPBACK}:\$\{{[A-Z_]+_HOST_PORT:?-\d+\}}:\d+", port), f"{name}: {port}"
+
+
+def test_each_service_scales_by_one_variable_each_instance_a_static_member_on_its_own_port() -> None:
+    services = services_of(load_compose())
+    for name in SERVICES:
+        service = services[name]
+        assert service["scale"] == "${AMNESTY_REPLICAS:-1}", name
+        assert service["environment"][f"AMNESTY_{name.upper()}_INSTANCE_ID"] == f"{name}-{{hostname}}"
+        # An empty variable leaves the host port to Docker: one free port per instance, no clash.
+        [port] = service["ports"]
+        assert re.fullmatch(rf"{LOOPBACK}:\$\{{{name.upper()}_HOST_PORT-\d+\}}:\d+", port), port
 
 
 # --- the local override of `make compose-test` --------------------------------------------------------

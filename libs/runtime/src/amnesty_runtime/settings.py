@@ -5,9 +5,10 @@ Read once at start (pydantic-settings); nothing else in the code reads the envir
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
@@ -119,8 +120,9 @@ class ServiceSettings(BaseSettings):
         min_length=1,
         max_length=64,
         description="This instance's stable name in its consumer groups, e.g. intake-2 (static membership: "
-        "a restart under it within the session timeout takes its partitions back without a rebalance). "
-        "Unset: a dynamic member, whose partitions move as soon as it stops.",
+        "a restart under it within the session timeout takes its partitions back without a rebalance); "
+        "{hostname} in it stands for the host's name, e.g. intake-{hostname} for a container that keeps "
+        "its hostname across restarts. Unset: a dynamic member, whose partitions move as soon as it stops.",
     )
     session_timeout_s: float = Field(
         default=30.0,
@@ -130,6 +132,11 @@ class ServiceSettings(BaseSettings):
         "others: long enough for a restart, short enough for a dead instance (the broker's bounds: 6 s "
         "to 30 min).",
     )
+
+    @field_validator("instance_id")
+    @classmethod
+    def _hostname_expanded(cls, value: str | None) -> str | None:
+        return None if value is None else value.replace("{hostname}", socket.gethostname())
 
     @property
     def membership(self) -> Membership:
