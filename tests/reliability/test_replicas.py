@@ -264,3 +264,31 @@ async def test_an_instance_restarted_under_its_instance_id_rejoins_without_a_reb
     after = _rebalances(system.instance("eligibility-2").log)[len(before) :]
     assert after == [("partitions assigned", held)], "its own partitions back, nothing else"
     assert {name: _rebalances(system.instance(name).log) for name in others} == others, "no rebalance"
+
+
+async def _leading(system: Replicated, names: list[str]) -> list[str]:
+    """Of the instances ``names``, those whose outbox relay says it leads (holds its schema's lock)."""
+    leaders = []
+    for name in names:
+        service = name.rpartition("-")[0]
+        async with httpx2.AsyncClient(base_url=system.instance(name).url, timeout=10) as http:
+            metrics = (await http.get("/metrics")).text.splitlines()
+        if f'amnesty_outbox_relay_leading{{service="{service}"}} 1.0' in metrics:
+            leaders.append(name)
+    return leaders
+
+
+@pytest.mark.parametrize("service", ["intake", "eligibility"])
+async def test_one_outbox_relay_leads_per_schema_across_instances_and_another_takes_over(
+    replicated: Replicated, service: str
+) -> None:
+    system = replicated
+    names = [f"{service}-{n}" for n in range(1, INSTANCES + 1)]
+    [leader] = await eventually(partial(_leading, system, names), lambda leaders: len(leaders) == 1)
+    await system.instance(leader).kill()
+    # The lock went with the killed leader's session: one of the two others takes it, never both.
+    others = [name for name in names if name != leader]
+    [successor] = await eventually(partial(_leading, system, others), lambda leaders: len(leaders) == 1)
+    await system.instance(leader).start(ready_timeout_s=120)
+    assert await _leading(system, names) == [successor], "the one back waits for the lock"
+    await _settled(system, timeout_s=120)
