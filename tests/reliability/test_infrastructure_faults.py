@@ -1,8 +1,8 @@
 """The three services under load while their infrastructure fails: the broker and PostgreSQL killed
 (SIGKILL) and restarted, a service cut off from Kafka and one from PostgreSQL for 30 s, batches whose
-transaction fails mid-way on a lock timeout, a batch statement cancelled by its statement timeout. After
-each: nothing lost, nothing twice (by id), nothing stuck (outboxes drained, consumers caught up, every
-service ready), and the figures exact.
+transaction fails mid-way on a lock timeout, a batch statement cancelled by its statement timeout,
+PostgreSQL's disk full (where a tmpfs can be mounted). After each: nothing lost, nothing twice (by id),
+nothing stuck (outboxes drained, consumers caught up, every service ready), and the figures exact.
 
 The module runs its own Kafka and PostgreSQL (``isolated_stack``): these tests kill them. One system
 serves all the tests, each adding its own load, so each check covers everything sent so far. Run with
@@ -45,6 +45,9 @@ CUT_S = 30.0
 LOCK_HELD_S = 8.0
 STATEMENT_TIMEOUT_DEADLINE_S = 120.0
 """How long the test holds its lock at most, waiting for eligibility's statement to time out (30 s)."""
+PG_DISK_BYTES = 2 * 1024**3
+"""PostgreSQL's small disk: room for the module's load and its WAL (tmpfs takes memory only as used)."""
+DISK_FULL_DEADLINE_S = 120.0
 BATCH = 100
 """The services' batch_max_records (pipeline_under_test's default)."""
 RECOVERY_DEADLINE_S = 240.0
@@ -132,7 +135,7 @@ def _as_deployed(system: FaultedSystem) -> None:
 @pytest.fixture(scope="module")
 async def system(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FaultedSystem]:
     logs = tmp_path_factory.mktemp("faults")
-    async with isolated_stack() as isolated:
+    async with isolated_stack(pg_disk_bytes=PG_DISK_BYTES) as isolated:
         endpoints = isolated.endpoints
         admin = await create_pool(endpoints.admin_database_url, min_size=1, max_size=5)
         # A batch that waits on a lock gives up after 1 s (the transaction fails mid-way), as a DBA's
@@ -316,9 +319,10 @@ async def test_postgres_killed_and_restarted_mid_load_loses_and_repeats_nothing(
 
 async def test_intake_cut_off_from_kafka_for_30_s_catches_up_exactly(system: FaultedSystem) -> None:
     before = await system.recorded()
-    sent = await system.send(PERSONS)
+    sent = await system.send(PERSONS // 2)
     await system.until_recorded(before + sent // 3)
     system.kafka_proxy.cut()
+    sent += await system.send(PERSONS // 2)  # the rest while the fault lasts: it meets work to do
     readiness = await _readiness_while_cut(system.pipeline.intake.process.url)
     cut_progress = await system.recorded()
     system.kafka_proxy.heal()
@@ -332,11 +336,12 @@ async def test_eligibility_cut_off_from_postgres_for_30_s_catches_up_exactly(
     system: FaultedSystem,
 ) -> None:
     before = await system.recorded()
-    sent = await system.send(PERSONS)
+    sent = await system.send(PERSONS // 2)
     await system.until_recorded(before + sent // 3)
     eligibility = system.pipeline.eligibility
     system.pg_proxy.cut()
     applied_at_cut = await _applied(system.admin, "eligibility")
+    sent += await system.send(PERSONS // 2)  # the rest while the fault lasts: it meets work to do
     readiness = await _readiness_while_cut(eligibility.process.url)
     applied_at_heal = await _applied(system.admin, "eligibility")
     system.pg_proxy.heal()
@@ -363,12 +368,13 @@ async def test_batches_failing_on_a_lock_mid_way_come_again_exactly_once(system:
     log = system.logs / "intake.log"
     failed_before = _failed_batches(log)
     before = await system.recorded()
-    sent = await system.send(PERSONS)
+    sent = await system.send(PERSONS // 2)
     await system.until_recorded(before + sent // 3)
     # Intake's batch locks its checkpoints and logs the submissions, then waits for the events table,
     # until its role's lock_timeout ends the transaction: the batch fails mid-way, again and again.
     async with system.admin.acquire() as conn, conn.transaction():
         await conn.execute("LOCK TABLE intake.events IN SHARE MODE")
+        sent += await system.send(PERSONS // 2)  # the rest while the fault lasts: it meets work to do
         await asyncio.sleep(LOCK_HELD_S)
     released = time.monotonic()
     failed = _failed_batches(log) - failed_before
@@ -396,7 +402,7 @@ async def test_a_batch_statement_cancelled_by_its_statement_timeout_comes_again_
     log = system.logs / "eligibility.log"
     timeouts_before = _statement_timeouts(log)
     before = await system.recorded()
-    sent = await system.send(PERSONS)
+    sent = await system.send(PERSONS // 2)
     await system.until_recorded(before + sent // 3)
     applied_at_lock = await _applied(system.admin, "eligibility")
     # A connection of the test's own: the admin pool's sessions end a transaction idle for 60 s.
@@ -407,6 +413,7 @@ async def test_a_batch_statement_cancelled_by_its_statement_timeout_comes_again_
     try:
         async with holder.transaction():
             await holder.execute("LOCK TABLE eligibility.events IN SHARE MODE")
+            sent += await system.send(PERSONS // 2)  # the rest while the fault lasts: it meets work to do
 
             async def timeouts() -> int:
                 return _statement_timeouts(log) - timeouts_before
@@ -426,6 +433,47 @@ async def test_a_batch_statement_cancelled_by_its_statement_timeout_comes_again_
         _statement_timeouts(log) - timeouts_before,
         released,
     )
+
+
+def _disk_full_errors(logs: list[Path]) -> int:
+    # PostgreSQL's words for a write the disk refused (e.g. 'could not extend file ...: No space left on
+    # device'), as the services log their failed batches.
+    return sum(log.read_text(errors="replace").count("No space left on device") for log in logs)
+
+
+async def test_postgres_disk_full_mid_load_loses_and_repeats_nothing(system: FaultedSystem) -> None:
+    """PostgreSQL's disk (a small tmpfs of the test's own) filled to the last byte mid-load, until the
+    services' batches fail on it (or the server stops), then emptied; a server that stopped is started
+    again, as an operator would once space is back."""
+    disk = system.isolated.pg_disk
+    if isinstance(disk, str):
+        pytest.skip(f"no small disk for PostgreSQL: {disk}")
+    logs = [system.logs / f"{service}.log" for service in ("intake", "eligibility", "statistics")]
+    errors_before = _disk_full_errors(logs)
+    before = await system.recorded()
+    sent = await system.send(PERSONS // 2)
+    await system.until_recorded(before + sent // 3)
+    disk.fill()
+    try:
+        at_full = await system.recorded()
+        sent += await system.send(PERSONS // 2)  # the rest while the fault lasts: it meets work to do
+
+        async def refused() -> tuple[int, bool]:
+            return _disk_full_errors(logs) - errors_before, system.isolated.postgres_running()
+
+        errors, running = await eventually(
+            refused, lambda seen: seen[0] > 0 or not seen[1], DISK_FULL_DEADLINE_S
+        )
+    finally:
+        disk.empty()
+    freed = time.monotonic()
+    if not system.isolated.postgres_running():
+        await system.isolated.start_postgres()
+    # A write that fails inside a critical section (the WAL) ends every session with a crash restart.
+    await system.admin.expire_connections()
+    assert at_full < before + sent, "the disk filled before intake had recorded everything"
+    fault = "PostgreSQL's disk full" + ("" if running else " (the server stopped; started again)")
+    await _recovered(system, fault, sent, errors, freed)
 
 
 async def test_a_rebuild_from_scratch_equals_the_figures_after_every_fault(system: FaultedSystem) -> None:

@@ -15,7 +15,7 @@ import shutil
 import signal
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import psutil
@@ -27,6 +27,7 @@ from amnesty_runtime.stack.principals import ADMIN
 from amnesty_runtime.stack.processes import ProcessRecord
 from amnesty_runtime.stack.topics import wait_for_kafka
 from tests.support.processes import free_port
+from tests.support.small_disk import SmallDisk, small_disk
 from tests.support.stack_dirs import second_stack_dir
 
 
@@ -35,6 +36,8 @@ class IsolatedStack:
     stack: Stack
     kafka_proxy_port: int
     """Where a proxy in front of the broker's extra listener must listen (its advertised port)."""
+    pg_disk: SmallDisk | str
+    """The small disk PostgreSQL's folder lives on, or why there is none."""
 
     @property
     def endpoints(self) -> Endpoints:
@@ -59,6 +62,9 @@ class IsolatedStack:
         """SIGKILL the postmaster: its backends die when they notice, crash recovery runs at restart."""
         _kill(self.stack.postgres.running(), "postgres")
 
+    def postgres_running(self) -> bool:
+        return self.stack.postgres.running() is not None
+
     async def start_postgres(self, timeout_s: float = 90.0) -> None:
         # Orphaned backends of the killed postmaster hold its shared memory for a moment; until they have
         # gone, a new postmaster refuses to start.
@@ -81,9 +87,13 @@ def _kill(record: ProcessRecord | None, what: str) -> None:
 
 
 @asynccontextmanager
-async def isolated_stack() -> AsyncIterator[IsolatedStack]:
-    """A stack started on free ports in a fresh folder; stopped and its folder removed afterwards."""
-    with second_stack_dir("isolated") as folder:
+async def isolated_stack(pg_disk_bytes: int | None = None) -> AsyncIterator[IsolatedStack]:
+    """A stack started on free ports in a fresh folder; stopped and its folder removed afterwards. With
+    ``pg_disk_bytes``, PostgreSQL's folder is a small disk of that size (where one can be mounted)."""
+    with second_stack_dir("isolated") as folder, ExitStack() as disks:
+        pg_disk: SmallDisk | str = "no small disk was asked for"
+        if pg_disk_bytes is not None:
+            pg_disk = disks.enter_context(small_disk(folder / "pg", pg_disk_bytes))
         proxy_port = free_port()
         settings = InfraSettings(
             database_url=None,
@@ -105,6 +115,6 @@ async def isolated_stack() -> AsyncIterator[IsolatedStack]:
         stack = Stack(settings)
         try:
             await stack.up()
-            yield IsolatedStack(stack, proxy_port)
+            yield IsolatedStack(stack, proxy_port, pg_disk)
         finally:
             stack.down()

@@ -227,8 +227,6 @@ class LocalKafka:
             "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
             "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "SCRAM-SHA-512",
             "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
-            "listener.name.proxied.sasl.enabled.mechanisms": "SCRAM-SHA-512",
-            "listener.name.proxied.scram-sha-512.sasl.jaas.config": scram,
             "sasl.mechanism.controller.protocol": "PLAIN",
             "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
             "listener.name.controller.plain.sasl.jaas.config": plain,
@@ -248,6 +246,11 @@ class LocalKafka:
             # Topics are created on purpose, with their partitions and retention; never by a typo.
             "auto.create.topics.enable": "false",
         }
+        if "PROXIED" in listeners:
+            properties |= {
+                "listener.name.proxied.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+                "listener.name.proxied.scram-sha-512.sasl.jaas.config": scram,
+            }
         self._root.mkdir(parents=True, exist_ok=True)
         # The config holds the admin's password: owner-only from the moment it exists.
         fd = os.open(self._config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
