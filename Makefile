@@ -56,8 +56,9 @@ status: install
 
 # The stack, the three services and (once) the simulator, in the background; safe to run again.
 DEMO_SCALE ?= 1.0
+DEMO_REPLICAS ?= 1
 demo: install
-	$(RUN) amnesty demo --scale $(DEMO_SCALE)
+	$(RUN) amnesty demo --scale $(DEMO_SCALE) --replicas $(DEMO_REPLICAS)
 
 lint: install
 	$(RUN) ruff check .

@@ -11,7 +11,8 @@
 #      reaching the services by their compose names
 #   6. down with the volumes, whatever happened (trap)
 # Host ports: compose publishes on 127.0.0.1 only, and here on free ports picked at start, never the
-# defaults other stacks use (8000-8002, 54329, 19092). Every wait is bounded.
+# defaults other stacks use (8000-8002, 54329, 19092). Every wait is bounded. AMNESTY_REPLICAS=N runs
+# N instances of each service (docker-compose.yml's x-service).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -117,6 +118,11 @@ print(" ".join(str(s.getsockname()[1]) for s in sockets))
 PY
 )
   for i in "${!names[@]}"; do export "${names[$i]}=${ports[$i]}"; done
+  if (( ${AMNESTY_REPLICAS:-1} > 1 )); then
+    # Several instances of a service cannot share a host port: each gets a free one from Docker.
+    export INTAKE_HOST_PORT= ELIGIBILITY_HOST_PORT= STATISTICS_HOST_PORT=
+    echo "AMNESTY_REPLICAS=$AMNESTY_REPLICAS: each service instance on a free port (docker-compose port)"
+  fi
   echo "published on 127.0.0.1: intake $INTAKE_HOST_PORT, eligibility $ELIGIBILITY_HOST_PORT," \
     "statistics $STATISTICS_HOST_PORT, prometheus $PROMETHEUS_HOST_PORT, kafka $KAFKA_HOST_PORT," \
     "postgres $POSTGRES_HOST_PORT"

@@ -480,7 +480,19 @@ def test_every_published_port_can_be_moved_by_a_variable() -> None:
     """`make compose-test` publishes on free ports, never on the defaults other stacks use."""
     for name, service in services_of(load_compose()).items():
         for port in service.get("ports") or []:
-            assert re.fullmatch(rf"{LOOPBACK}:\$\{{[A-Z_]+_HOST_PORT:-\d+\}}:\d+", port), f"{name}: {port}"
+            # ${X_HOST_PORT:-N}, or for the scalable services ${X_HOST_PORT-N}: empty means any free port.
+            assert re.fullmatch(rf"{LOOPBACK}:\$\{{[A-Z_]+_HOST_PORT:?-\d+\}}:\d+", port), f"{name}: {port}"
+
+
+def test_each_service_scales_by_one_variable_each_instance_a_static_member_on_its_own_port() -> None:
+    services = services_of(load_compose())
+    for name in SERVICES:
+        service = services[name]
+        assert service["scale"] == "${AMNESTY_REPLICAS:-1}", name
+        assert service["environment"][f"AMNESTY_{name.upper()}_INSTANCE_ID"] == f"{name}-{{hostname}}"
+        # An empty variable leaves the host port to Docker: one free port per instance, no clash.
+        [port] = service["ports"]
+        assert re.fullmatch(rf"{LOOPBACK}:\$\{{{name.upper()}_HOST_PORT-\d+\}}:\d+", port), port
 
 
 # --- the local override of `make compose-test` --------------------------------------------------------
@@ -616,14 +628,24 @@ def test_dockerfile_check_finds_the_faults_of_a_broken_dockerfile() -> None:
 
 
 def scrape_targets() -> list[str]:
+    """``<service>:<port>`` of each service job, found by DNS (one A record per instance)."""
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
     return [
-        target
+        f"{name}:{dns['port']}"
         for job in config["scrape_configs"]
         if job["job_name"] != "prometheus"
-        for static in job["static_configs"]
-        for target in static["targets"]
+        for dns in job["dns_sd_configs"]
+        for name in dns["names"]
     ]
+
+
+def test_prometheus_finds_every_instance_of_a_service_by_dns() -> None:
+    """Static targets would scrape one instance per scrape, whichever Docker's DNS answers first."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text(encoding="utf-8"))
+    for job in config["scrape_configs"]:
+        if job["job_name"] in SERVICES:
+            assert "static_configs" not in job, job["job_name"]
+            assert [(d["names"], d["type"]) for d in job["dns_sd_configs"]] == [([job["job_name"]], "A")]
 
 
 def test_prometheus_scrapes_each_service_on_the_port_its_image_exposes() -> None:

@@ -1,4 +1,5 @@
-"""`amnesty demo` from nothing: stack, services and simulator up; again is safe; `down` leaves nothing.
+"""`amnesty demo --replicas 2` from nothing: stack, two instances of each service and the simulator up;
+`stack status` lists every instance; again is safe; `down` leaves nothing.
 
 A separate stack in a temporary folder on free ports, so it never touches the session's.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 SCALE = 0.01
+REPLICAS = 2
+INSTANCES = tuple(f"{s}-{n}" for s in SERVICE_PORTS for n in range(1, REPLICAS + 1))
 
 
 async def _amnesty(env: dict[str, str], *args: str) -> str:
@@ -47,7 +51,9 @@ async def test_demo_runs_the_system_again_safely_and_down_stops_everything() -> 
 
 
 async def _demo_from_nothing(local: Path) -> None:
-    ports = {f"AMNESTY_{s.upper()}_HTTP_PORT": str(free_port()) for s in SERVICE_PORTS}
+    # Apart by more than the stride of 10 between one service's instances.
+    base = 20_000 + free_port() % 20_000
+    ports = {f"AMNESTY_{s.upper()}_HTTP_PORT": str(base + i) for i, s in enumerate(SERVICE_PORTS)}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}  # noqa: TID251
     env |= ports | {
         "AMNESTY_LOCAL_DIR": str(local),
@@ -58,11 +64,20 @@ async def _demo_from_nothing(local: Path) -> None:
     table = ProcessTable(local / "stack.json")
     running: dict[str, ProcessRecord | None] = {}
     try:
-        printed = await _amnesty(env, "demo", "--scale", str(SCALE))
+        printed = await _amnesty(env, "demo", "--scale", str(SCALE), "--replicas", str(REPLICAS))
         stats = f"http://127.0.0.1:{ports['AMNESTY_STATISTICS_HTTP_PORT']}"
         assert f"live page        {stats}/" in printed
-        running = {name: table.get(name) for name in ("postgres", "kafka", *SERVICE_PORTS, "simulator")}
+        running = {name: table.get(name) for name in ("postgres", "kafka", *INSTANCES, "simulator")}
         assert all(record is not None for record in running.values()), printed
+        status = await _amnesty(env, "stack", "status")
+        for service in SERVICE_PORTS:
+            first = int(ports[f"AMNESTY_{service.upper()}_HTTP_PORT"])
+            for n in range(1, REPLICAS + 1):
+                record = running[f"{service}-{n}"]
+                assert record is not None
+                port = first + 10 * (n - 1)
+                row = rf"{service}-{n}\s+│ ready\s+│ http://127\.0\.0\.1:{port}\s+│ {record.pid}\s"
+                assert re.search(row, status), status
 
         calendar = calibrate(read_figures(), (2022, 1), (2025, 9))
         expected = sum(scaled(n, SCALE) for n in calendar.counts.values())
@@ -74,20 +89,20 @@ async def _demo_from_nothing(local: Path) -> None:
             await eventually(cases_opened, lambda n: n == expected, timeout_s=180)
         await eventually(lambda: _exists(local / "demo" / f"simulated-seed2024-scale{SCALE}"), bool, 60)
 
-        for service in SERVICE_PORTS:  # each writes its own log, rotated by the service itself
-            lines = (local / "logs" / f"{service}.log").read_text().splitlines()
+        for name in INSTANCES:  # each writes its own log, rotated by the service itself
+            lines = (local / "logs" / f"{name}.log").read_text().splitlines()
             assert lines
-            assert {json.loads(line)["service"] for line in lines} == {service}
-            assert (local / "logs" / f"{service}.console.log").read_text() == ""
+            assert {json.loads(line)["service"] for line in lines} == {name.rpartition("-")[0]}
+            assert (local / "logs" / f"{name}.console.log").read_text() == ""
 
-        again = await _amnesty(env, "demo", "--scale", str(SCALE))
+        again = await _amnesty(env, "demo", "--scale", str(SCALE), "--replicas", str(REPLICAS))
         assert "already simulated" in again
-        assert {n: table.get(n) for n in ("postgres", "kafka", *SERVICE_PORTS)} == {
-            n: running[n] for n in ("postgres", "kafka", *SERVICE_PORTS)
+        assert {n: table.get(n) for n in ("postgres", "kafka", *INSTANCES)} == {
+            n: running[n] for n in ("postgres", "kafka", *INSTANCES)
         }, "a second demo reuses what runs"
     finally:
         stopped = await _amnesty(env, "stack", "down")
-    assert "statistics" in stopped
+    assert all(name in stopped for name in INSTANCES), stopped
     assert "kafka" in stopped
     for record in running.values():
         assert record is not None

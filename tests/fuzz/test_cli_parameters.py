@@ -113,7 +113,7 @@ OPTIONS: dict[str, dict[str, st.SearchStrategy[str] | None]] = {
         "--dry-run": None,
         "--quiet": None,
     },
-    "demo": {"--scale": numbers, "--speed": numbers, "--seed": numbers},
+    "demo": {"--scale": numbers, "--speed": numbers, "--seed": numbers, "--replicas": numbers},
     "whatif": {"--rules": rule_files, "--from": days, "--to": days, "--quiet": None},
     "rejected list": {
         "--reason": st.sampled_from(list(RejectionReason)).map(str) | argv_text,

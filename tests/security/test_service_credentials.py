@@ -12,6 +12,7 @@ import pytest
 
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Stack
+from amnesty_runtime.stack.services import Instance
 from tests.security.conftest import loose_paths, process_of, umask_of
 from tests.support.processes import free_port
 from tests.support.waiting import eventually
@@ -19,20 +20,22 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.integration
 
 SERVICE = "statistics"
+INSTANCE = f"{SERVICE}-1"
+"""As `amnesty demo` names the first instance of the service."""
 
 
 @pytest.fixture(scope="module")
 def service(local_stack: Stack) -> Iterator[psutil.Process]:
     """The statistics service started as `amnesty demo` starts it, with the environment of this run."""
-    already = local_stack.processes.running(SERVICE)
-    port = free_port()
+    already = local_stack.processes.running(INSTANCE)
+    instance = Instance(SERVICE, 1, free_port())
     if already is None:
         env = {k: v for k, v in os.environ.items() if "DATABASE_URL" not in k}  # noqa: TID251 - as the demo does
-        local_stack.processes.start_service(SERVICE, port, env)
-        local_stack.processes.wait_ready(SERVICE, port, 120)
-    yield process_of(local_stack, SERVICE)
+        local_stack.processes.start_instance(instance, env)
+        local_stack.processes.wait_ready(instance, 120)
+    yield process_of(local_stack, INSTANCE)
     if already is None:
-        local_stack.processes.stop([SERVICE])
+        local_stack.processes.stop([INSTANCE])
 
 
 def test_the_services_environment_holds_no_admin_password(
@@ -60,6 +63,6 @@ async def test_the_service_logs_in_as_its_own_role_only(admin_pool: Pool, servic
 
 def test_the_services_logs_are_owner_only(local_stack: Stack, service: psutil.Process) -> None:
     logs = local_stack.processes.logs
-    assert (logs / f"{SERVICE}.log").exists()
+    assert (logs / f"{INSTANCE}.log").exists()
     assert loose_paths(logs) == []
     assert umask_of(service) == 0o077

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
-from amnesty_runtime.stack.services import LocalProcesses
+from amnesty_runtime.stack.services import Instance, LocalProcesses, instances
 
 
 def test_a_record_stops_its_process_and_then_reports_it_gone(tmp_path: Path) -> None:
@@ -40,19 +43,58 @@ def test_the_table_survives_a_round_trip_through_its_file(tmp_path: Path) -> Non
     assert table.get("kafka") is None
 
 
-def test_a_demo_service_writes_its_own_rotated_log_and_prints_elsewhere(tmp_path: Path) -> None:
+def test_an_instance_writes_its_own_rotated_log_and_joins_its_group_under_its_name(tmp_path: Path) -> None:
     processes = LocalProcesses(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
-    env = processes.service_environment("intake", 8101, {"AMNESTY_PROFILE": "demo"})
+    env = processes.instance_environment(Instance("intake", 2, 8111), {"AMNESTY_PROFILE": "demo"})
     assert env == {
-        "AMNESTY_INTAKE_LOG_FILE": str(tmp_path / "logs" / "intake.log"),
         "AMNESTY_INTAKE_SIGNING_KEY_FILE": str(tmp_path / "secrets" / "signing-intake.key"),
         "AMNESTY_INTAKE_VERIFYING_KEY_FILES": "{}",
+        "AMNESTY_INTAKE_LOG_FILE": str(tmp_path / "logs" / "intake-2.log"),
         "AMNESTY_PROFILE": "demo",
-        "AMNESTY_INTAKE_HTTP_PORT": "8101",
+        "AMNESTY_INTAKE_HTTP_PORT": "8111",
+        "AMNESTY_INTAKE_INSTANCE_ID": "intake-2",
     }
 
 
-def test_a_log_file_the_operator_chose_is_kept(tmp_path: Path) -> None:
+def test_a_log_file_the_operator_chose_is_kept_one_per_instance(tmp_path: Path) -> None:
     processes = LocalProcesses(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
-    env = processes.service_environment("statistics", 8100, {"AMNESTY_STATISTICS_LOG_FILE": "/var/log/s.log"})
-    assert env["AMNESTY_STATISTICS_LOG_FILE"] == "/var/log/s.log"
+    chosen = {"AMNESTY_STATISTICS_LOG_FILE": "/var/log/s.log"}
+    env = processes.instance_environment(Instance("statistics", 3, 8120), chosen)
+    assert env["AMNESTY_STATISTICS_LOG_FILE"] == "/var/log/s-3.log"
+
+
+def test_instances_take_the_base_ports_in_steps_of_ten_without_meeting() -> None:
+    planned = instances({"intake": 8001, "eligibility": 8002, "statistics": 8000}, 3)
+    assert [(i.name, i.port) for i in planned] == [
+        ("intake-1", 8001),
+        ("intake-2", 8011),
+        ("intake-3", 8021),
+        ("eligibility-1", 8002),
+        ("eligibility-2", 8012),
+        ("eligibility-3", 8022),
+        ("statistics-1", 8000),
+        ("statistics-2", 8010),
+        ("statistics-3", 8020),
+    ]
+
+
+def test_base_ports_too_close_for_the_instances_are_refused_before_anything_starts() -> None:
+    with pytest.raises(StackError, match="too close for 2 instances"):
+        instances({"intake": 9000, "eligibility": 9010, "statistics": 9020}, 2)
+
+
+@pytest.mark.parametrize("replicas", [0, 9])
+def test_replicas_outside_one_to_eight_are_refused(replicas: int) -> None:
+    with pytest.raises(StackError, match=r"replicas must be 1\.\.8"):
+        instances({"intake": 8001}, replicas)
+
+
+def test_the_table_keeps_each_instance_address_and_down_stops_the_simulator_first(tmp_path: Path) -> None:
+    table = ProcessTable(tmp_path / "stack.json")
+    for name in ("kafka", "postgres", "statistics-2", "intake-10", "intake-2", "simulator", "eligibility-1"):
+        table.put(ProcessRecord(name, 42, 1000.5, f"http://127.0.0.1:{len(name)}"))
+    assert ProcessTable(tmp_path / "stack.json").get("intake-2") == ProcessRecord(
+        "intake-2", 42, 1000.5, "http://127.0.0.1:8"
+    )
+    processes = LocalProcesses(InfraSettings(local_dir=tmp_path), table)
+    assert processes.users() == ["simulator", "intake-2", "intake-10", "eligibility-1", "statistics-2"]

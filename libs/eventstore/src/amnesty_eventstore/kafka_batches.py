@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -52,6 +53,20 @@ class _Backoff:
     async def failed(self) -> None:
         self._delay = min(30.0, self._delay * 2 or 0.5)
         await asyncio.sleep(self._delay)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """How one process belongs to its consumer groups.
+
+    With an ``instance_id`` it is a static member (KIP-345): it does not leave the group when it stops,
+    and a restart under the same id within ``session_timeout_ms`` takes its partitions back without a
+    rebalance; only once the session has expired do they move to the other members. Without one it is
+    a dynamic member, which leaves on stop and whose partitions move at once.
+    """
+
+    instance_id: str | None = None
+    session_timeout_ms: int = 10_000
 
 
 def _first_offsets(deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
@@ -183,6 +198,9 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         return behind
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if revoked:  # aiokafka calls this with nothing on every join, a first one too
+            # A rebalance: rare, and what an operator looks for when a group pauses (no identifiers here).
+            log.info("partitions revoked", group=self._consumer.group, partitions=_named(revoked))
         await self.settle()
         if revoked and self._forget is not None:
             self._forget()  # another member may write what the service remembers of them
@@ -191,6 +209,7 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._sought.pop((tp.topic, tp.partition), None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", group=self._consumer.group, partitions=_named(assigned))
         kafka = self._kafka()
         if kafka is None or not assigned:
             return
@@ -216,6 +235,10 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._applied[(tp.topic, tp.partition)] = beginning
 
 
+def _named(partitions: set[TopicPartition]) -> list[str]:
+    return sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
+
+
 async def _undecoded(_message: Any) -> None:
     """The handler reads the raw records: decoding each one into a body of its own would be wasted."""
     return None
@@ -229,6 +252,7 @@ def subscribe_checkpointed(
     persistent: bool = True,
     prepare: Prepare | None = None,
     forget: Callable[[], None] | None = None,
+    membership: Membership = Membership(),
 ) -> BatchPipeline:
     """Register a batch subscriber of ``topics`` in ``consumer``'s group that applies every batch once.
 
@@ -238,12 +262,15 @@ def subscribe_checkpointed(
     ``persistent=False`` for a subscriber added at run time and stopped later (e.g. a projection moving
     to a new version), so the broker object does not keep it. Returns the pipeline (its ``subscriber``
     is FastStream's): ``await pipeline.settle()`` once the broker has stopped, or ``await
-    pipeline.stop()``, so the last transaction ends before the pool closes.
+    pipeline.stop()``, so the last transaction ends before the pool closes. ``membership`` says whether
+    this process is a static member of the group (``Membership``).
     """
     pipeline = BatchPipeline(consumer, prepare, forget)
     subscriber = broker.subscriber(
         *topics,
         group_id=consumer.group,
+        group_instance_id=membership.instance_id,
+        session_timeout_ms=membership.session_timeout_ms,
         batch=True,
         max_records=max_records,
         batch_timeout_ms=POLL_TIMEOUT_MS,

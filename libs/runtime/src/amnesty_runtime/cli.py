@@ -25,7 +25,7 @@ from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.settings import SERVICE_PORTS, InfraSettings
 from amnesty_runtime.stack import Stack, StackError
 from amnesty_runtime.stack.secrets import SOURCE_TOKENS
-from amnesty_runtime.stack.services import SIMULATOR
+from amnesty_runtime.stack.services import MAX_REPLICAS, PORT_STRIDE, SIMULATOR, instances
 
 # Plain click output: a bad value is reported on one line ("Invalid value for '--from': ..."), where
 # typer's rich panel would wrap it over several; the subcommands' help follows this setting too.
@@ -65,7 +65,8 @@ def stack_down() -> None:
 
 @stack_app.command("status")
 def stack_status() -> None:
-    """Show each component: running, stopped or external, with its address and log."""
+    """Show each component: running, stopped or external, with its address and log; and each service
+    instance the demo started, ready or not, with its pid and address."""
     _print_status(Stack(InfraSettings()))
 
 
@@ -75,19 +76,34 @@ def demo(
     scale: simulation.ScaleOption = 1.0,
     speed: simulation.SpeedOption = None,
     seed: Annotated[int, typer.Option(metavar="N", help="The simulator's seed.")] = 2024,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_REPLICAS,
+            metavar="N",
+            help=f"Instances of each service (1..{MAX_REPLICAS}), one consumer group per service; instance n "
+            f"listens on the service's port + {PORT_STRIDE}(n - 1).",
+        ),
+    ] = 1,
 ) -> None:
-    """Start the stack, the three services and (once) the simulator over 2022-01..2025-09."""
+    """Start the stack, N instances of each of the three services and (once) the simulator over
+    2022-01..2025-09."""
     infra = InfraSettings()
     stack = Stack(infra)
     try:
-        asyncio.run(stack.up())
         # The demo profile generates and keeps a local pseudonym key and API token under .local/secrets.
         env = os.environ | {"AMNESTY_PROFILE": "demo"}  # noqa: TID251 - children inherit the environment
         ports = demo_ports(env)
-        for service, port in ports.items():
-            stack.processes.start_service(service, port, env)
-        for service, port in ports.items():
-            stack.processes.wait_ready(service, port, infra.ready_timeout_s)
+        planned = instances(ports, replicas)
+        asyncio.run(stack.up())
+        # Fewer instances than run now: the surplus stops (their partitions move once their session ends).
+        names = {i.name for i in planned}
+        stack.processes.stop([r.name for r in stack.processes.instances() if r.name not in names])
+        for instance in planned:
+            stack.processes.start_instance(instance, env)
+        for instance in planned:
+            stack.processes.wait_ready(instance, infra.ready_timeout_s)
         simulated = _start_simulator(stack, infra, scale=scale, speed=speed, seed=seed, env=env)
     except StackError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
@@ -97,7 +113,8 @@ def demo(
 
 
 def demo_ports(env: dict[str, str]) -> dict[str, int]:
-    """Each service's port: its own AMNESTY_<SERVICE>_HTTP_PORT when set, else the default."""
+    """Each service's base port (its first instance's): its own AMNESTY_<SERVICE>_HTTP_PORT when set, else
+    the default."""
     return {s: int(env.get(f"AMNESTY_{s.upper()}_HTTP_PORT", p)) for s, p in SERVICE_PORTS.items()}
 
 
@@ -147,7 +164,9 @@ Stop everything with: make down""")
 def _print_status(stack: Stack) -> None:
     table = Table("component", "state", "address", "pid", "log / detail")
     for row in stack.status():
-        colour = {"running": "green", "stopped": "red"}.get(row.state, "cyan")
+        colour = {"running": "green", "ready": "green", "stopped": "red", "not-ready": "yellow"}.get(
+            row.state, "cyan"
+        )
         table.add_row(
             row.name, f"[{colour}]{row.state}[/{colour}]", row.address, str(row.pid or ""), row.detail
         )

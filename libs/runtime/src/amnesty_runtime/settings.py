@@ -5,12 +5,14 @@ Read once at start (pydantic-settings); nothing else in the code reads the envir
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
+from amnesty_eventstore.kafka_batches import Membership
 from amnesty_runtime.http_server import ServerLimits
 from amnesty_runtime.kafka_client import SCRAM_SHA_512, KafkaClientOptions, SaslMechanism, SecurityProtocol
 
@@ -72,6 +74,15 @@ class InfraSettings(BaseSettings):
     pg_port: int = 54329
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
+    kafka_proxied_port: int | None = Field(
+        default=None,
+        description="An extra client listener of the local broker on this port, advertised at "
+        "kafka_proxy_port: for a TCP proxy in front of the broker (clients reconnect to the address the "
+        "broker advertises, so a proxy given only as the bootstrap address would be bypassed).",
+    )
+    kafka_proxy_port: int | None = Field(
+        default=None, description="Where the proxy of kafka_proxied_port listens (the advertised port)."
+    )
     kafka_heap: str = Field(default="768m", description="The local broker's -Xmx (the machine has 2 cores).")
     topic_partitions: int = Field(default=6, ge=1)
     upstream_retention_days: float = Field(
@@ -171,6 +182,33 @@ class ServiceSettings(BaseSettings):
         description="The keys accepted per producer whose events the service consumes, e.g. "
         '{"intake": ["/run/secrets/signing-intake.key"]}; several during a rotation.',
     )
+    instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="This instance's stable name in its consumer groups, e.g. intake-2 (static membership: "
+        "a restart under it within the session timeout takes its partitions back without a rebalance); "
+        "{hostname} in it stands for the host's name, e.g. intake-{hostname} for a container that keeps "
+        "its hostname across restarts. Unset: a dynamic member, whose partitions move as soon as it stops.",
+    )
+    session_timeout_s: float = Field(
+        default=30.0,
+        ge=6,
+        le=1800,
+        description="How long the group waits for a silent member before its partitions move to the "
+        "others: long enough for a restart, short enough for a dead instance (the broker's bounds: 6 s "
+        "to 30 min).",
+    )
+
+    @field_validator("instance_id")
+    @classmethod
+    def _hostname_expanded(cls, value: str | None) -> str | None:
+        return None if value is None else value.replace("{hostname}", socket.gethostname())
+
+    @property
+    def membership(self) -> Membership:
+        """How this instance joins its consumer groups."""
+        return Membership(self.instance_id, int(self.session_timeout_s * 1000))
 
     def server_limits(self) -> ServerLimits:
         """The HTTP server's limits, from these settings."""

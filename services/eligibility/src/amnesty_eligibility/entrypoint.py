@@ -57,6 +57,7 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
                 group=settings.consumer_group,
                 topic=settings.cases_topic,
                 max_records=settings.batch_max_records,
+                membership=settings.membership,
             )
         ]
 

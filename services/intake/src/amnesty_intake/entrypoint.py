@@ -76,6 +76,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
                     group=settings.consumer_group,
                     topic=settings.upstream_topic,
                     max_records=settings.batch_max_records,
+                    membership=settings.membership,
                 )
             ]
 

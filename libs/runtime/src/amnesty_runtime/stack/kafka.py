@@ -100,8 +100,10 @@ class LocalKafka:
         for port, setting in (
             (self._settings.kafka_port, "AMNESTY_KAFKA_PORT"),
             (self._settings.kafka_controller_port, "AMNESTY_KAFKA_CONTROLLER_PORT"),
+            (self._settings.kafka_proxied_port, "AMNESTY_KAFKA_PROXIED_PORT"),
         ):
-            require_free(port, "Kafka", setting)
+            if port is not None:
+                require_free(port, "Kafka", setting)
         java = find_java()
         self.resolve_jars()
         self.write_config(admin_password, upgrade_port)
@@ -194,6 +196,13 @@ class LocalKafka:
         listeners = f"{sasl},CONTROLLER://{LOOPBACK}:{s.kafka_controller_port}"
         protocols = "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
         super_users = f"User:{ADMIN}"
+        if s.kafka_proxied_port is not None and s.kafka_proxy_port is not None:
+            # A second SCRAM listener advertised at a TCP proxy's port: clients reconnect to the address
+            # the broker advertises, so a proxy given only as the bootstrap address would be bypassed.
+            # Same users and ACLs as the main listener; only the path to it differs.
+            listeners += f",PROXIED://{LOOPBACK}:{s.kafka_proxied_port}"
+            advertised += f",PROXIED://{LOOPBACK}:{s.kafka_proxy_port}"
+            protocols += ",PROXIED:SASL_PLAINTEXT"
         if upgrade_port is not None:
             upgrade = f"UPGRADE://{LOOPBACK}:{upgrade_port}"
             # Advertised too: a client's metadata names the brokers of the listener it came through.
@@ -237,6 +246,11 @@ class LocalKafka:
             # Topics are created on purpose, with their partitions and retention; never by a typo.
             "auto.create.topics.enable": "false",
         }
+        if "PROXIED" in listeners:
+            properties |= {
+                "listener.name.proxied.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+                "listener.name.proxied.scram-sha-512.sasl.jaas.config": scram,
+            }
         self._root.mkdir(parents=True, exist_ok=True)
         # The config holds the admin's password: owner-only from the moment it exists.
         fd = os.open(self._config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -58,6 +58,9 @@ class ProcessTable:
     def get(self, name: str) -> ProcessRecord | None:
         return self._read().get(name)
 
+    def names(self) -> list[str]:
+        return list(self._read())
+
     def put(self, record: ProcessRecord) -> None:
         records = self._read()
         records[record.name] = record
@@ -73,7 +76,12 @@ class ProcessTable:
             return {}
         raw: dict[str, dict[str, object]] = json.loads(self._path.read_text())
         return {
-            name: ProcessRecord(name=name, pid=int(str(r["pid"])), started=float(str(r["started"])))
+            name: ProcessRecord(
+                name=name,
+                pid=int(str(r["pid"])),
+                started=float(str(r["started"])),
+                address=str(r.get("address", "")),
+            )
             for name, r in raw.items()
         }
 

@@ -17,7 +17,7 @@ from amnesty_runtime.stack.postgres import LocalPostgres
 from amnesty_runtime.stack.principals import ADMIN
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 from amnesty_runtime.stack.provisioning import ensure_dashboard_reader, ensure_database, ensure_service_roles
-from amnesty_runtime.stack.services import SIMULATOR, LocalProcesses
+from amnesty_runtime.stack.services import SIMULATOR, LocalProcesses, is_ready
 from amnesty_runtime.stack.topics import contract_topics, ensure_topics, wait_for_kafka
 
 
@@ -121,7 +121,7 @@ class Stack:
 
     def down(self) -> list[str]:
         """Stop the processes this stack started (by recorded pid), users before infrastructure."""
-        stopped = self.processes.stop([SIMULATOR, *reversed(SERVICES)])
+        stopped = self.processes.stop(self.processes.users())
         stopped += [
             name
             for name, local in (("kafka", self.kafka.running()), ("postgres", self.postgres.running()))
@@ -146,12 +146,16 @@ class Stack:
             rows.append(
                 ComponentStatus(name, state, address, record.pid if record else None, str(component.log))
             )
-        # The demo's processes, when this stack started them.
-        for name in (*SERVICES, SIMULATOR):
-            record = self.processes.running(name)
-            if record is not None:
-                log = str(self.processes.logs / f"{name}.log")
-                rows.append(ComponentStatus(name, "running", record.address, record.pid, log))
+        # The demo's processes, when this stack started them: every instance, ready or not.
+        for record in self.processes.instances():
+            port = urlsplit(record.address).port
+            state = "ready" if port is not None and is_ready(port, timeout_s=1.0) else "not-ready"
+            log = str(self.processes.logs / f"{record.name}.log")
+            rows.append(ComponentStatus(record.name, state, record.address, record.pid, log))
+        simulator = self.processes.running(SIMULATOR)
+        if simulator is not None:
+            log = str(self.processes.logs / f"{SIMULATOR}.log")
+            rows.append(ComponentStatus(SIMULATOR, "running", simulator.address, simulator.pid, log))
         return rows
 
 

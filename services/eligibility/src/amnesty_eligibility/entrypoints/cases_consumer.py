@@ -7,7 +7,7 @@ from faststream.kafka import KafkaBroker
 from amnesty_eligibility.service_layer.handlers import Eligibility
 from amnesty_eventstore import Pool
 from amnesty_eventstore.consumption import CheckpointedConsumer
-from amnesty_eventstore.kafka_batches import BatchPipeline
+from amnesty_eventstore.kafka_batches import BatchPipeline, Membership
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 from amnesty_runtime.provenance import Verified
 
@@ -25,8 +25,14 @@ def subscribe_cases(
     group: str,
     topic: str,
     max_records: int,
+    membership: Membership,
 ) -> BatchPipeline:
     """Eligibility (behind its provenance check, as the service runs it) over ``topic``."""
     return subscribe_policy(
-        broker, cases_consumer(pool, group, eligibility), eligibility, topic, max_records=max_records
+        broker,
+        cases_consumer(pool, group, eligibility),
+        eligibility,
+        topic,
+        max_records=max_records,
+        membership=membership,
     )

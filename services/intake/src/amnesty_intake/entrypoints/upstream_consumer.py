@@ -6,7 +6,7 @@ from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import Pool
 from amnesty_eventstore.consumption import CheckpointedConsumer
-from amnesty_eventstore.kafka_batches import BatchPipeline
+from amnesty_eventstore.kafka_batches import BatchPipeline, Membership
 from amnesty_intake.service_layer.admission import Admission
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 
@@ -26,7 +26,13 @@ def subscribe_upstream(
     group: str,
     topic: str,
     max_records: int,
+    membership: Membership,
 ) -> BatchPipeline:
     return subscribe_policy(
-        broker, upstream_consumer(pool, schema, group, admission), admission, topic, max_records=max_records
+        broker,
+        upstream_consumer(pool, schema, group, admission),
+        admission,
+        topic,
+        max_records=max_records,
+        membership=membership,
     )

@@ -136,6 +136,7 @@ class LiveProjection:
             *self._settings.topics,
             max_records=self._settings.batch_max_records,
             persistent=False,
+            membership=self._settings.membership,
         )
         await self.stop()
         await pipeline.subscriber.start()
