@@ -46,13 +46,22 @@ base_image() {
   rm -f "$WORK/base.tar"
 }
 
+# The workspace's own packages. uv caches a wheel built from a local directory by its path and its
+# pyproject.toml, not by its sources: without a rebuild, an image could ship an older build of them.
+workspace_packages() {
+  sed -n 's/^name = "\(.*\)"$/\1/p' libs/*/pyproject.toml services/*/pyproject.toml simulator/pyproject.toml
+}
+
 venv() {  # venv DIR [uv sync options...]: a relocatable environment from uv.lock
-  local dir="$1"
+  local dir="$1" package rebuild=()
   shift
+  for package in $(workspace_packages); do
+    rebuild+=(--reinstall-package "$package")
+  done
   rm -rf "$dir"
   "$UV" venv --quiet --relocatable --python "$DEBIAN_PYTHON" "$dir"
   UV_PROJECT_ENVIRONMENT="$dir" "$UV" sync --quiet --frozen --no-editable --all-packages \
-    --python "$DEBIAN_PYTHON" --compile-bytecode "$@"
+    --python "$DEBIAN_PYTHON" --compile-bytecode "${rebuild[@]}" "$@"
 }
 
 stage_kafka() {
