@@ -30,6 +30,7 @@ from amnesty_eventstore import Pool, create_pool
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack.signing_keys import service_key_environment
+from tests.support.intake import recorded_submission_id
 from tests.support.isolated_stack import IsolatedStack, isolated_stack
 from tests.support.kafka import read_all
 from tests.support.pipeline import Pipeline, pipeline_under_test
@@ -227,21 +228,27 @@ async def _tallies(system: FaultedSystem) -> dict[str, Tally]:
         (r["source"], r["submission_id"])
         for r in await system.admin.fetch("SELECT source, submission_id FROM intake.submission_log")
     )
+    # Events carry a submission_id as intake records it, a keyed digest: back to the load's own keys.
+    sent_as = {(source, recorded_submission_id(sid)): (source, sid) for source, sid in load.keys}
+
+    def sent_key(source: str, recorded: str) -> tuple[str, str]:
+        return sent_as.get((source, recorded), (source, recorded))
+
     # On the cases topic a relay may re-send an event (the same event id): one event per submission.
     events_of: dict[tuple[str, str], set[str]] = {}
     for record in await read_all(system.kafka, intake.cases):
         case = json.loads(record.value or b"")
-        key = (case["submission"]["source"], case["submission"]["submission_id"])
+        key = sent_key(case["submission"]["source"], case["submission"]["submission_id"])
         events_of.setdefault(key, set()).add(case["event_id"])
     cases = Counter({key: len(ids) for key, ids in events_of.items()})
 
     stored = await eligibility.stored_decisions()
-    decided = Counter((d.submission.source, d.submission.submission_id) for d in stored)
+    decided = Counter(sent_key(d.submission.source, d.submission.submission_id) for d in stored)
     wrong = {
-        (d.submission.source, d.submission.submission_id): _outcome(d.model_dump(mode="json"))
+        sent_key(d.submission.source, d.submission.submission_id): _outcome(d.model_dump(mode="json"))
         for d in stored
         if _outcome(d.model_dump(mode="json"))
-        != load.decision_of.get((d.submission.source, d.submission.submission_id))
+        != load.decision_of.get(sent_key(d.submission.source, d.submission.submission_id))
     }
     assert not wrong, f"decisions other than expected: {sorted(wrong.items())[:5]}"
     published: set[str] = set()
