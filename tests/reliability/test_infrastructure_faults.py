@@ -192,6 +192,19 @@ async def _lag_lines(url: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("amnesty_consumer_lag_messages{")]
 
 
+async def _accepting_connections(admin: Pool) -> None:
+    """Until the server takes connections again: after a crash restart it refuses them while it
+    replays its WAL ("the database system is in recovery mode")."""
+
+    async def answers() -> bool:
+        try:
+            return bool(await admin.fetchval("SELECT true"))
+        except (asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError, OSError):
+            return False
+
+    await eventually(answers, bool, RECOVERY_DEADLINE_S)
+
+
 async def _settled(system: FaultedSystem) -> None:
     """Nothing stuck: each service has applied its topics to their ends and drained its outbox, in the
     pipeline's order; every service answers /readyz and reports no consumer lag."""
@@ -476,8 +489,10 @@ async def test_postgres_disk_full_mid_load_loses_and_repeats_nothing(system: Fau
     freed = time.monotonic()
     if not system.isolated.postgres_running():
         await system.isolated.start_postgres()
-    # A write that fails inside a critical section (the WAL) ends every session with a crash restart.
+    # A write that fails inside a critical section (the WAL) ends every session with a crash restart,
+    # and the server answers nobody until its recovery is done.
     await system.admin.expire_connections()
+    await _accepting_connections(system.admin)
     assert at_full < before + sent, "the disk filled before intake had recorded everything"
     fault = "PostgreSQL's disk full" + ("" if running else " (the server stopped; started again)")
     await _recovered(system, fault, sent, errors, freed)
