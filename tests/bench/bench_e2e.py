@@ -50,7 +50,7 @@ from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints, Stack
 from amnesty_simulator.publisher import publish
 from amnesty_simulator.submissions import Outgoing
-from tests.support.intake import encoded, submission
+from tests.support.intake import encoded, recorded_submission_id, submission
 from tests.support.kafka import _partitions, create_topics, delete_topics, end_offsets, read_all
 from tests.support.pipeline import Pipeline, pipeline_under_test
 from tests.support.waiting import checkpoints_cover, eventually
@@ -541,6 +541,8 @@ async def bench_latency(
     producer = AIOKafkaProducer(**bootstrap.aiokafka(), acks="all", enable_idempotence=True, linger_ms=0)
     await producer.start()
     latency = Latency(rate)
+    # Events carry a submission_id as intake records it, a keyed digest: each return's, known in advance.
+    recorded_ids = [recorded_submission_id(return_id("latency", i)) for i in range(len(returns))]
     all_sent = asyncio.Event()
     collector = asyncio.create_task(collect(consumer, decisions, latency, all_sent, GRACE_S))
     try:
@@ -554,7 +556,7 @@ async def bench_latency(
                 await asyncio.sleep(due - time.perf_counter())  # wakes every ~1 ms: a steady rate
             if time.perf_counter() > deadline:
                 break
-            latency.sent_at[return_id("latency", i)] = time.perf_counter()
+            latency.sent_at[recorded_ids[i]] = time.perf_counter()
             futures.append(await producer.send(pipeline.intake.upstream, message.value, key=message.key))
         latency.send_s = time.perf_counter() - started
         latency.busy_cores = (busy_cpu_s() - machine_before) / latency.send_s
