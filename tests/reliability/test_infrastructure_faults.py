@@ -95,6 +95,14 @@ class FaultedSystem:
     async def until_recorded(self, n: int) -> None:
         await eventually(self.recorded, lambda seen: seen >= n, RECOVERY_DEADLINE_S)
 
+    async def load_under_way(self, persons: int) -> tuple[int, int]:
+        """Send ``persons``' submissions and wait until a third of them are recorded, so that a fault
+        injected next meets work in flight; (recorded before, sent)."""
+        before = await self.recorded()
+        sent = await self.send(persons)
+        await self.until_recorded(before + sent // 3)
+        return before, sent
+
 
 def _via(url: str, port: int) -> str:
     parts = urlsplit(url)
@@ -311,9 +319,7 @@ async def _recovered(system: FaultedSystem, fault: str, submissions: int, faults
 async def test_the_broker_killed_and_restarted_mid_load_loses_and_repeats_nothing(
     system: FaultedSystem,
 ) -> None:
-    before = await system.recorded()
-    sent = await system.send(PERSONS)
-    await system.until_recorded(before + sent // 3)
+    before, sent = await system.load_under_way(PERSONS)
     at_kill = await system.recorded()
     system.isolated.kill_kafka()
     await system.isolated.start_kafka()
@@ -325,9 +331,7 @@ async def test_the_broker_killed_and_restarted_mid_load_loses_and_repeats_nothin
 async def test_postgres_killed_and_restarted_mid_load_loses_and_repeats_nothing(
     system: FaultedSystem,
 ) -> None:
-    before = await system.recorded()
-    sent = await system.send(PERSONS)
-    await system.until_recorded(before + sent // 3)
+    before, sent = await system.load_under_way(PERSONS)
     at_kill = await system.recorded()
     system.isolated.kill_postgres()
     await system.isolated.start_postgres()
@@ -338,9 +342,7 @@ async def test_postgres_killed_and_restarted_mid_load_loses_and_repeats_nothing(
 
 
 async def test_intake_cut_off_from_kafka_for_30_s_catches_up_exactly(system: FaultedSystem) -> None:
-    before = await system.recorded()
-    sent = await system.send(PERSONS // 2)
-    await system.until_recorded(before + sent // 3)
+    before, sent = await system.load_under_way(PERSONS // 2)
     system.kafka_proxy.cut()
     sent += await system.send(PERSONS // 2)  # the rest while the fault lasts: it meets work to do
     readiness = await _readiness_while_cut(system.pipeline.intake.process.url)
@@ -355,9 +357,7 @@ async def test_intake_cut_off_from_kafka_for_30_s_catches_up_exactly(system: Fau
 async def test_eligibility_cut_off_from_postgres_for_30_s_catches_up_exactly(
     system: FaultedSystem,
 ) -> None:
-    before = await system.recorded()
-    sent = await system.send(PERSONS // 2)
-    await system.until_recorded(before + sent // 3)
+    _, sent = await system.load_under_way(PERSONS // 2)
     eligibility = system.pipeline.eligibility
     system.pg_proxy.cut()
     applied_at_cut = await _applied(system.admin, "eligibility")
@@ -387,9 +387,7 @@ def _failed_batches(log: Path) -> int:
 async def test_batches_failing_on_a_lock_mid_way_come_again_exactly_once(system: FaultedSystem) -> None:
     log = system.logs / "intake.log"
     failed_before = _failed_batches(log)
-    before = await system.recorded()
-    sent = await system.send(PERSONS // 2)
-    await system.until_recorded(before + sent // 3)
+    _, sent = await system.load_under_way(PERSONS // 2)
     # Intake's batch locks its checkpoints and logs the submissions, then waits for the events table,
     # until its role's lock_timeout ends the transaction: the batch fails mid-way, again and again.
     async with system.admin.acquire() as conn, conn.transaction():
@@ -421,9 +419,7 @@ async def test_a_batch_statement_cancelled_by_its_statement_timeout_comes_again_
     happened whatever the machine's speed."""
     log = system.logs / "eligibility.log"
     timeouts_before = _statement_timeouts(log)
-    before = await system.recorded()
-    sent = await system.send(PERSONS // 2)
-    await system.until_recorded(before + sent // 3)
+    _, sent = await system.load_under_way(PERSONS // 2)
     applied_at_lock = await _applied(system.admin, "eligibility")
     # A connection of the test's own: the admin pool's sessions end a transaction idle for 60 s.
     holder = await asyncpg.connect(
@@ -470,9 +466,7 @@ async def test_postgres_disk_full_mid_load_loses_and_repeats_nothing(system: Fau
         pytest.skip(f"no small disk for PostgreSQL: {disk}")
     logs = [system.logs / f"{service}.log" for service in ("intake", "eligibility", "statistics")]
     errors_before = _disk_full_errors(logs)
-    before = await system.recorded()
-    sent = await system.send(PERSONS // 2)
-    await system.until_recorded(before + sent // 3)
+    before, sent = await system.load_under_way(PERSONS // 2)
     disk.fill()
     try:
         at_full = await system.recorded()
