@@ -22,8 +22,7 @@ from amnesty_runtime.stack import StackError
 from amnesty_simulator import cli as simulator_cli
 from amnesty_simulator.world import World
 from tests.fuzz.budget import FEW
-from tests.support.processes import free_port
-from tests.unit.usage_errors import run
+from tests.unit.usage_errors import point_at_nothing, run
 
 EXAMPLES = Path(__file__).parents[2] / "services/eligibility/src/amnesty_eligibility/rule_sets/examples"
 
@@ -59,14 +58,7 @@ class _RefusingStack:
 @pytest.fixture(scope="module", autouse=True)
 def nothing_real() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        for name in (
-            "DATABASE_URL",
-            "KAFKA_BOOTSTRAP_SERVERS",
-            *(f"AMNESTY_{s.upper()}_DATABASE_URL" for s in SERVICES),
-        ):
-            patch.delenv(name, raising=False)
-        patch.setenv("AMNESTY_PG_PORT", str(free_port()))
-        patch.setenv("AMNESTY_KAFKA_PORT", str(free_port()))
+        point_at_nothing(patch)
         patch.setattr(runtime_cli, "Stack", _RefusingStack)
         patch.setattr(simulator_cli, "generate", lambda *_, **__: World())
         yield

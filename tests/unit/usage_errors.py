@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from amnesty_runtime.cli import amnesty
+from amnesty_runtime.settings import SERVICES
+from tests.support.processes import free_port
+
+
+def point_at_nothing(patch: pytest.MonkeyPatch) -> None:
+    """No database or broker from the environment, and the local stack's ports on free ones where
+    nothing listens: a command under test can never reach a real system."""
+    database_urls = [f"AMNESTY_{s.upper()}_DATABASE_URL" for s in SERVICES]
+    for name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", *database_urls):
+        patch.delenv(name, raising=False)
+    patch.setenv("AMNESTY_PG_PORT", str(free_port()))
+    patch.setenv("AMNESTY_KAFKA_PORT", str(free_port()))
 
 
 def run(args: list[str]) -> Result:

@@ -10,23 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from amnesty_runtime.settings import SERVICES
 from amnesty_simulator import cli as simulator_cli
 from amnesty_simulator.world import World
-from tests.support.processes import free_port
-from tests.unit.usage_errors import run
+from tests.unit.usage_errors import point_at_nothing, run
 
 
 @pytest.fixture(autouse=True)
 def nothing_listening(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in (
-        "DATABASE_URL",
-        "KAFKA_BOOTSTRAP_SERVERS",
-        *(f"AMNESTY_{s.upper()}_DATABASE_URL" for s in SERVICES),
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AMNESTY_PG_PORT", str(free_port()))
-    monkeypatch.setenv("AMNESTY_KAFKA_PORT", str(free_port()))
+    point_at_nothing(monkeypatch)
     # Credentials and keys given, so that each command gets as far as connecting, whatever .local holds.
     monkeypatch.setenv("AMNESTY_KAFKA_SASL_USERNAME", "upstream")
     monkeypatch.setenv("AMNESTY_KAFKA_SASL_PASSWORD", "not-a-real-password")
