@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
+from amnesty_eventstore.partitioning import KeyedPartitioner
 from amnesty_eventstore.schemas import store_schema
 from amnesty_eventstore.signatures import Signer
 
@@ -57,6 +58,9 @@ def create_producer(client: Mapping[str, Any], client_id: str) -> AIOKafkaProduc
         # its delay to every hop of the pipeline.
         linger_ms=0,
         max_batch_size=256 * 1024,
+        # Kafka's default partitioning, computed at twice the speed of aiokafka's own (every record
+        # the relay publishes is keyed).
+        partitioner=KeyedPartitioner(),
     )
 
 
@@ -225,18 +229,21 @@ class OutboxRelay:
         sign = self._signer.headers if self._signer is not None else _unsigned
         return [
             OutboxMessage(
-                id=r["id"],
-                event_id=str(r["event_id"]),
-                topic=r["topic"],
-                key=r["key"],
-                value=r["value"],
+                id=row_id,
+                event_id=event_id,
+                topic=topic,
+                key=key,
+                value=value,
                 headers=[
-                    (EVENT_ID_HEADER, str(r["event_id"]).encode()),
-                    *((k, str(v).encode()) for k, v in json.loads(r["headers"]).items()),
-                    *sign(r["topic"], r["key"], r["value"]),
+                    (EVENT_ID_HEADER, event_id.encode()),
+                    *((k, str(v).encode()) for k, v in orjson.loads(headers).items()),
+                    *sign(topic, key, value),
                 ],
             )
-            for r in rows
+            # Unpacked by position, the event id turned into text once: this runs for every message.
+            for row_id, event_id, topic, key, value, headers in (
+                (r[0], str(r[1]), r[2], r[3], r[4], r[5]) for r in rows
+            )
         ]
 
     async def _publish(self, messages: list[OutboxMessage]) -> None:
