@@ -73,10 +73,15 @@ class Eligibility:
 
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """Parse the batch (one validation call); decide what the consumer leaves of it."""
-        read = dict(zip(deliveries, parse_case_events([d.value for d in deliveries]), strict=True))
+        # By identity: the consumer hands back some of these very objects, and hashing a frozen
+        # dataclass would hash every field of it, the message's bytes too.
+        read = {
+            id(d): e
+            for d, e in zip(deliveries, parse_case_events([d.value for d in deliveries]), strict=True)
+        }
 
         async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
-            return await decide_eligibility(self.store(conn), [(d, read[d]) for d in to_apply], self)
+            return await decide_eligibility(self.store(conn), [(d, read[id(d)]) for d in to_apply], self)
 
         return apply
 

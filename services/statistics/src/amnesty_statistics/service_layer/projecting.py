@@ -52,21 +52,27 @@ class Projection:
 
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """Parse the batch, each topic's messages in one validation call."""
-        read = dict(self.read(deliveries))
+        # By identity: the consumer hands back some of these very objects, and hashing a frozen
+        # dataclass would hash every field of it, the message's bytes too.
+        read = {id(d): event for d, event in self.read(deliveries)}
 
         async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
-            return await project_events(conn, [(d, read[d]) for d in to_apply], self)
+            return await project_events(conn, [(d, read[id(d)]) for d in to_apply], self)
 
         return apply
 
     def read(self, deliveries: Sequence[Delivery]) -> list[Read]:
         decisions = [d for d in deliveries if d.topic == self.decisions_topic]
         cases = [d for d in deliveries if d.topic != self.decisions_topic]
-        read: dict[Delivery, ProjectedEvent | Rejection] = dict(
-            zip(decisions, parse_decision_events([d.value for d in decisions]), strict=True)
+        read: dict[int, ProjectedEvent | Rejection] = {
+            id(d): event
+            for d, event in zip(decisions, parse_decision_events([d.value for d in decisions]), strict=True)
+        }
+        read.update(
+            (id(d), event)
+            for d, event in zip(cases, parse_case_events([d.value for d in cases]), strict=True)
         )
-        read.update(zip(cases, parse_case_events([d.value for d in cases]), strict=True))
-        return [(d, read[d]) for d in deliveries]
+        return [(d, read[id(d)]) for d in deliveries]
 
 
 async def project_events(conn: DbConnection, read: Sequence[Read], projection: Projection) -> BatchReport:
