@@ -14,9 +14,9 @@ def test_asyncpgs_connection_parameters_lose_their_password() -> None:
         database="amnesty",
         ssl=None,
         sslmode=None,
-        ssl_negotiation=None,
+        ssl_negotiation=asyncpg.connect_utils.SSLNegotiation.postgres,
         server_settings=None,
-        target_session_attrs=None,
+        target_session_attrs=asyncpg.connect_utils.SessionAttribute.any,
         krbsrvname=None,
         gsslib=None,
     )
