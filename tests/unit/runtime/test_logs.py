@@ -107,6 +107,22 @@ def test_a_terminal_gets_readable_coloured_lines_unless_json_is_asked_for(
     assert json.loads(as_json)["event"] == "read model switched again"
 
 
+def test_a_named_instance_is_on_every_line_and_an_unnamed_one_on_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_service_logging(
+        "intake", ServiceSettings(http_port=8001, log_json=True, instance_id="intake-2")
+    )
+    structlog.get_logger("amnesty_intake.probe").info("batch applied")
+    logging.getLogger("aiokafka").warning("from a library")
+    named = _json_lines(capsys.readouterr().err)
+    configure_service_logging("intake", ServiceSettings(http_port=8001, log_json=True))
+    structlog.get_logger("amnesty_intake.probe").info("batch applied")
+    unnamed = _json_lines(capsys.readouterr().err)
+    assert [line["instance"] for line in named] == ["intake-2", "intake-2"]
+    assert ["instance" in line for line in unnamed] == [False]
+
+
 def test_the_service_settings_choose_the_file_and_its_rotation(tmp_path: Path) -> None:
     path = tmp_path / "logs" / "eligibility.log"
     settings = ServiceSettings(

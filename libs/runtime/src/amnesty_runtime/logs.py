@@ -1,8 +1,10 @@
 """Logging: one structlog pipeline for the services' own lines and every library's (FastStream, uvicorn,
 aiokafka, asyncpg), so a log is one format: JSON lines in files and pipes, readable lines at a terminal.
 
-Every line has ``timestamp``, ``level``, ``service``, ``logger`` and ``event``; lines logged while a
-message is handled also carry its ``correlation_id`` and ``causation_id`` (bound by ``message_context``).
+Every line has ``timestamp``, ``level``, ``service``, ``logger`` and ``event``, and ``instance`` when the
+process runs as a named instance (``AMNESTY_<SERVICE>_INSTANCE_ID``: with replicas, which one said it);
+lines logged while a message is handled also carry its ``correlation_id`` and ``causation_id`` (bound by
+``message_context``).
 """
 
 from __future__ import annotations
@@ -41,7 +43,12 @@ class LogFile:
 
 
 def configure_logging(
-    service: str, *, json: bool | None = None, level: str = "INFO", file: LogFile | None = None
+    service: str,
+    *,
+    json: bool | None = None,
+    level: str = "INFO",
+    file: LogFile | None = None,
+    instance: str | None = None,
 ) -> None:
     """Route structlog's and the stdlib's records through one pipeline to stderr or to ``file``.
 
@@ -52,7 +59,7 @@ def configure_logging(
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.stdlib.add_logger_name,
-        _with_service(service),
+        _with_service(service, instance),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
@@ -97,7 +104,9 @@ def configure_service_logging(service: str, settings: ServiceSettings) -> None:
         if settings.log_file is None
         else LogFile(settings.log_file, settings.log_file_max_bytes, settings.log_file_backups)
     )
-    configure_logging(service, json=settings.log_json, level=settings.log_level, file=file)
+    configure_logging(
+        service, json=settings.log_json, level=settings.log_level, file=file, instance=settings.instance_id
+    )
 
 
 @contextmanager
@@ -107,9 +116,11 @@ def message_context(*, correlation_id: str, causation_id: str) -> Iterator[None]
         yield
 
 
-def _with_service(service: str) -> Processor:
+def _with_service(service: str, instance: str | None) -> Processor:
     def add_service(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
         event.setdefault("service", service)
+        if instance is not None:
+            event.setdefault("instance", instance)
         return event
 
     return add_service
