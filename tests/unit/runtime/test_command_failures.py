@@ -64,3 +64,17 @@ def test_a_setting_the_environment_gets_wrong_is_one_line_naming_it_and_never_it
         "string as an integer"
     ]
     assert "not-a-port" not in done.stderr
+
+
+def test_a_demo_port_that_is_no_port_is_one_line_naming_it_and_never_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AMNESTY_ELIGIBILITY_HTTP_PORT", "80O2")
+    amnesty = Path(sys.executable).parent / "amnesty"
+    done = subprocess.run([amnesty, "demo"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "Error: invalid setting eligibility_http_port of DemoPorts: Input should be a valid integer, unable "
+        "to parse string as an integer"
+    ]
+    assert "80O2" not in done.stderr
