@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from importlib.metadata import entry_points
+from uuid import UUID
 
 import typer
 from prometheus_client import CollectorRegistry, generate_latest
@@ -10,7 +12,14 @@ from typer.main import get_command
 
 from amnesty_statistics.adapters import person_states
 from amnesty_statistics.adapters.stats_queries import Total
-from amnesty_statistics.domain.persons import EMPTY
+from amnesty_statistics.domain.persons import (
+    EMPTY,
+    Case,
+    Decision,
+    DecisionKind,
+    PersonState,
+    ReturnDecisions,
+)
 from amnesty_statistics.entrypoints.metrics import BusinessFigures
 from tests.support.domain_events import EventFactory
 from tests.unit.statistics.test_projection import _granted_then_revoked, _reclassified, fold
@@ -22,6 +31,33 @@ def test_a_person_state_survives_its_json_document() -> None:
         state = fold(events)
         assert person_states.decode(person_states.encode(state)) == state
     assert person_states.decode("{}") == EMPTY
+
+
+def test_a_person_state_document_keeps_its_stored_form() -> None:
+    # Stored documents outlive releases: dates as ISO days, UUIDs as canonical text, seen ids sorted.
+    opened, seen_late, seen_early = (
+        UUID("0196a1f0-7c1e-7a3e-9b1d-3f6c2a9e4b10"),
+        UUID("ffffffff-0000-4000-8000-000000000001"),
+        UUID("00000000-0000-4000-8000-000000000002"),
+    )
+    state = PersonState(
+        cases={"c-1": Case("c-1", "407", "UA-48", date(2024, 1, 2), date(2024, 1, 9), opened)},
+        decisions={
+            ("army-plus", "s-1"): ReturnDecisions(
+                Decision(DecisionKind.GRANTED, date(2024, 12, 1), "window-1", "", opened),
+                frozenset({seen_late, seen_early}),
+            )
+        },
+    )
+    assert person_states.encode(state) == (
+        '{"cases":[{"number":"c-1","article":"407","region":"UA-48","absent_since":"2024-01-02",'
+        '"registered_on":"2024-01-09","opened_by":"0196a1f0-7c1e-7a3e-9b1d-3f6c2a9e4b10"}],'
+        '"reclassifications":[],"endings":[],"decisions":[{"source":"army-plus","submission_id":"s-1",'
+        '"kind":"granted","on":"2024-12-01","regime":"window-1","reason":"",'
+        '"event_id":"0196a1f0-7c1e-7a3e-9b1d-3f6c2a9e4b10","seen":["00000000-0000-4000-8000-000000000002",'
+        '"ffffffff-0000-4000-8000-000000000001"]}]}'
+    )
+    assert person_states.decode(person_states.encode(state)) == state
 
 
 def test_the_business_gauges_sum_the_totals_over_what_their_labels_do_not_carry() -> None:
