@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TypeVar
 
 import asyncpg
 import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY
 
 from amnesty_eventstore import DbConnection, NewEvent, Pool, append_in
@@ -141,6 +144,52 @@ async def test_what_a_killed_relay_resends_is_dropped_by_the_consumer(
     for s in range(STREAMS):
         versions = [v for stream, v in applied if stream == f"person-{s}"]
         assert versions == list(range(1, PER_STREAM + 1)), "one person's events must arrive in order"
+
+
+async def test_one_pass_larger_than_a_record_batch_keeps_each_keys_partition_and_order(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    # 4 keys x 150 events of 4 KiB: ~600 KiB per key, so every partition's share of the one pass spans
+    # several record batches (256 KiB each) queued one after the other.
+    keys, per_key, padding = [f"p_{k:043d}" for k in range(4)], 150, "x" * 4096
+    async with admin_pool.acquire() as conn:
+        for version in range(1, per_key + 1):
+            for key in keys:
+                event = NewEvent(
+                    event_id=uuid.uuid4(),
+                    type="Probe",
+                    data={"key": key, "version": version, "padding": padding},
+                    topic=fresh_topic,
+                    key=key,
+                )
+                await append_in(conn, fresh_schema, key, [event], version - 1)
+    producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test", batch_size=5000)
+        assert await relay.publish_pending() == len(keys) * per_key
+    finally:
+        await producer.stop()
+
+    consumer = AIOKafkaConsumer(
+        fresh_topic,
+        **endpoints.kafka_admin.aiokafka(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    arrived: dict[str, list[tuple[int, int]]] = {key: [] for key in keys}
+    try:
+        while sum(map(len, arrived.values())) < len(keys) * per_key:
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for r in records:
+                    arrived[json.loads(r.value)["key"]].append((tp.partition, json.loads(r.value)["version"]))
+    finally:
+        await consumer.stop()
+    for key, seen in arrived.items():
+        # Where the Java client (and aiokafka's default partitioner) puts the key, in append order.
+        expected = DefaultPartitioner()(key.encode(), [0, 1, 2], [0, 1, 2])
+        assert seen == [(expected, v) for v in range(1, per_key + 1)], key
 
 
 RelayT = TypeVar("RelayT", bound=OutboxRelay)

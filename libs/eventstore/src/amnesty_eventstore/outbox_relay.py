@@ -35,6 +35,7 @@ from amnesty_eventstore.schemas import store_schema
 from amnesty_eventstore.signatures import Signer
 
 if TYPE_CHECKING:
+    from aiokafka.producer.message_accumulator import BatchBuilder
     from asyncpg.transaction import Transaction
 
 log = structlog.get_logger(__name__)
@@ -97,6 +98,7 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self._pending_measured_at = 0.0
+        self._partitioner = KeyedPartitioner()
 
     async def publish_pending(
         self, lease: DbConnection | None = None, *, conn: DbConnection | None = None
@@ -247,12 +249,33 @@ class OutboxRelay:
         ]
 
     async def _publish(self, messages: list[OutboxMessage]) -> None:
-        # send() only queues; queuing all first lets the producer fill whole batches per partition,
-        # and the idempotent producer keeps them in order. Every acknowledgement is awaited before the
-        # rows are deleted.
-        acknowledgements = [
-            await self._producer.send(m.topic, m.value, key=m.key, headers=m.headers) for m in messages
-        ]
+        """Publish a pass's messages as record batches built here, one open batch per partition, filled
+        in row order; every acknowledgement is awaited before the rows are deleted.
+
+        The producer's own ``send()`` costs three times the CPU per message (a future, a partition
+        lookup and a turn through its accumulator for each); a batch queued whole costs one of each. The
+        idempotent producer keeps one partition's batches in the order they are queued.
+        """
+        partitions = {t: sorted(await self._producer.partitions_for(t)) for t in {m.topic for m in messages}}
+        open_batches: dict[tuple[str, int], BatchBuilder] = {}
+        acknowledgements = []
+        for m in messages:
+            every = partitions[m.topic]
+            where = (m.topic, self._partitioner(m.key, every, every))
+            batch = open_batches.get(where)
+            if (
+                batch is None
+                or batch.append(key=m.key, value=m.value, timestamp=None, headers=m.headers) is None
+            ):
+                if batch is not None:  # full: queue it, and start the partition's next one
+                    acknowledgements.append(
+                        await self._producer.send_batch(batch, where[0], partition=where[1])
+                    )
+                batch = open_batches[where] = self._producer.create_batch()
+                # An empty batch takes any one record, however large.
+                batch.append(key=m.key, value=m.value, timestamp=None, headers=m.headers)
+        for (topic, partition), batch in open_batches.items():
+            acknowledgements.append(await self._producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*acknowledgements)
 
     async def _measure_pending(self, conn: DbConnection, *, found: int) -> None:
