@@ -30,12 +30,11 @@ from aiokafka.errors import KafkaError
 
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
-from amnesty_eventstore.partitioning import KeyedPartitioner
+from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES, publish_in_batches
 from amnesty_eventstore.schemas import store_schema
 from amnesty_eventstore.signatures import Signer
 
 if TYPE_CHECKING:
-    from aiokafka.producer.message_accumulator import BatchBuilder
     from asyncpg.transaction import Transaction
 
 log = structlog.get_logger(__name__)
@@ -54,14 +53,11 @@ def create_producer(client: Mapping[str, Any], client_id: str) -> AIOKafkaProduc
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
-        # No lingering: a pass queues all its messages before the producer's sender first runs (send()
-        # only appends, unless a batch is full), so batches fill without waiting; a linger would only add
-        # its delay to every hop of the pipeline.
+        # No lingering: a pass queues all its batches before the producer's sender first runs, so
+        # nothing is gained by waiting; a linger would only add its delay to every hop of the pipeline.
         linger_ms=0,
         max_batch_size=256 * 1024,
-        # Kafka's default partitioning, computed at twice the speed of aiokafka's own (every record
-        # the relay publishes is keyed).
-        partitioner=KeyedPartitioner(),
+        max_request_size=MAX_REQUEST_BYTES,
     )
 
 
@@ -98,7 +94,6 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self._pending_measured_at = 0.0
-        self._partitioner = KeyedPartitioner()
 
     async def publish_pending(
         self, lease: DbConnection | None = None, *, conn: DbConnection | None = None
@@ -249,34 +244,9 @@ class OutboxRelay:
         ]
 
     async def _publish(self, messages: list[OutboxMessage]) -> None:
-        """Publish a pass's messages as record batches built here, one open batch per partition, filled
-        in row order; every acknowledgement is awaited before the rows are deleted.
-
-        The producer's own ``send()`` costs three times the CPU per message (a future, a partition
-        lookup and a turn through its accumulator for each); a batch queued whole costs one of each. The
-        idempotent producer keeps one partition's batches in the order they are queued.
-        """
-        partitions = {t: sorted(await self._producer.partitions_for(t)) for t in {m.topic for m in messages}}
-        open_batches: dict[tuple[str, int], BatchBuilder] = {}
-        acknowledgements = []
-        for m in messages:
-            every = partitions[m.topic]
-            where = (m.topic, self._partitioner(m.key, every, every))
-            batch = open_batches.get(where)
-            if (
-                batch is None
-                or batch.append(key=m.key, value=m.value, timestamp=None, headers=m.headers) is None
-            ):
-                if batch is not None:  # full: queue it, and start the partition's next one
-                    acknowledgements.append(
-                        await self._producer.send_batch(batch, where[0], partition=where[1])
-                    )
-                batch = open_batches[where] = self._producer.create_batch()
-                # An empty batch takes any one record, however large.
-                batch.append(key=m.key, value=m.value, timestamp=None, headers=m.headers)
-        for (topic, partition), batch in open_batches.items():
-            acknowledgements.append(await self._producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*acknowledgements)
+        # Record batches built per partition and queued whole (``record_batches``); every acknowledgement
+        # is awaited before the rows are deleted.
+        await publish_in_batches(self._producer, messages)
 
     async def _measure_pending(self, conn: DbConnection, *, found: int) -> None:
         now = time.monotonic()
