@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from amnesty_eventstore.connections import DbConnection
 from amnesty_eventstore.consumption import AfterCommit, Delivery
@@ -44,3 +44,27 @@ class Policy(Protocol):
     def forget(self) -> None:
         """Drop what the policy keeps in memory between batches: its partitions are moving elsewhere."""
         ...
+
+
+Prepared = TypeVar("Prepared")
+
+
+def prepared_for(
+    prepared: Sequence[tuple[Delivery, Prepared]], to_apply: Sequence[Delivery]
+) -> list[tuple[Delivery, Prepared]]:
+    """What ``prepare`` made of each delivery left to apply.
+
+    ``to_apply`` is a subsequence of the prepared deliveries, the same objects in the same order (see
+    ``Apply``), so one walk pairs them: no delivery is hashed (a frozen dataclass hashes every field,
+    the message's bytes too), and a delivery that was never prepared fails loudly.
+    """
+    entries = iter(prepared)
+    paired = []
+    for delivery in to_apply:
+        for entry in entries:
+            if entry[0] is delivery:
+                paired.append(entry)
+                break
+        else:
+            raise LookupError("a delivery to apply was not among the prepared ones")
+    return paired

@@ -110,15 +110,9 @@ class Verified:
         apply_genuine = self.policy.prepare(genuine) if genuine else None
 
         async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
-            if not refused:
-                return (
-                    await apply_genuine(conn, to_apply)
-                    if apply_genuine is not None and to_apply
-                    else (BatchReport(types=()))
-                )
-            kept = [d for d in to_apply if d not in refused]
+            kept = [d for d in to_apply if d not in refused] if refused else to_apply
             report = await apply_genuine(conn, kept) if apply_genuine is not None and kept else None
-            forged = [(d, refused[d]) for d in to_apply if d in refused]
+            forged = [(d, refused[d]) for d in to_apply if d in refused] if refused else []
             if not forged:
                 return report or BatchReport(types=())
             await dead_letter_in(conn, self.schema, self.rejected_topic, self._dead_letters(forged))

@@ -39,7 +39,7 @@ from amnesty_eligibility.service_layer.person_cache import PersonCache
 from amnesty_eventstore import AppendRequest, AppendResult, DbConnection, NewEvent
 from amnesty_eventstore.consumption import Delivery
 from amnesty_eventstore.dead_letters import DeadLetter
-from amnesty_runtime.policy import INVALID, Apply, BatchReport
+from amnesty_runtime.policy import INVALID, Apply, BatchReport, prepared_for
 
 SERVICE = "eligibility"
 
@@ -73,15 +73,10 @@ class Eligibility:
 
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """Parse the batch (one validation call); decide what the consumer leaves of it."""
-        # By identity: the consumer hands back some of these very objects, and hashing a frozen
-        # dataclass would hash every field of it, the message's bytes too.
-        read = {
-            id(d): e
-            for d, e in zip(deliveries, parse_case_events([d.value for d in deliveries]), strict=True)
-        }
+        read = list(zip(deliveries, parse_case_events([d.value for d in deliveries]), strict=True))
 
         async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
-            return await decide_eligibility(self.store(conn), [(d, read[id(d)]) for d in to_apply], self)
+            return await decide_eligibility(self.store(conn), prepared_for(read, to_apply), self)
 
         return apply
 

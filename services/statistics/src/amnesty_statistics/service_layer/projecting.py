@@ -22,7 +22,7 @@ import structlog
 from amnesty_contracts import Rejection, parse_case_events, parse_decision_events
 from amnesty_eventstore import DbConnection
 from amnesty_eventstore.consumption import Delivery
-from amnesty_runtime.policy import INVALID, Apply, BatchReport
+from amnesty_runtime.policy import INVALID, Apply, BatchReport, prepared_for
 from amnesty_statistics.adapters.read_model import ReadModel
 from amnesty_statistics.domain.persons import ProjectedEvent
 from amnesty_statistics.domain.projection import project_batch
@@ -52,18 +52,17 @@ class Projection:
 
     def prepare(self, deliveries: Sequence[Delivery]) -> Apply:
         """Parse the batch, each topic's messages in one validation call."""
-        # By identity: the consumer hands back some of these very objects, and hashing a frozen
-        # dataclass would hash every field of it, the message's bytes too.
-        read = {id(d): event for d, event in self.read(deliveries)}
+        read = self.read(deliveries)
 
         async def apply(conn: DbConnection, to_apply: Sequence[Delivery]) -> BatchReport:
-            return await project_events(conn, [(d, read[id(d)]) for d in to_apply], self)
+            return await project_events(conn, prepared_for(read, to_apply), self)
 
         return apply
 
     def read(self, deliveries: Sequence[Delivery]) -> list[Read]:
         decisions = [d for d in deliveries if d.topic == self.decisions_topic]
         cases = [d for d in deliveries if d.topic != self.decisions_topic]
+        # By identity, not by hash: a frozen dataclass hashes every field, the message's bytes too.
         read: dict[int, ProjectedEvent | Rejection] = {
             id(d): event
             for d, event in zip(decisions, parse_decision_events([d.value for d in decisions]), strict=True)
