@@ -70,17 +70,26 @@ async def bench_history(
     await pipeline.start()
     started = time.perf_counter()
     simulator = await simulate(endpoints, pipeline.intake.upstream, scale)
-    output, _ = await asyncio.wait_for(simulator.communicate(), timeout_s)
+    try:
+        output, _ = await asyncio.wait_for(simulator.communicate(), timeout_s)
+    finally:
+        if simulator.returncode is None:
+            simulator.kill()
+            await simulator.wait()
     if simulator.returncode != 0:
         raise RuntimeError(f"the simulator failed ({simulator.returncode}):\n{output.decode()[-3000:]}")
     published_s = time.perf_counter() - started
     submissions = await end_offsets(endpoints.kafka_admin, pipeline.intake.upstream)
 
+    # A service has handled its input once its checkpoints cover it and its relay has published all it
+    # wrote: only then are the next service's topics at their final ends.
     caught_up: dict[str, float] = {}
     await checkpoints_cover(pool, pipeline.intake.schema, submissions, timeout_s)
+    await outbox_drained(pool, pipeline.intake.schema, timeout_s)
     caught_up["intake"] = time.perf_counter() - started
     cases = await end_offsets(endpoints.kafka_admin, pipeline.intake.cases)
     await checkpoints_cover(pool, pipeline.eligibility.schema, cases, timeout_s)
+    await outbox_drained(pool, pipeline.eligibility.schema, timeout_s)
     caught_up["eligibility"] = time.perf_counter() - started
     decisions = await end_offsets(endpoints.kafka_admin, pipeline.eligibility.decisions)
     await checkpoints_cover(pool, pipeline.statistics.schema, cases + decisions, timeout_s)
@@ -98,6 +107,15 @@ async def bench_history(
         shown_s=time.perf_counter() - started,
         summary=summary,
     )
+
+
+async def outbox_drained(pool: Pool, schema: str, timeout_s: float) -> None:
+    """Wait until the relay of ``schema`` has published (and deleted) every outbox row."""
+
+    async def pending() -> int:
+        return int(await pool.fetchval(f'SELECT count(*) FROM "{schema}".outbox'))
+
+    await eventually(pending, lambda n: n == 0, timeout_s)
 
 
 def table(history: History, load: str) -> str:
