@@ -16,7 +16,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from amnesty_eventstore import Pool, create_pool, migrate
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints, Stack
-from tests.support.redaction import redact
+
+# A failed test's report is redacted of passwords before it reaches the CI log (a hook, by its name).
+from tests.support.redaction import pytest_runtest_makereport  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -63,17 +65,3 @@ async def fresh_topic(endpoints: Endpoints) -> AsyncIterator[str]:
         await admin.delete_topics([name])
     finally:
         await admin.close()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
-    """A failing test's report without passwords: its traceback prints frames' arguments (connection
-    parameters, database URLs) and lands in CI logs (tests/support/redaction.py)."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if report.failed and report.longrepr is not None:
-        text = str(report.longrepr)
-        redacted = redact(text)
-        if redacted != text:
-            report.longrepr = redacted
-    return None
