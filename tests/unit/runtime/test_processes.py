@@ -83,6 +83,12 @@ def test_base_ports_too_close_for_the_instances_are_refused_before_anything_star
         instances({"intake": 9000, "eligibility": 9010, "statistics": 9020}, 2)
 
 
+def test_a_base_port_without_room_for_its_replicas_is_refused_and_one_instance_may_use_it() -> None:
+    with pytest.raises(StackError, match="no room for 3 instances"):
+        instances({"intake": 65520}, 3)
+    assert [i.port for i in instances({"intake": 65535}, 1)] == [65535]
+
+
 @pytest.mark.parametrize("replicas", [0, 9])
 def test_replicas_outside_one_to_eight_are_refused(replicas: int) -> None:
     with pytest.raises(StackError, match=r"replicas must be 1\.\.8"):

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -112,23 +112,33 @@ def demo(
     _print_where_to_look(infra, simulated, ports)
 
 
-# A base port leaves room for every replica's (port + PORT_STRIDE * (n - 1)).
-_BasePort = Annotated[int, Field(ge=1024, le=65535 - PORT_STRIDE * (MAX_REPLICAS - 1))]
-_DemoPorts = create_model(  # type: ignore[call-overload]
-    "DemoPorts", **{f"{service}_http_port": (_BasePort, port) for service, port in SERVICE_PORTS.items()}
-)
+BasePort = Annotated[int, Field(ge=1024, le=65535)]
+"""A service's first instance's port, not a privileged one (``instances`` checks its replicas' room)."""
+
+
+class DemoPorts(BaseModel):
+    """The services' base ports, from AMNESTY_<SERVICE>_HTTP_PORT."""
+
+    intake_http_port: BasePort = SERVICE_PORTS["intake"]
+    eligibility_http_port: BasePort = SERVICE_PORTS["eligibility"]
+    statistics_http_port: BasePort = SERVICE_PORTS["statistics"]
 
 
 def demo_ports(env: dict[str, str]) -> dict[str, int]:
     """Each service's base port (its first instance's): its own AMNESTY_<SERVICE>_HTTP_PORT when set, else
     the default. A value that is no port is refused as any setting is (``main``: one line, exit 2)."""
-    given = {
-        f"{service}_http_port": env[name]
-        for service in SERVICE_PORTS
-        if (name := f"AMNESTY_{service.upper()}_HTTP_PORT") in env
+    ports = DemoPorts.model_validate(
+        {
+            f"{service}_http_port": env[name]
+            for service in SERVICE_PORTS
+            if (name := f"AMNESTY_{service.upper()}_HTTP_PORT") in env
+        }
+    )
+    return {
+        "intake": ports.intake_http_port,
+        "eligibility": ports.eligibility_http_port,
+        "statistics": ports.statistics_http_port,
     }
-    ports = _DemoPorts.model_validate(given)
-    return {service: getattr(ports, f"{service}_http_port") for service in SERVICE_PORTS}
 
 
 def _start_simulator(

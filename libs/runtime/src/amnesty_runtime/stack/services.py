@@ -58,6 +58,11 @@ def instances(base_ports: dict[str, int], replicas: int) -> list[Instance]:
         for n in range(1, replicas + 1)
     ]
     ports = [i.port for i in planned]
+    if max(ports) > 65535:
+        raise StackError(
+            f"the services' ports {sorted(base_ports.values())} leave no room for {replicas} instances each "
+            f"(instance n listens on the base port + {PORT_STRIDE}(n - 1), at most 65535)"
+        )
     if len(set(ports)) != len(ports):
         raise StackError(
             f"the services' ports {sorted(base_ports.values())} are too close for {replicas} instances each: "
