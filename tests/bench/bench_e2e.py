@@ -802,14 +802,20 @@ def tune(pipeline: Pipeline) -> None:
         pipeline.statistics.env.pop(f"AMNESTY_STATISTICS_{name}", None)
 
 
+def fresh_logs(name: str) -> Path:
+    """An empty folder under bench-results/ for a run's service logs (a service appends to its log)."""
+    logs = OUT / name
+    logs.mkdir(parents=True, exist_ok=True)
+    for old in logs.glob("*.log"):
+        old.unlink()
+    return logs
+
+
 async def main(args: argparse.Namespace) -> None:
     stack = Stack(InfraSettings())
     await stack.up()
     endpoints = stack.endpoints
-    logs = OUT / "e2e-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    for old in logs.glob("*.log"):  # a service's log is appended to, across runs
-        old.unlink()
+    logs = fresh_logs("e2e-logs")
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     cases, returns = window_1_persons(THROUGHPUT_PERSONS, args.submissions // 2, "throughput")
     # All cases first, then all returns: on the upstream topic each person's case comes before the return,

@@ -28,7 +28,7 @@ from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints, Stack
 from amnesty_simulator.calibration import calibrate, read_figures
 from amnesty_simulator.world import scaled
-from tests.bench.bench_e2e import OUT, measured_code, progress, tune
+from tests.bench.bench_e2e import OUT, fresh_logs, measured_code, progress, tune
 from tests.support.kafka import end_offsets
 from tests.support.pipeline import Pipeline, pipeline_under_test
 from tests.support.waiting import checkpoints_cover, eventually
@@ -149,10 +149,7 @@ async def main(args: argparse.Namespace) -> None:
     stack = Stack(InfraSettings())
     await stack.up()
     endpoints = stack.endpoints
-    logs = OUT / "history-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    for old in logs.glob("*.log"):
-        old.unlink()
+    logs = fresh_logs("history-logs")
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     pool = await create_pool(endpoints.admin_database_url, min_size=2, max_size=8)
     try:
