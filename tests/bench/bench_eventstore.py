@@ -168,7 +168,7 @@ class Ours:
     async def catch_up(self, per_event: bool) -> int:
         read = 0
         async with self.pool.acquire() as conn:
-            batches = catch_up(conn, self.schema, START, prefetch=2000)
+            batches = catch_up(conn, self.schema, START)  # its default batch size
             async with contextlib.aclosing(batches):
                 async for batch in batches:
                     if per_event:

@@ -213,7 +213,7 @@ async def catch_up(
     schema: str,
     after: Checkpoint = START,
     *,
-    prefetch: int = 2000,
+    prefetch: int = 1000,
     upcasters: Upcasters | None = None,
 ) -> AsyncGenerator[Sequence[RecordedEvent], None]:
     """Every event after ``after`` up to a horizon frozen at the start, in batches, in commit order.
@@ -221,6 +221,10 @@ async def catch_up(
     One read-only repeatable-read transaction and a server-side cursor: the horizon and the rows come
     from one snapshot, and the client holds one batch at a time. Use it in ``contextlib.aclosing`` (or
     exhaust it) so the transaction ends; the connection must be free of other work meanwhile.
+
+    A thousand rows a batch: the driver's records of a larger one live long enough to cost old-generation
+    collections (on the shared 2-core machine 2000 a batch took about a fifth more client CPU per event
+    in most runs, 5000 half more), and a fetch is still only a thousandth of a round trip per event.
     """
     events_read = metrics.EVENTS_READ.labels(schema)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -233,7 +237,9 @@ async def catch_up(
                 fetching = asyncio.ensure_future(cursor.fetch(prefetch))
                 await asyncio.sleep(0)  # let the task send its FETCH
                 events_read.inc(len(rows))
-                yield decode_rows(rows, upcasters)
+                batch = decode_rows(rows, upcasters)
+                rows = []  # the driver's records go now, not while the caller holds the batch
+                yield batch
         finally:
             # Left early: let the FETCH in flight finish (cancelling it would disturb the connection).
             with contextlib.suppress(Exception):
