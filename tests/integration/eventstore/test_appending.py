@@ -149,7 +149,8 @@ async def test_a_group_whose_statement_fails_is_retried_one_by_one(pool: Pool, s
     async with EventStore(pool, schema) as store, pool.acquire() as blocker:
         await store.append("blocked", [event()])
         async with blocker.transaction():
-            # The single writer's next group waits on this row lock while the rest queue behind it.
+            # One writer's group waits on this row lock; the rest queue meanwhile and go as one group
+            # (in the other writer: light work is not split).
             await blocker.execute(
                 f"SELECT 1 FROM \"{schema}\".streams WHERE stream_id = 'blocked' FOR UPDATE"
             )
@@ -168,6 +169,43 @@ async def test_a_group_whose_statement_fails_is_retried_one_by_one(pool: Pool, s
     group = {"name": f"eventstore-{schema}"}
     assert REGISTRY.get_sample_value("amnesty_group_commit_fallbacks_total", group) == 1
     assert REGISTRY.get_sample_value("amnesty_group_commit_callers_count", group) == 3
+
+
+async def test_heavy_appends_in_groups_side_by_side_keep_each_callers_order_and_failures(
+    pool: Pool, schema: str
+) -> None:
+    # Appends of 300 events from 4 callers: what waits is split between the store's two writers, so
+    # two statements run at once. Each caller appends to its own stream at exact versions, so an
+    # append out of its caller's order would be a conflict; one caller's clash fails only that caller.
+    clash = event(n=-1)
+    async with EventStore(pool, schema) as store:
+        await store.append("elsewhere", [clash])
+
+        async def caller(c: int) -> list[AppendResult | BaseException]:
+            outcomes: list[AppendResult | BaseException] = []
+            for n in range(3):
+                events = [event(c=c, n=n, i=i) for i in range(300)]
+                if c == 3 and n == 1:
+                    events[-1] = NewEvent(clash.event_id, "Probe", {"other": "content"})
+                try:
+                    outcomes.append(
+                        await store.append(f"heavy-{c}", events, 300 * n if n < 2 or c != 3 else 300)
+                    )
+                except EventIdConflict as exc:
+                    outcomes.append(exc)
+            return outcomes
+
+        results = await asyncio.gather(*(caller(c) for c in range(4)))
+        streams = {c: await store.read_stream(f"heavy-{c}") for c in range(4)}
+    for c in range(3):
+        assert results[c] == [AppendResult(f"heavy-{c}", 300 * n + 1, 300 * n + 300) for n in range(3)]
+        assert [(e.data["n"], e.data["i"]) for e in streams[c]] == [
+            (n, i) for n in range(3) for i in range(300)
+        ]
+    assert results[3][0] == AppendResult("heavy-3", 1, 300)
+    assert isinstance(results[3][1], EventIdConflict)
+    assert results[3][2] == AppendResult("heavy-3", 301, 600)
+    assert [e.data["n"] for e in streams[3]] == [0] * 300 + [2] * 300
 
 
 async def test_a_conflict_leaves_the_callers_transaction_usable(pool: Pool, schema: str) -> None:

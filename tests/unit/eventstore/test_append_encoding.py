@@ -53,7 +53,22 @@ def test_appends_are_flattened_in_order_with_each_events_append() -> None:
     assert [orjson.loads(p) for p in encoded.payloads] == [{"n": 1}, {"n": 2}, {"n": 3}]
     assert encoded.occurred_ons == [None, None, date(2025, 5, 1)]
     assert encoded.metadatas == [None, None, '{"correlation_id":"c"}']
-    assert len(encoded.arguments()) == 13
+    arguments = encoded.arguments()
+    assert len(arguments) == 15
+
+
+def test_the_payloads_go_packed_in_one_bytea_with_their_offsets_and_lengths() -> None:
+    events = [event(1), NewEvent(uuid.uuid4(), "Probe", {"name": "Олена"}), event(333)]
+    _, _, _, _, _, _, _, _, packed, offsets, lengths, *_ = encode_appends(
+        [AppendRequest("s", events)]
+    ).arguments()
+    assert isinstance(packed, bytes)
+    assert isinstance(offsets, list)
+    assert isinstance(lengths, list)
+    payloads = [packed[o : o + n] for o, n in zip(offsets, lengths, strict=True)]
+    assert [orjson.loads(p) for p in payloads] == [{"n": 1}, {"name": "Олена"}, {"n": 333}]
+    assert offsets[0] == 0
+    assert sum(lengths) == len(packed)
 
 
 def test_without_any_routed_event_the_outbox_arrays_are_null() -> None:

@@ -5,7 +5,7 @@ at a time, each in a transaction of its own."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from contextlib import asynccontextmanager
 from typing import cast
 
@@ -30,12 +30,38 @@ class FakeConnection:
 
 
 class FakePool:
+    """Hands out connections as asyncpg's pool does: ``async with acquire()``, or ``await acquire()`` and
+    ``release()``; counts those out."""
+
     def __init__(self) -> None:
         self.log: list[str] = []
+        self.out = 0
+        self.acquired = 0
 
-    @asynccontextmanager
-    async def acquire(self) -> AsyncIterator[FakeConnection]:
-        yield FakeConnection(self.log)
+    def acquire(self) -> _Acquiring:
+        return _Acquiring(self)
+
+    async def release(self, conn: FakeConnection) -> None:
+        self.out -= 1
+
+
+class _Acquiring:
+    def __init__(self, pool: FakePool) -> None:
+        self._pool = pool
+
+    def __await__(self) -> Generator[None, None, FakeConnection]:
+        return self._acquire().__await__()
+
+    async def _acquire(self) -> FakeConnection:
+        self._pool.out += 1
+        self._pool.acquired += 1
+        return FakeConnection(self._pool.log)
+
+    async def __aenter__(self) -> FakeConnection:
+        return await self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._pool.out -= 1
 
 
 class FakeWork:
@@ -153,3 +179,116 @@ async def test_work_answering_the_wrong_number_of_outcomes_fails_its_callers(poo
     async with GroupCommit(cast(Pool, pool), short, name="test") as group:
         with pytest.raises(RuntimeError, match="outcomes"):
             await group.submit(["a", "b"])
+
+
+# --- groups in flight ---------------------------------------------------------------------------------
+
+
+async def test_with_two_writers_the_next_group_goes_while_the_first_is_in_flight(
+    pool: FakePool, work: FakeWork
+) -> None:
+    async with group_commit(pool, work, writers=2) as group:
+        work.gate.clear()
+        first = asyncio.ensure_future(group.submit(["a"]))
+        await _turns(10)
+        second = asyncio.ensure_future(group.submit(["b"]))
+        await _turns(10)
+        assert work.groups == [["a"], ["b"]]  # both sent, neither committed
+        third = asyncio.ensure_future(group.submit(["c"]))
+        await _turns(10)
+        assert work.groups == [["a"], ["b"]]  # no third writer: c waits for one of them
+        work.gate.set()
+        assert list(await asyncio.gather(first, second, third)) == [["A"], ["B"], ["C"]]
+    assert work.groups == [["a"], ["b"], ["c"]]
+
+
+async def test_one_writer_sends_the_next_group_only_after_the_first_committed(
+    pool: FakePool, work: FakeWork
+) -> None:
+    async with group_commit(pool, work) as group:
+        work.gate.clear()
+        first = asyncio.ensure_future(group.submit(["a"]))
+        await _turns(10)
+        second = asyncio.ensure_future(group.submit(["b"]))
+        await _turns(10)
+        assert work.groups == [["a"]]
+        work.gate.set()
+        await asyncio.gather(first, second)
+    assert work.groups == [["a"], ["b"]]
+
+
+async def test_heavy_work_is_split_between_free_writers_and_light_work_is_not(
+    pool: FakePool, work: FakeWork
+) -> None:
+    async with group_commit(pool, work, writers=2, split_above=500, weight=_heavy) as group:
+        heavy = await asyncio.gather(*(group.submit([f"heavy-{i}"]) for i in range(4)))
+        light = await asyncio.gather(*(group.submit([f"light-{i}"]) for i in range(16)))
+    assert heavy == [[f"HEAVY-{i}"] for i in range(4)]
+    assert light == [[f"LIGHT-{i}"] for i in range(16)]
+    # 4 x 1000 split in two halves sent side by side; 16 x 1 is one group, as with one writer.
+    assert work.groups == [["heavy-0", "heavy-1"], ["heavy-2", "heavy-3"], [f"light-{i}" for i in range(16)]]
+
+
+async def test_a_group_failing_beside_another_in_flight_fails_only_its_faulty_caller(
+    pool: FakePool, work: FakeWork
+) -> None:
+    async with group_commit(pool, work, writers=2, split_above=1) as group:
+        work.gate.clear()
+        submitted = asyncio.gather(
+            group.submit(["a"]), group.submit(["broken"]), group.submit(["c"]), group.submit(["d"]),
+            return_exceptions=True,
+        )  # fmt: skip
+        await _turns(10)
+        work.gate.set()
+        outcomes = await submitted
+    assert outcomes[0] == ["A"]
+    assert isinstance(outcomes[1], RuntimeError)
+    assert list(outcomes[2:]) == [["C"], ["D"]]
+    # Split in two groups in flight; only the broken one's callers were retried one by one.
+    assert work.groups[:2] == [["a", "broken"], ["c", "d"]]
+    assert sorted(map(tuple, work.groups[2:])) == [("a",), ("broken",)]
+
+
+async def test_a_callers_own_work_commits_in_the_order_it_was_submitted(
+    pool: FakePool, work: FakeWork
+) -> None:
+    async with group_commit(pool, work, writers=2, split_above=1) as group:
+
+        async def caller(name: str) -> list[str | Exception]:
+            return [outcome for n in range(5) for outcome in await group.submit([f"{name}{n}"])]
+
+        outcomes = list(await asyncio.gather(caller("x"), caller("y"), caller("z")))
+    assert outcomes == [[f"{name.upper()}{n}" for n in range(5)] for name in "xyz"]
+    committed = [item for g in work.groups for item in g]
+    for name in "xyz":
+        assert [i for i in committed if i.startswith(name)] == [f"{name}{n}" for n in range(5)]
+
+
+async def test_a_writer_keeps_its_connection_while_work_waits_and_hands_it_back_when_idle(
+    pool: FakePool, work: FakeWork
+) -> None:
+    async with group_commit(pool, work) as group:
+        work.gate.clear()
+        first = asyncio.ensure_future(group.submit(["a"]))
+        await _turns(10)
+        rest = [asyncio.ensure_future(group.submit([f"b{i}"])) for i in range(3)]
+        await _turns(1)
+        work.gate.set()
+        await asyncio.gather(first, *rest)
+        await _turns(10)
+        assert pool.acquired == 1  # the second group went on the first one's connection
+        assert pool.out == 0  # idle: handed back
+        assert await group.submit(["c"]) == ["C"]
+        await _turns(10)
+        assert (pool.acquired, pool.out) == (2, 0)
+    assert work.groups == [["a"], ["b0", "b1", "b2"], ["c"]]
+
+
+def _heavy(item: str) -> int:
+    return 1000 if item.startswith("heavy") else 1
+
+
+async def _turns(n: int) -> None:
+    """Let the dispatcher and writers run ``n`` turns of the loop (a group takes a few to go out)."""
+    for _ in range(n):
+        await asyncio.sleep(0)

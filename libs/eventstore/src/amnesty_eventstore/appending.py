@@ -1,8 +1,8 @@
 """Appending: one statement, one round trip, for any number of appends to any streams.
 
-The statement is the schema's ``append_events`` function (migrations/0001): it locks the streams,
-recognises retries, checks every expected version before drawing positions, then writes the events
-and their outbox messages. Run alone it is its own transaction; inside a caller's transaction it is
+The statement is the schema's ``append_events_packed`` function (migrations 0001, 0003, 0008): it locks
+the streams, recognises retries, checks every expected version before drawing positions, then writes the
+events and their outbox messages. Run alone it is its own transaction; inside a caller's transaction it is
 part of that one. A version conflict is an outcome, not an SQL error, so it leaves a caller's
 transaction usable.
 """
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 
@@ -42,7 +43,7 @@ EVENT_ID_CONSTRAINT = "events_pkey"
 
 @dataclass(frozen=True, slots=True)
 class EncodedAppends:
-    """The arguments of ``append_events``: per-append arrays, then per-event arrays in append order."""
+    """The arguments of ``append_events_packed``: per-append arrays, then per-event arrays in append order."""
 
     stream_ids: list[str]
     expected_versions: list[int]
@@ -59,6 +60,9 @@ class EncodedAppends:
     headers: list[str | None] | None
 
     def arguments(self) -> tuple[object, ...]:
+        """The function's arguments: the payloads packed in one bytea, with each one's offset and length
+        (see migrations/0008: an array of them would be copied element by element on the server)."""
+        lengths = [len(payload) for payload in self.payloads]
         return (
             self.stream_ids,
             self.expected_versions,
@@ -68,7 +72,9 @@ class EncodedAppends:
             self.types,
             self.schema_versions,
             self.occurred_ons,
-            self.payloads,
+            b"".join(self.payloads),
+            list(accumulate(lengths, initial=0))[:-1],
+            lengths,
             self.metadatas,
             self.topics,
             self.keys,
@@ -156,8 +162,9 @@ def decode_outcomes(requests: Sequence[AppendRequest], rows: Sequence[Any]) -> l
 def _append_sql(schema: str) -> str:
     return store_schema(schema).sql(
         "SELECT outcome, first_version, last_version, actual_version, conflicting_ids "
-        "FROM {append_events}($1::text[], $2::int[], $3::int[], $4::int[], $5::uuid[], $6::text[], "
-        "$7::int[], $8::date[], $9::bytea[], $10::text[], $11::text[], $12::bytea[], $13::text[])"
+        "FROM {append_events_packed}($1::text[], $2::int[], $3::int[], $4::int[], $5::uuid[], $6::text[], "
+        "$7::int[], $8::date[], $9::bytea, $10::int[], $11::int[], $12::text[], $13::text[], $14::bytea[], "
+        "$15::text[])"
     )
 
 

@@ -11,9 +11,11 @@ from asyncpg.pool import PoolConnectionProxy
 if TYPE_CHECKING:
     DbConnection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
     Pool: TypeAlias = asyncpg.Pool[asyncpg.Record]
+    PooledConnection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
 else:
     DbConnection = asyncpg.Connection | PoolConnectionProxy
     Pool = asyncpg.Pool
+    PooledConnection = PoolConnectionProxy
 
 
 async def create_pool(

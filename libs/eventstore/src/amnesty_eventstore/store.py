@@ -41,16 +41,26 @@ class EventStore:
     """
 
     def __init__(
-        self, pool: Pool, schema: str, *, upcasters: Upcasters | None = None, max_group_events: int = 5000
+        self,
+        pool: Pool,
+        schema: str,
+        *,
+        upcasters: Upcasters | None = None,
+        max_group_events: int = 5000,
+        writers: int = 2,
     ) -> None:
         self.pool = pool
         self.schema = store_schema(schema).name
         self.upcasters = upcasters
+        # Two groups in flight: the next is encoded and executed while the previous one commits (see
+        # group_commit); each holds a pool connection while appends are waiting.
         self._group: GroupCommit[AppendRequest, AppendResult] = GroupCommit(
             pool,
             self._append_group,
             name=f"eventstore-{self.schema}",
             max_group_items=max_group_events,
+            writers=writers,
+            weight=_events_in,
             transactional=False,
         )
         self._append_seconds = metrics.APPEND_SECONDS.labels(self.schema)
@@ -110,3 +120,7 @@ class EventStore:
         """Age of the oldest open transaction holding back the read horizon (see horizon)."""
         async with self.pool.acquire() as conn:
             return await oldest_transaction_age_seconds(conn)
+
+
+def _events_in(request: AppendRequest) -> int:
+    return len(request.events)
