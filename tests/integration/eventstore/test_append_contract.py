@@ -1,8 +1,10 @@
 """The contract every append path of the event store keeps, one test suite for all of them.
 
-The paths: ``append_in`` (the ``append_events`` function, one statement), ``append_many_in`` (several
-appends in that one statement, as a consumer's batch does) and ``EventStore.append`` (queued for the
-group commit). Whatever the path: an append at the expected
+The paths: ``append_in`` (the ``append_events_packed`` function, one statement), ``append_many_in``
+(several appends in that one statement, as a consumer's batch does), ``EventStore.append`` (queued for
+the group commit) and the previous release's statement, ``append_events`` with an array of payloads
+(migration 0009 makes it a wrapper of the packed function, for a process of that release during an
+upgrade). Whatever the path: an append at the expected
 version writes its events in order with their outbox messages; a wrong version is a ConcurrencyError
 that writes nothing, checked before a position is drawn; a retry of a done append returns its original
 result and writes nothing more; an event id stored with other content is an EventIdConflict; a failed
@@ -30,6 +32,8 @@ from amnesty_eventstore import (
     append_in,
     append_many_in,
 )
+from amnesty_eventstore.appending import decode_outcomes, encode_appends
+from amnesty_eventstore.schemas import store_schema
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +53,37 @@ async def _many(
     raise outcome
 
 
+async def _previous_statement(
+    conn: DbConnection, schema: str, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion
+) -> AppendResult:
+    request = AppendRequest(stream, events, expected)
+    encoded = encode_appends([request])
+    rows = await conn.fetch(
+        store_schema(schema).sql(
+            "SELECT outcome, first_version, last_version, actual_version, conflicting_ids "
+            "FROM {append_events}($1::text[], $2::int[], $3::int[], $4::int[], $5::uuid[], $6::text[], "
+            "$7::int[], $8::date[], $9::bytea[], $10::text[], $11::text[], $12::bytea[], $13::text[])"
+        ),
+        encoded.stream_ids,
+        encoded.expected_versions,
+        encoded.event_counts,
+        encoded.append_of,
+        encoded.event_ids,
+        encoded.types,
+        encoded.schema_versions,
+        encoded.occurred_ons,
+        encoded.payloads,
+        encoded.metadatas,
+        encoded.topics,
+        encoded.keys,
+        encoded.headers,
+    )
+    (outcome,) = decode_outcomes([request], rows)
+    if isinstance(outcome, AppendResult):
+        return outcome
+    raise outcome
+
+
 def _group_commit(store: EventStore) -> Append:
     async def append(
         _conn: DbConnection, _schema: str, stream: str, events: Sequence[NewEvent], expected: ExpectedVersion
@@ -58,7 +93,7 @@ def _group_commit(store: EventStore) -> Append:
     return append
 
 
-PATHS = ("function", "many", "group-commit")
+PATHS = ("function", "many", "group-commit", "previous-statement")
 
 
 @pytest.fixture(params=PATHS)
@@ -67,6 +102,7 @@ def append(request: pytest.FixtureRequest, store: EventStore) -> Append:
         "function": append_in,
         "many": _many,
         "group-commit": _group_commit(store),
+        "previous-statement": _previous_statement,
     }
     return paths[request.param]
 
