@@ -188,9 +188,7 @@ async def test_with_two_writers_the_next_group_goes_while_the_first_is_in_flight
     pool: FakePool, work: FakeWork
 ) -> None:
     async with group_commit(pool, work, writers=2) as group:
-        work.gate.clear()
-        first = asyncio.ensure_future(group.submit(["a"]))
-        await _turns(10)
+        first = await _first_group_in_flight(group, work)
         second = asyncio.ensure_future(group.submit(["b"]))
         await _turns(10)
         assert work.groups == [["a"], ["b"]]  # both sent, neither committed
@@ -206,9 +204,7 @@ async def test_one_writer_sends_the_next_group_only_after_the_first_committed(
     pool: FakePool, work: FakeWork
 ) -> None:
     async with group_commit(pool, work) as group:
-        work.gate.clear()
-        first = asyncio.ensure_future(group.submit(["a"]))
-        await _turns(10)
+        first = await _first_group_in_flight(group, work)
         second = asyncio.ensure_future(group.submit(["b"]))
         await _turns(10)
         assert work.groups == [["a"]]
@@ -268,9 +264,7 @@ async def test_a_writer_keeps_its_connection_while_work_waits_and_hands_it_back_
     pool: FakePool, work: FakeWork
 ) -> None:
     async with group_commit(pool, work) as group:
-        work.gate.clear()
-        first = asyncio.ensure_future(group.submit(["a"]))
-        await _turns(10)
+        first = await _first_group_in_flight(group, work)
         rest = [asyncio.ensure_future(group.submit([f"b{i}"])) for i in range(3)]
         await _turns(1)
         work.gate.set()
@@ -282,6 +276,16 @@ async def test_a_writer_keeps_its_connection_while_work_waits_and_hands_it_back_
         await _turns(10)
         assert (pool.acquired, pool.out) == (2, 0)
     assert work.groups == [["a"], ["b0", "b1", "b2"], ["c"]]
+
+
+async def _first_group_in_flight(
+    group: GroupCommit[str, str], work: FakeWork
+) -> asyncio.Future[list[str | Exception]]:
+    """Submit ["a"] with the work held at its gate: its group is sent and not committed."""
+    work.gate.clear()
+    first = asyncio.ensure_future(group.submit(["a"]))
+    await _turns(10)
+    return first
 
 
 def _heavy(item: str) -> int:
