@@ -32,7 +32,8 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -811,30 +812,53 @@ def fresh_logs(name: str) -> Path:
     return logs
 
 
-async def main(args: argparse.Namespace) -> None:
+@dataclass(frozen=True)
+class BenchStack:
+    endpoints: Endpoints
+    pool: Pool  # the admin's
+    logs: Path  # the run's service logs
+    load: str  # the load average before the run
+
+
+@asynccontextmanager
+async def bench_stack(logs: str) -> AsyncIterator[BenchStack]:
+    """The local stack up (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS), an admin pool, a fresh folder for
+    the services' logs under bench-results/, and the load average before anything ran."""
     stack = Stack(InfraSettings())
     await stack.up()
-    endpoints = stack.endpoints
-    logs = fresh_logs("e2e-logs")
+    folder = fresh_logs(logs)
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    pool = await create_pool(stack.endpoints.admin_database_url, min_size=2, max_size=8)
+    try:
+        yield BenchStack(stack.endpoints, pool, folder, load)
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def production_pipeline(bench: BenchStack, batch_max_records: int) -> AsyncIterator[Pipeline]:
+    """The three services under test (not started) with production settings (``tune``)."""
+    async with pipeline_under_test(
+        bench.endpoints, bench.pool, bench.logs, batch_max_records=batch_max_records
+    ) as pipeline:
+        tune(pipeline)
+        yield pipeline
+
+
+async def main(args: argparse.Namespace) -> None:
     cases, returns = window_1_persons(THROUGHPUT_PERSONS, args.submissions // 2, "throughput")
     # All cases first, then all returns: on the upstream topic each person's case comes before the return,
     # though not on the same partition (upstream keys are record ids, not persons).
     messages = cases + returns
-    pool = await create_pool(endpoints.admin_database_url, min_size=2, max_size=8)
-    try:
+    async with bench_stack("e2e-logs") as bench:
+        endpoints, pool = bench.endpoints, bench.pool
         raw = await bench_raw(endpoints, messages)
-        async with pipeline_under_test(
-            endpoints, pool, logs, batch_max_records=args.batch_max_records
-        ) as pipeline:
-            tune(pipeline)
+        async with production_pipeline(bench, args.batch_max_records) as pipeline:
             run = await bench_throughput(endpoints, pool, pipeline, messages, args.timeout)
             latency = await bench_latency(
                 endpoints, pipeline, run.measured, args.latency_rate, args.latency_seconds, args.timeout
             )
-    finally:
-        await pool.close()
-    report = table(args, raw, run, latency, load)
+    report = table(args, raw, run, latency, bench.load)
     print(report)
     print(json.dumps({"written": write_report(report)}))
     if args.cpu_before is not None:

@@ -23,14 +23,13 @@ from typing import Any
 
 import httpx2
 
-from amnesty_eventstore import Pool, create_pool
-from amnesty_runtime.settings import InfraSettings
-from amnesty_runtime.stack import Endpoints, Stack
+from amnesty_eventstore import Pool
+from amnesty_runtime.stack import Endpoints
 from amnesty_simulator.calibration import calibrate, read_figures
 from amnesty_simulator.world import scaled
-from tests.bench.bench_e2e import OUT, fresh_logs, measured_code, progress, tune
+from tests.bench.bench_e2e import OUT, bench_stack, measured_code, production_pipeline, progress
 from tests.support.kafka import end_offsets
-from tests.support.pipeline import Pipeline, pipeline_under_test
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import checkpoints_cover, eventually
 
 REPORT = OUT / "history.md"
@@ -146,19 +145,9 @@ def table(history: History, load: str) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    stack = Stack(InfraSettings())
-    await stack.up()
-    endpoints = stack.endpoints
-    logs = fresh_logs("history-logs")
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    pool = await create_pool(endpoints.admin_database_url, min_size=2, max_size=8)
-    try:
-        async with pipeline_under_test(endpoints, pool, logs, batch_max_records=500) as pipeline:
-            tune(pipeline)
-            history = await bench_history(endpoints, pool, pipeline, args.scale, args.timeout)
-    finally:
-        await pool.close()
-    report = table(history, load)
+    async with bench_stack("history-logs") as bench, production_pipeline(bench, 500) as pipeline:
+        history = await bench_history(bench.endpoints, bench.pool, pipeline, args.scale, args.timeout)
+    report = table(history, bench.load)
     print(report)
     OUT.mkdir(exist_ok=True)
     REPORT.write_text(report)
