@@ -7,7 +7,7 @@ from aiokafka.partitioner import murmur2 as reference_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amnesty_eventstore.partitioning import KeyedPartitioner, murmur2
+from amnesty_eventstore.partitioning import murmur2, partition_of
 
 
 @given(st.binary(max_size=200))
@@ -26,9 +26,4 @@ def test_murmur2_of_the_java_clients_test_keys() -> None:
 @given(st.binary(min_size=0, max_size=64), st.integers(min_value=1, max_value=64))
 def test_a_key_goes_to_the_default_partitioners_partition(key: bytes, partitions: int) -> None:
     every = list(range(partitions))
-    assert KeyedPartitioner()(key, every, every) == DefaultPartitioner()(key, every, every)
-
-
-def test_a_record_without_key_goes_to_an_available_partition() -> None:
-    assert KeyedPartitioner()(None, [0, 1, 2, 3], [2]) == 2
-    assert KeyedPartitioner()(None, [0, 1, 2], []) in {0, 1, 2}
+    assert partition_of(key, every) == DefaultPartitioner()(key, every, every)

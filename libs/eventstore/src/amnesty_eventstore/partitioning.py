@@ -1,4 +1,4 @@
-"""Kafka's default partitioner for keyed records, as the relay's producer computes it per message.
+"""Kafka's default partitioner for keyed records, as the relay computes it for every message it batches.
 
 A keyed record goes to ``murmur2(key) & 0x7fffffff`` modulo the topic's partition count: the Java client's
 rule, which every producer of a topic must share so that one key's records stay on one partition.
@@ -8,7 +8,6 @@ aiokafka computes murmur2 a byte at a time in Python; this reads the key's 4-byt
 
 from __future__ import annotations
 
-import random
 import struct
 from collections.abc import Sequence
 from typing import Final
@@ -41,11 +40,7 @@ def murmur2(data: bytes) -> int:
     return h ^ (h >> 15)
 
 
-class KeyedPartitioner:
-    """aiokafka's ``partitioner`` callable: a key's partition as Kafka's default partitioner picks it; a
-    record without a key to any available partition."""
-
-    def __call__(self, key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]) -> int:
-        if key is None:
-            return random.choice(available or all_partitions)  # noqa: S311 - spreading load, not a secret
-        return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
+def partition_of(key: bytes, partitions: Sequence[int]) -> int:
+    """The partition of ``partitions`` (all of the topic's, sorted) that Kafka's default partitioner gives
+    a record keyed ``key``."""
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]

@@ -21,7 +21,7 @@ from aiokafka.errors import MessageSizeTooLargeError, UnknownTopicOrPartitionErr
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from amnesty_eventstore.partitioning import KeyedPartitioner
+from amnesty_eventstore.partitioning import partition_of
 
 MAX_REQUEST_BYTES: Final = 1024 * 1024
 """The largest request the relay's producer sends (aiokafka's ``max_request_size``, Kafka's default)."""
@@ -44,9 +44,6 @@ class BatchProducer(Protocol):
     async def partitions_for(self, topic: str) -> set[int]: ...
     def create_batch(self) -> BatchBuilder: ...
     async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> asyncio.Future[Any]: ...
-
-
-_partitioner = KeyedPartitioner()
 
 
 async def publish_in_batches(
@@ -72,9 +69,7 @@ async def publish_in_batches(
     try:
         for record in records:
             every = partitions[record.topic]
-            partition = (
-                unkeyed[record.topic] if record.key is None else _partitioner(record.key, every, every)
-            )
+            partition = unkeyed[record.topic] if record.key is None else partition_of(record.key, every)
             batch = open_batches.get((record.topic, partition))
             if batch is None or not _append(batch, record):
                 if batch is not None:  # full: queue it, then start the partition's next one
