@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 
@@ -10,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from amnesty_eventstore import DbConnection, Pool
 from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
-from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+from amnesty_eventstore.kafka_batches import Fetching, subscribe_checkpointed
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import kafka_test_broker
 from tests.support.waiting import eventually
@@ -73,3 +74,38 @@ async def test_failing_batches_are_applied_once_in_order_with_the_next_one_prepa
     ), "each message applied exactly once"
     for k in range(KEYS):
         assert [r["n"] for r in rows if r["key"] == f"k{k}"] == list(range(PER_KEY)), "one key, in order"
+
+
+async def test_a_trickle_held_by_the_broker_arrives_as_one_batch(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    """Messages sent one by one, well apart, are answered together once ``min_bytes`` of them are there:
+    the broker holds the fetch rather than answering at the first."""
+    batches: list[int] = []
+
+    async def handle(_conn: DbConnection, deliveries: Sequence[Delivery]) -> None:
+        batches.append(len(deliveries))
+
+    consumer = CheckpointedConsumer(admin_pool, fresh_schema, "g", handle)
+    broker = kafka_test_broker(endpoints.kafka_admin)
+    # Each message is a record batch of about 1,070 bytes on the broker: four fall short of 4,500, five
+    # reach it. The wait is far longer than the sending takes.
+    held = Fetching(wait_ms=10_000, min_bytes=4_500)
+    pipeline = subscribe_checkpointed(broker, consumer, fresh_topic, max_records=100, fetching=held)
+    producer = AIOKafkaProducer(**endpoints.kafka_admin.aiokafka(), acks="all")
+    async with broker:
+        await broker.start()
+        await producer.start()
+        try:
+            for _ in range(5):
+                await producer.send_and_wait(fresh_topic, b"x" * 1000, key=b"k")
+                await asyncio.sleep(0.2)  # answered at the first record, each would be a batch of its own
+        finally:
+            await producer.stop()
+        await eventually(lambda: _sum(batches), lambda n: n == 5, timeout_s=30)
+    await pipeline.settle()
+    assert batches == [5]
+
+
+async def _sum(batches: list[int]) -> int:
+    return sum(batches)

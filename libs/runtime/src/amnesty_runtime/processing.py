@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import DbConnection, Pool
 from amnesty_eventstore.consumption import AfterCommit, BatchHandler, CheckpointedConsumer, Delivery
-from amnesty_eventstore.kafka_batches import BatchPipeline, Membership, subscribe_checkpointed
+from amnesty_eventstore.kafka_batches import BatchPipeline, Fetching, Membership, subscribe_checkpointed
 from amnesty_runtime.metrics import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
 from amnesty_runtime.policy import BatchReport, Policy
 
@@ -85,9 +85,11 @@ def subscribe_policy(
     max_records: int,
     persistent: bool = True,
     membership: Membership = Membership(),  # noqa: B008 - frozen: one shared default is safe
+    fetching: Fetching = Fetching(),  # noqa: B008 - frozen too
 ) -> BatchPipeline:
     """Subscribe ``consumer`` (from ``policy_consumer``) to ``topics``, each batch prepared by ``policy``
-    while the previous one commits; as a static member of the group when ``membership`` names one."""
+    while the previous one commits; as a static member of the group when ``membership`` names one, the
+    broker gathering batches as ``fetching`` says."""
     return subscribe_checkpointed(
         broker,
         consumer,
@@ -97,6 +99,7 @@ def subscribe_policy(
         prepare=counted(policy),
         forget=policy.forget,
         membership=membership,
+        fetching=fetching,
     )
 
 

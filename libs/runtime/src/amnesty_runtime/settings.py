@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
-from amnesty_eventstore.kafka_batches import Membership
+from amnesty_eventstore.kafka_batches import Fetching, Membership
 from amnesty_runtime.http_server import ServerLimits
 from amnesty_runtime.kafka_client import SCRAM_SHA_512, KafkaClientOptions, SaslMechanism, SecurityProtocol
 
@@ -200,6 +200,15 @@ class ServiceSettings(BaseSettings):
         "to 30 min).",
     )
 
+    batch_wait_ms: int = Field(
+        default=50,
+        ge=0,
+        le=500,
+        description="How long the broker may hold a fetch to gather a batch when records trickle in: "
+        "batches of many messages instead of one each, for at most this much latency per hop; a backlog is "
+        "served at once. 0: each fetch answers with the first record.",
+    )
+
     @field_validator("instance_id")
     @classmethod
     def _hostname_expanded(cls, value: str | None) -> str | None:
@@ -209,6 +218,11 @@ class ServiceSettings(BaseSettings):
     def membership(self) -> Membership:
         """How this instance joins its consumer groups."""
         return Membership(self.instance_id, int(self.session_timeout_s * 1000))
+
+    @property
+    def fetching(self) -> Fetching:
+        """How this instance's consumers fetch their batches."""
+        return Fetching(self.batch_wait_ms)
 
     def server_limits(self) -> ServerLimits:
         """The HTTP server's limits, from these settings."""

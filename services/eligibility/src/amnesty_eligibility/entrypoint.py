@@ -58,6 +58,7 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
                 topic=settings.cases_topic,
                 max_records=settings.batch_max_records,
                 membership=settings.membership,
+                fetching=settings.fetching,
             )
         ]
 

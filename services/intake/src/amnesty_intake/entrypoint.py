@@ -77,6 +77,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
                     topic=settings.upstream_topic,
                     max_records=settings.batch_max_records,
                     membership=settings.membership,
+                    fetching=settings.fetching,
                 )
             ]
 

@@ -7,7 +7,7 @@ from faststream.kafka import KafkaBroker
 from amnesty_eligibility.service_layer.handlers import Eligibility
 from amnesty_eventstore import Pool
 from amnesty_eventstore.consumption import CheckpointedConsumer
-from amnesty_eventstore.kafka_batches import BatchPipeline, Membership
+from amnesty_eventstore.kafka_batches import BatchPipeline, Fetching, Membership
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 from amnesty_runtime.provenance import Verified
 
@@ -26,6 +26,7 @@ def subscribe_cases(
     topic: str,
     max_records: int,
     membership: Membership,
+    fetching: Fetching,
 ) -> BatchPipeline:
     """Eligibility (behind its provenance check, as the service runs it) over ``topic``."""
     return subscribe_policy(
@@ -35,4 +36,5 @@ def subscribe_cases(
         topic,
         max_records=max_records,
         membership=membership,
+        fetching=fetching,
     )

@@ -6,7 +6,7 @@ from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import Pool
 from amnesty_eventstore.consumption import CheckpointedConsumer
-from amnesty_eventstore.kafka_batches import BatchPipeline, Membership
+from amnesty_eventstore.kafka_batches import BatchPipeline, Fetching, Membership
 from amnesty_intake.service_layer.admission import Admission
 from amnesty_runtime.processing import policy_consumer, subscribe_policy
 
@@ -27,6 +27,7 @@ def subscribe_upstream(
     topic: str,
     max_records: int,
     membership: Membership,
+    fetching: Fetching,
 ) -> BatchPipeline:
     return subscribe_policy(
         broker,
@@ -35,4 +36,5 @@ def subscribe_upstream(
         topic,
         max_records=max_records,
         membership=membership,
+        fetching=fetching,
     )

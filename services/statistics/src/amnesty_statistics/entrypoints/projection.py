@@ -137,6 +137,7 @@ class LiveProjection:
             max_records=self._settings.batch_max_records,
             persistent=False,
             membership=self._settings.membership,
+            fetching=self._settings.fetching,
         )
         await self.stop()
         await pipeline.subscriber.start()
