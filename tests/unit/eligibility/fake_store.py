@@ -40,10 +40,10 @@ class FakePersonStore:
             events = self.streams.get(stream_id, [])
             stream.version = len(events)
             stream.case_events = [
-                CASE_EVENT_ADAPTER.validate_python(e.data) for e in events if e.type in CASE_EVENT_MODELS
+                CASE_EVENT_ADAPTER.validate_python(e.document) for e in events if e.type in CASE_EVENT_MODELS
             ]
             stream.decisions = [
-                DECISION_EVENT_ADAPTER.validate_python(e.data)
+                DECISION_EVENT_ADAPTER.validate_python(e.document)
                 for e in events
                 if e.type in DECISION_EVENT_MODELS
             ]

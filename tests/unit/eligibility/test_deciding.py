@@ -37,7 +37,7 @@ async def test_a_first_offence_returned_in_window_1_is_granted_once_even_when_re
     report = await policy.prepare(batch)(None, batch)  # type: ignore[arg-type]  # the fake needs no conn
     assert list(report.types) == ["CaseOpened", "VoluntaryReturn"]
     (decision,) = store.published(DECISIONS)
-    assert (decision.type, decision.data["data"]["regime"]) == ("AmnestyGranted", "window-1")
+    assert (decision.type, decision.document["data"]["regime"]) == ("AmnestyGranted", "window-1")
     # The return again at a later offset (a relay's resend): recorded before, so decided before.
     again = _deliveries(returned, start=2)
     await policy.prepare(again)(None, again)  # type: ignore[arg-type]

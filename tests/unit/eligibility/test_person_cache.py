@@ -71,7 +71,7 @@ async def test_a_person_of_a_committed_batch_is_decided_again_without_a_read() -
     await apply(policy, returned, start=1)
     assert store.reads == ["p1"], "the return found the person in the cache"
     (decision,) = store.published(DECISIONS)
-    assert (decision.type, decision.data["data"]["regime"]) == ("AmnestyGranted", "window-1")
+    assert (decision.type, decision.document["data"]["regime"]) == ("AmnestyGranted", "window-1")
     assert len(store.streams["person-p1"]) == 3
 
 

@@ -30,12 +30,13 @@ async def test_a_new_submission_becomes_a_pseudonymized_case_event_of_its_person
     (event,) = store.events
     assert (event.type, event.topic, event.event_id) == ("CaseOpened", "cases", outcome.event_id)
     person = Pseudonymizer(KEY).person(PERSON_ID)
-    assert (list(store.streams), event.key, event.data["person"]) == ([f"person-{person}"], person, person)
-    recorded = json.dumps(event.data)
+    recorded_person = event.document["person"]
+    assert (list(store.streams), event.key, recorded_person) == ([f"person-{person}"], person, person)
+    recorded = json.dumps(event.document)
     assert PERSON_ID not in recorded
     assert CASE_NUMBER not in recorded
     submission_id = Pseudonymizer(KEY).submission_id("s-1")
-    assert event.data["submission"] == {"source": "erdr", "submission_id": submission_id}
+    assert event.document["submission"] == {"source": "erdr", "submission_id": submission_id}
 
 
 async def test_a_resend_is_a_duplicate_and_other_content_under_its_key_is_rejected() -> None:

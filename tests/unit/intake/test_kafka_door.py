@@ -39,6 +39,6 @@ async def test_submissions_through_the_door_are_recorded_rejected_and_counted() 
         await pipeline.settle()
     pseudonyms = Pseudonymizer(KEY)
     expected = [pseudonyms.submission_id("d-1"), pseudonyms.submission_id("d-2")]
-    assert [e.data["submission"]["submission_id"] for e in store.events] == expected
+    assert [e.document["submission"]["submission_id"] for e in store.events] == expected
     assert [json.loads(d.value)["reason"] for d in store.dead_letters] == ["invalid-json"]
     assert (_consumed("CaseOpened") - before_opened, _consumed("invalid") - before_invalid) == (2, 1)

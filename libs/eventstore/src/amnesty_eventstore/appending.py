@@ -110,7 +110,7 @@ def encode_appends(requests: Sequence[AppendRequest]) -> EncodedAppends:
         types=[event.type for event in events],
         schema_versions=[event.schema_version for event in events],
         occurred_ons=[event.occurred_on for event in events],
-        payloads=[orjson.dumps(event.data) for event in events],
+        payloads=[event.payload_json() for event in events],
         metadatas=[orjson.dumps(event.metadata).decode() if event.metadata else None for event in events],
         # Whole-array NULLs let the function skip the outbox when no event goes there.
         topics=[event.topic for event in events] if routed else None,

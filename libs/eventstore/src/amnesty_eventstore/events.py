@@ -9,6 +9,8 @@ from datetime import date, datetime
 from typing import Any, Final, NamedTuple
 from uuid import UUID
 
+import orjson
+
 from amnesty_eventstore.checkpoints import Checkpoint
 
 
@@ -35,21 +37,32 @@ ExpectedVersion = int | StreamState
 class NewEvent:
     """An event to append.
 
-    ``data`` is the payload, for this system the whole JSON envelope of the contract. With a ``topic``,
-    the same transaction writes an outbox message: the payload's JSON bytes under ``key`` (the Kafka
-    key, e.g. the person pseudonym) with ``headers``. A retry is recognised by ``event_id`` with the
-    same stream, type, schema version and data; ``metadata`` (tracing context) is not compared.
+    ``data`` is the payload, for this system the whole JSON envelope of the contract, or that payload's
+    JSON bytes as they arrived (a fact kept as received, not decoded and encoded again; they must be
+    one JSON object). With a ``topic``, the same transaction writes an outbox message: the payload's
+    JSON bytes under ``key`` (the Kafka key, e.g. the person pseudonym) with ``headers``. A retry is
+    recognised by ``event_id`` with the same stream, type, schema version and data (compared as JSON,
+    whichever form it came in); ``metadata`` (tracing context) is not compared.
     """
 
     event_id: UUID
     type: str
-    data: Mapping[str, Any]
+    data: Mapping[str, Any] | bytes
     schema_version: int = 1
     occurred_on: date | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     topic: str | None = None
     key: bytes | str | None = None
     headers: Mapping[str, str] | None = None
+
+    @property
+    def document(self) -> Mapping[str, Any]:
+        """The payload as a mapping, whichever form it was given in."""
+        return orjson.loads(self.data) if isinstance(self.data, bytes) else self.data
+
+    def payload_json(self) -> bytes:
+        """The payload's JSON bytes: as given, or encoded once."""
+        return self.data if isinstance(self.data, bytes) else orjson.dumps(self.data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,11 @@ from typing import Any
 from uuid import UUID
 
 from amnesty_contracts import (
-    CASE_EVENT_MODELS,
-    DECISION_EVENT_MODELS,
     DECISIONS,
     CaseEvent,
     DecisionEvent,
     Rejection,
     RejectionReason,
-    case_event_documents,
     decision_event_documents,
     new_event_id,
     parse_case_events,
@@ -122,7 +119,7 @@ def _decide(
     """Each person's new events (facts, then the decisions they call for), and the refused deliveries;
     ``persons`` (by stream id) end as the batch leaves them."""
     owners = dict(stored_in)
-    appends: defaultdict[str, list[CaseEvent | DecisionEvent]] = defaultdict(list)
+    appends: defaultdict[str, list[NewEvent | DecisionEvent]] = defaultdict(list)
     refused: list[tuple[Delivery, Rejection]] = []
     for delivery, event in events:
         stream_id = person_streams.stream_of(event.person)
@@ -134,29 +131,25 @@ def _decide(
         persons[stream_id], decisions = persons[stream_id].handle(
             event, eligibility.rules, now=now, new_id=eligibility.new_id
         )
-        appends[stream_id] += [event, *decisions]
-    return _new_events(appends, eligibility.decisions_topic), refused
+        # The fact is kept as the bytes it arrived in: they are the envelope intake recorded and the
+        # parser has just validated, so dumping the model back to JSON would only rebuild them.
+        appends[stream_id] += [_new_event(event, delivery.value, None), *decisions]
+    return _decisions_dumped(appends, eligibility.decisions_topic), refused
 
 
-def _new_events(
-    appends: Mapping[str, list[CaseEvent | DecisionEvent]], decisions_topic: str
+def _decisions_dumped(
+    appends: Mapping[str, list[NewEvent | DecisionEvent]], decisions_topic: str
 ) -> dict[str, list[NewEvent]]:
-    """Each person's events to append: the facts (case events as received) dumped in one serializer
-    call, the decisions (with their outbox messages) in another, rather than one call per event."""
-    events = [e for new in appends.values() for e in new]
-    facts: list[CaseEvent] = [e for e in events if isinstance(e, _CASE_EVENT_CLASSES)]
-    decisions: list[DecisionEvent] = [e for e in events if isinstance(e, _DECISION_CLASSES)]
-    new_events = {
-        id(e): _new_event(e, data, None) for e, data in zip(facts, case_event_documents(facts), strict=True)
-    } | {
-        id(d): _new_event(d, data, decisions_topic)
-        for d, data in zip(decisions, decision_event_documents(decisions), strict=True)
-    }
-    return {s: [new_events[id(e)] for e in new] for s, new in appends.items()}
-
-
-_CASE_EVENT_CLASSES = tuple(CASE_EVENT_MODELS.values())
-_DECISION_CLASSES = tuple(DECISION_EVENT_MODELS.values())
+    """Each person's events to append, the decisions (with their outbox messages) dumped in one
+    serializer call for the whole batch rather than one call per event, each in its place."""
+    decisions = [e for new in appends.values() for e in new if not isinstance(e, NewEvent)]
+    dumped = iter(
+        [
+            _new_event(d, data, decisions_topic)
+            for d, data in zip(decisions, decision_event_documents(decisions), strict=True)
+        ]
+    )
+    return {s: [e if isinstance(e, NewEvent) else next(dumped) for e in new] for s, new in appends.items()}
 
 
 # The same event id under two persons is a producer's mistake; appending it would fail the whole batch
@@ -166,7 +159,7 @@ _TAKEN_EVENT_ID = Rejection(
 )
 
 
-def _new_event(event: CaseEvent | DecisionEvent, data: dict[str, Any], topic: str | None) -> NewEvent:
+def _new_event(event: CaseEvent | DecisionEvent, data: dict[str, Any] | bytes, topic: str | None) -> NewEvent:
     """A fact (no topic: kept in the person's stream only) or a decision (also to ``topic``, keyed by
     the person)."""
     return NewEvent(
