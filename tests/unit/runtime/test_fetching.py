@@ -8,6 +8,7 @@ from pydantic_settings import SettingsConfigDict
 
 from amnesty_eventstore.kafka_batches import Fetching
 from amnesty_runtime.settings import ServiceSettings
+from amnesty_statistics.settings import StatisticsSettings
 
 
 class _Settings(ServiceSettings):
@@ -37,3 +38,10 @@ def test_a_wait_outside_0_to_500_ms_is_refused(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("AMNESTY_SOMESERVICE_BATCH_WAIT_MS", wait)
     with pytest.raises(ValidationError, match="batch_wait_ms"):
         _Settings()
+
+
+def test_the_statistics_projection_waits_longer_for_its_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AMNESTY_STATISTICS_BATCH_WAIT_MS", raising=False)
+    assert StatisticsSettings().fetching == Fetching(250)
+    monkeypatch.setenv("AMNESTY_STATISTICS_BATCH_WAIT_MS", "50")
+    assert StatisticsSettings().fetching == Fetching(50)

@@ -28,6 +28,14 @@ class StatisticsSettings(ServiceSettings):
         default=REJECTED, description="Where events of unproven provenance are dead-lettered."
     )
     batch_max_records: int = Field(default=500, ge=1)
+    batch_wait_ms: int = Field(
+        default=250,
+        ge=0,
+        le=500,
+        description="As every service's (see ServiceSettings), longer: the read model is for people "
+        "watching a page, and at 1,000 returns/s batches of a quarter second cost the projection a fifth "
+        "less CPU than batches of 50 ms, CPU the decisions on the same machine then have.",
+    )
     rebuild_batch_max_records: int = Field(default=2000, ge=1, description="Batches of a rebuild.")
     rebuild_workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
