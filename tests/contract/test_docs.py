@@ -4,6 +4,7 @@ repository, the regimes table is the shipped rule set's, and the contract page n
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -38,10 +39,18 @@ OUTSIDE: Final = re.compile(r"(?<![\w/.#-])(?:contract|domain|architecture|style
 
 
 def _project_files(suffixes: set[str], names: frozenset[str] = frozenset()) -> Iterator[Path]:
-    for path in sorted(REPO.rglob("*")):
-        relative = path.relative_to(REPO)
+    """The project's own files: tracked or not yet added, never what git ignores (bench results, logs,
+    the stack's data), which a developer's checkout has and a clean clone has not."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for relative in sorted(filter(None, listed.split("\0"))):
+        path = REPO / relative
         text = path.suffix in suffixes or path.name in names
-        if SKIPPED.intersection(relative.parts) or not path.is_file() or not text:
+        if SKIPPED.intersection(path.parts) or not path.is_file() or not text:
             continue
         yield path
 
