@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import orjson
+import psutil
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
 from prometheus_client import REGISTRY
 
@@ -360,15 +361,71 @@ class CpuMeter:
         return 100.0 * (1 - (idle - self._start[1]) / max(1, total - self._start[0]))
 
 
-async def best_of(rounds: int, seconds: float, contenders: dict[str, Measure]) -> dict[str, float]:
-    """Alternate the contenders round by round; each one's best rate (events/s)."""
-    best: dict[str, float] = dict.fromkeys(contenders, 0.0)
+@dataclass(frozen=True)
+class Best:
+    """A contender's best round: its rate, and the CPU it cost per event in that round."""
+
+    rate: float = 0.0
+    client_us: float = 0.0
+    server_us: float | None = None
+
+
+class CpuUse:
+    """CPU seconds used so far by this process (every contender's client side: ours, the library's threads,
+    raw asyncpg) and, when the database runs on this machine, by the PostgreSQL server's processes."""
+
+    def __init__(self, postmaster: psutil.Process | None) -> None:
+        self._client = psutil.Process()
+        self._postmaster = postmaster
+
+    def client_s(self) -> float:
+        t = self._client.cpu_times()
+        return float(t.user + t.system)
+
+    def server_s(self) -> float | None:
+        if self._postmaster is None:
+            return None
+        t = self._postmaster.cpu_times()
+        # Backends that ended were added to the postmaster's children_* times when it reaped them.
+        total = t.user + t.system + t.children_user + t.children_system
+        for backend in self._postmaster.children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                b = backend.cpu_times()
+                total += b.user + b.system
+        return float(total)
+
+
+async def best_of(
+    rounds: int, seconds: float, contenders: dict[str, Measure], cpu: CpuUse
+) -> dict[str, Best]:
+    """Alternate the contenders round by round; each one's best round (events/s, CPU per event)."""
+    best: dict[str, Best] = dict.fromkeys(contenders, Best())
     for _ in range(rounds):
         for name, measure in contenders.items():
+            client, server = cpu.client_s(), cpu.server_s()
             started = time.perf_counter()
             count = await measure(seconds)
-            best[name] = max(best[name], count / (time.perf_counter() - started))
+            rate = count / (time.perf_counter() - started)
+            if rate > best[name].rate:
+                server_after = cpu.server_s()
+                best[name] = Best(
+                    rate,
+                    1e6 * (cpu.client_s() - client) / max(count, 1),
+                    None
+                    if server is None or server_after is None
+                    else 1e6 * (server_after - server) / max(count, 1),
+                )
     return best
+
+
+def cpu_note(best: dict[str, Best]) -> str:
+    """CPU per event in each contender's best round: this process, and the local PostgreSQL server."""
+
+    def per_event(b: Best) -> str:
+        server = "" if b.server_us is None else f" + {b.server_us:.0f} µs PostgreSQL"
+        return f"{b.client_us:.0f} µs client{server}"
+
+    return "CPU per event: " + "; ".join(f"{name} {per_event(b)}" for name, b in best.items())
 
 
 def group_callers(schema: str, sample: str) -> float:
@@ -381,31 +438,39 @@ def group_size(schema: str) -> float:
     return group_callers(schema, "sum") / (group_callers(schema, "count") or 1.0)
 
 
-async def appends(ours: Ours, library: Library, raw: Raw, rounds: int, seconds: float) -> list[Result]:
+async def appends(
+    ours: Ours, library: Library, raw: Raw, rounds: int, seconds: float, cpu: CpuUse
+) -> list[Result]:
     results = []
     best = await best_of(
-        rounds, seconds, {"ours": ours.sequential, "library": library.sequential, "raw": raw.sequential}
+        rounds, seconds, {"ours": ours.sequential, "library": library.sequential, "raw": raw.sequential}, cpu
     )
     results.append(
-        Result("single-event appends, 1 connection, sequential", best["ours"], best["library"], best["raw"])
+        Result(
+            "single-event appends, 1 connection, sequential",
+            best["ours"].rate,
+            best["library"].rate,
+            best["raw"].rate,
+            note=cpu_note(best),
+        )
     )
     groups_before = group_callers(ours.schema, "count")
     sum_before = group_callers(ours.schema, "sum")
     best = await best_of(
-        rounds, seconds, {"ours": ours.concurrent, "library": library.concurrent, "raw": raw.concurrent}
+        rounds, seconds, {"ours": ours.concurrent, "library": library.concurrent, "raw": raw.concurrent}, cpu
     )
     groups = group_callers(ours.schema, "count") - groups_before
     appended = group_callers(ours.schema, "sum") - sum_before
     results.append(
         Result(
             f"single-event appends, {CONCURRENT_WRITERS} concurrent writers",
-            best["ours"],
-            best["library"],
-            best["raw"],
+            best["ours"].rate,
+            best["library"].rate,
+            best["raw"].rate,
             "≥ 3x library and above raw",
             f"ours: group commit, {appended / max(groups, 1):.1f} appends per transaction on average; "
             f"library: {CONCURRENT_WRITERS} threads, pool of {CONCURRENT_WRITERS}; "
-            f"raw: {CONCURRENT_WRITERS} connections, one transaction per event",
+            f"raw: {CONCURRENT_WRITERS} connections, one transaction per event. {cpu_note(best)}",
         )
     )
     for writers in (1, BATCH_WRITERS):
@@ -417,24 +482,26 @@ async def appends(ours: Ours, library: Library, raw: Raw, rounds: int, seconds: 
                 "library": functools.partial(library.batched, writers=writers),
                 "raw": functools.partial(raw.batched, writers=writers),
             },
+            cpu,
         )
+        same_envelopes = "raw: INSERT … SELECT unnest of the same envelopes. " if writers == 1 else ""
         results.append(
             Result(
                 f"batched appends, {BATCH} events per append, {writers} writer{'s' if writers > 1 else ''}",
-                best["ours"],
-                best["library"],
-                best["raw"],
+                best["ours"].rate,
+                best["library"].rate,
+                best["raw"].rate,
                 "≥ 85% of raw",
-                "raw: INSERT … SELECT unnest of the same envelopes" if writers == 1 else "",
+                same_envelopes + cpu_note(best),
             )
         )
     best = await best_of(
-        rounds, seconds, {"ours": functools.partial(ours.batched, writers=BATCH_WRITERS, outbox=True)}
+        rounds, seconds, {"ours": functools.partial(ours.batched, writers=BATCH_WRITERS, outbox=True)}, cpu
     )
     results.append(
         Result(
             f"batched appends with an outbox row per event, {BATCH_WRITERS} writers",
-            best["ours"],
+            best["ours"].rate,
             note="every event also written to the outbox (its JSON again, as the Kafka value)",
         )
     )
@@ -538,7 +605,7 @@ def library_recorder(admin_url: str, schema: str) -> tuple[InfrastructureFactory
     return factory, factory.application_recorder()
 
 
-async def run(endpoints: Endpoints, rounds: int, seconds: float) -> str:
+async def run(endpoints: Endpoints, rounds: int, seconds: float, postmaster: psutil.Process | None) -> str:
     started = time.perf_counter()
     meter = CpuMeter()
     admin = await asyncpg.connect(endpoints.admin_database_url)
@@ -553,7 +620,7 @@ async def run(endpoints: Endpoints, rounds: int, seconds: float) -> str:
         async with EventStore(pool, ours_schema) as store:
             ours = Ours(pool, store, ours_schema)
             raw = Raw(pool, raw_schema)
-            results = await appends(ours, library, raw, rounds, seconds)
+            results = await appends(ours, library, raw, rounds, seconds, CpuUse(postmaster))
             results += await catch_ups(ours, library, raw, ours_schema, max(1, rounds - 1))
         return render(results, meter.busy_percent(), seconds, rounds, time.perf_counter() - started)
     finally:
@@ -575,7 +642,9 @@ async def main() -> None:
     already_running = stack.kafka.running() is not None and stack.postgres.running() is not None
     await stack.up()
     try:
-        table = await run(stack.endpoints, args.rounds, args.seconds)
+        postgres = stack.postgres.running()  # None when the database is not this stack's own
+        postmaster = None if postgres is None else psutil.Process(postgres.pid)
+        table = await run(stack.endpoints, args.rounds, args.seconds, postmaster)
     finally:
         if not already_running:
             stack.down()
