@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -65,6 +66,10 @@ def loose_paths(root: Path) -> list[str]:
     found = []
     for directory, _, files in os.walk(root):
         for path in (Path(directory), *(Path(directory) / name for name in files)):
-            if not path.is_symlink() and path.lstat().st_mode & 0o077:
-                found.append(f"{path} {oct(path.lstat().st_mode & 0o777)}")
+            try:
+                mode = path.lstat().st_mode
+            except FileNotFoundError:
+                continue  # gone since it was listed: a running broker renames its .tmp checkpoints
+            if not stat.S_ISLNK(mode) and mode & 0o077:
+                found.append(f"{path} {oct(mode & 0o777)}")
     return found
