@@ -65,3 +65,23 @@ async def test_case_events_through_the_kafka_door_are_decided() -> None:
         await test_broker.publish_batch(opened, returned, topic=CASES)
         await pipeline.settle()
     assert [d.type for d in store.published(DECISIONS)] == ["AmnestyGranted"]
+
+
+async def test_a_fact_is_kept_as_the_bytes_it_arrived_in() -> None:
+    store = FakePersonStore()
+    opened, _ = _history()
+    batch = _deliveries(opened)
+    await eligibility(store).prepare(batch)(None, batch)  # type: ignore[arg-type]
+    (fact,) = store.streams["person-p1"]
+    assert fact.data == opened
+
+
+async def test_a_fact_sent_without_its_event_id_is_kept_with_the_id_it_was_recorded_under() -> None:
+    store = FakePersonStore()
+    opened, _ = _history()
+    without_id = json.loads(opened)
+    del without_id["event_id"]  # the model makes one up: the bytes alone would replay under another
+    batch = _deliveries(json.dumps(without_id).encode())
+    await eligibility(store).prepare(batch)(None, batch)  # type: ignore[arg-type]
+    (fact,) = store.streams["person-p1"]
+    assert fact.document["event_id"] == str(fact.event_id)

@@ -19,11 +19,14 @@ from typing import Any
 from uuid import UUID
 
 from amnesty_contracts import (
+    CASE_EVENT_MODELS,
+    DECISION_EVENT_MODELS,
     DECISIONS,
     CaseEvent,
     DecisionEvent,
     Rejection,
     RejectionReason,
+    case_event_documents,
     decision_event_documents,
     new_event_id,
     parse_case_events,
@@ -119,7 +122,7 @@ def _decide(
     """Each person's new events (facts, then the decisions they call for), and the refused deliveries;
     ``persons`` (by stream id) end as the batch leaves them."""
     owners = dict(stored_in)
-    appends: defaultdict[str, list[NewEvent | DecisionEvent]] = defaultdict(list)
+    appends: defaultdict[str, list[NewEvent | CaseEvent | DecisionEvent]] = defaultdict(list)
     refused: list[tuple[Delivery, Rejection]] = []
     for delivery, event in events:
         stream_id = person_streams.stream_of(event.person)
@@ -131,25 +134,41 @@ def _decide(
         persons[stream_id], decisions = persons[stream_id].handle(
             event, eligibility.rules, now=now, new_id=eligibility.new_id
         )
-        # The fact is kept as the bytes it arrived in: they are the envelope intake recorded and the
-        # parser has just validated, so dumping the model back to JSON would only rebuild them.
-        appends[stream_id] += [_new_event(event, delivery.value, None), *decisions]
+        appends[stream_id] += [_fact(event, delivery.value), *decisions]
     return _decisions_dumped(appends, eligibility.decisions_topic), refused
 
 
 def _decisions_dumped(
-    appends: Mapping[str, list[NewEvent | DecisionEvent]], decisions_topic: str
+    appends: Mapping[str, list[NewEvent | CaseEvent | DecisionEvent]], decisions_topic: str
 ) -> dict[str, list[NewEvent]]:
-    """Each person's events to append, the decisions (with their outbox messages) dumped in one
-    serializer call for the whole batch rather than one call per event, each in its place."""
-    decisions = [e for new in appends.values() for e in new if not isinstance(e, NewEvent)]
-    dumped = iter(
+    """Each person's events to append, what is still a model (the decisions, with their outbox
+    messages, and any fact without its event id) dumped in one serializer call per kind for the whole
+    batch rather than one call per event, each in its place."""
+    events = [e for new in appends.values() for e in new]
+    facts: list[CaseEvent] = [e for e in events if isinstance(e, _CASE_EVENT_CLASSES)]
+    decisions: list[DecisionEvent] = [e for e in events if isinstance(e, _DECISION_CLASSES)]
+    dumped_facts = iter(
+        [_new_event(f, data, None) for f, data in zip(facts, case_event_documents(facts), strict=True)]
+        if facts
+        else []
+    )
+    dumped_decisions = iter(
         [
             _new_event(d, data, decisions_topic)
             for d, data in zip(decisions, decision_event_documents(decisions), strict=True)
         ]
     )
-    return {s: [e if isinstance(e, NewEvent) else next(dumped) for e in new] for s, new in appends.items()}
+
+    def placed(event: NewEvent | CaseEvent | DecisionEvent) -> NewEvent:
+        if isinstance(event, NewEvent):
+            return event
+        return next(dumped_facts if isinstance(event, _CASE_EVENT_CLASSES) else dumped_decisions)
+
+    return {s: [placed(e) for e in new] for s, new in appends.items()}
+
+
+_CASE_EVENT_CLASSES = tuple(CASE_EVENT_MODELS.values())
+_DECISION_CLASSES = tuple(DECISION_EVENT_MODELS.values())
 
 
 # The same event id under two persons is a producer's mistake; appending it would fail the whole batch
@@ -157,6 +176,14 @@ def _decisions_dumped(
 _TAKEN_EVENT_ID = Rejection(
     RejectionReason.CONFLICTING_DUPLICATE, "event_id: already recorded for another person"
 )
+
+
+def _fact(event: CaseEvent, received: bytes) -> NewEvent | CaseEvent:
+    """The fact as the bytes it arrived in: the envelope intake recorded, which the parser has just
+    validated, so dumping the model back to JSON would only rebuild it. Unless the sender left out the
+    event id and the model made one up: those bytes would replay under a new id each time, so that
+    model is dumped instead (in ``_decisions_dumped``, with the batch's other models)."""
+    return _new_event(event, received, None) if "event_id" in event.model_fields_set else event
 
 
 def _new_event(event: CaseEvent | DecisionEvent, data: dict[str, Any] | bytes, topic: str | None) -> NewEvent:
