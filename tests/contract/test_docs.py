@@ -39,20 +39,28 @@ OUTSIDE: Final = re.compile(r"(?<![\w/.#-])(?:contract|domain|architecture|style
 
 
 def _project_files(suffixes: set[str], names: frozenset[str] = frozenset()) -> Iterator[Path]:
-    """The project's own files: tracked or not yet added, never what git ignores (bench results, logs,
-    the stack's data), which a developer's checkout has and a clean clone has not."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for relative in sorted(filter(None, listed.split("\0"))):
+    """The project's own files: in a checkout, tracked or not yet added but never what git ignores (bench
+    results, logs, the stack's data), which a developer's tree has and a clean clone has not; elsewhere
+    (a container's staged tree, without git) every file but the tools' folders."""
+    for relative in _listed_files():
         path = REPO / relative
         text = path.suffix in suffixes or path.name in names
-        if SKIPPED.intersection(path.parts) or not path.is_file() or not text:
+        if SKIPPED.intersection(relative.parts) or not path.is_file() or not text:
             continue
         yield path
+
+
+def _listed_files() -> list[Path]:
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):  # no git, or not a checkout
+        return sorted(path.relative_to(REPO) for path in REPO.rglob("*"))
+    return sorted(Path(name) for name in listed.split("\0") if name)
 
 
 def _markdown_files() -> list[Path]:
