@@ -18,8 +18,8 @@ rather than go one at a time. A caller's own work keeps its order: ``submit`` re
 Work that callers queue concurrently may commit in any order across groups in flight, as it would in
 transactions of their own; the event store's expected versions and row locks order one stream's appends.
 
-A writer keeps its connection while work is waiting: handing it back to the pool costs a reset round
-trip, which would otherwise stand between every two groups.
+A writer keeps its connection while work is waiting: handing it back and acquiring one again would
+stand between every two groups.
 """
 
 from __future__ import annotations

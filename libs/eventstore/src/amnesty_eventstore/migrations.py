@@ -138,6 +138,12 @@ async def _migrate(conn: DbConnection, schema: str, sources: Sequence[MigrationS
                 )
         return pending
     finally:
-        await conn.execute(
-            "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
-        )
+        try:
+            await conn.execute(
+                "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
+            )
+        except BaseException:
+            # The pool hands connections back without a reset: one still holding the session lock
+            # would block every other process's migrations. Closed, it lets go.
+            conn.terminate()
+            raise

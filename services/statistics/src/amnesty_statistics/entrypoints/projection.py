@@ -307,7 +307,11 @@ async def _rebuild_lock(pool: Pool, schema: str) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await conn.execute("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", *key)
+            try:
+                await conn.execute("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", *key)
+            except BaseException:
+                conn.terminate()  # back in the pool (no reset) it would keep the lock: closed, it lets go
+                raise
 
 
 async def _wait_until_reached(
