@@ -43,7 +43,4 @@ def kafka_broker(client: KafkaClientOptions, client_id: str) -> KafkaBroker:
         logger=logging.getLogger(BROKER_LOGGER),
         log_level=logging.DEBUG,
         middlewares=[LogMessageContext],
-        # The stack (or the operator) provisions the topics, and a service's principal may not create
-        # them: FastStream's attempt at every start only logged a TopicAuthorizationFailedError warning.
-        allow_auto_create_topics=False,
     )
