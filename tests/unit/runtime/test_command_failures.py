@@ -60,8 +60,8 @@ def test_a_setting_the_environment_gets_wrong_is_one_line_naming_it_and_never_it
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [
-        "Error: invalid setting pg_port of InfraSettings: Input should be a valid integer, unable to parse "
-        "string as an integer"
+        "Error: invalid setting pg_port (AMNESTY_PG_PORT) of InfraSettings: Input should be a valid integer, "
+        "unable to parse string as an integer"
     ]
     assert "not-a-port" not in done.stderr
 
@@ -78,3 +78,18 @@ def test_a_demo_port_that_is_no_port_is_one_line_naming_it_and_never_its_value(
         "to parse string as an integer"
     ]
     assert "80O2" not in done.stderr
+
+
+@pytest.mark.parametrize("service", ["intake", "eligibility", "statistics"])
+def test_a_service_with_a_refused_setting_says_which_in_one_line_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    variable = f"AMNESTY_{service.upper()}_BATCH_WAIT_MS"
+    monkeypatch.setenv(variable, "999")
+    entry = Path(sys.executable).parent / f"amnesty-{service}"
+    done = subprocess.run([entry], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"Error: invalid setting batch_wait_ms ({variable}) of {service.capitalize()}Settings: "
+        "Input should be less than or equal to 500"
+    ]

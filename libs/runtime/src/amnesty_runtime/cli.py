@@ -22,7 +22,7 @@ from rich.table import Table
 
 from amnesty_runtime import simulation
 from amnesty_runtime.logs import configure_logging
-from amnesty_runtime.settings import SERVICE_PORTS, InfraSettings
+from amnesty_runtime.settings import SERVICE_PORTS, InfraSettings, refused_settings
 from amnesty_runtime.stack import Stack, StackError
 from amnesty_runtime.stack.secrets import SOURCE_TOKENS
 from amnesty_runtime.stack.services import MAX_REPLICAS, PORT_STRIDE, SIMULATOR, instances
@@ -221,7 +221,6 @@ def main() -> None:
     except ValidationError as exc:
         # A setting from the environment (AMNESTY_PG_PORT=abc) that its settings object refuses: a line
         # per setting, exit 2 as for a bad option. Never the value: it may be a key or a token.
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"])
-            print(f"Error: invalid setting {where} of {exc.title}: {error['msg']}", file=sys.stderr)
+        for line in refused_settings(exc):
+            print(line, file=sys.stderr)
         sys.exit(2)

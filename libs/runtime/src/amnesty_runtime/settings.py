@@ -6,9 +6,11 @@ Read once at start (pydantic-settings); nothing else in the code reads the envir
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
@@ -231,3 +233,38 @@ class ServiceSettings(BaseSettings):
             keep_alive_s=self.http_keep_alive_seconds,
             request_head_s=self.http_request_head_seconds,
         )
+
+
+def refused_settings(exc: ValidationError) -> list[str]:
+    """A line per setting that its settings object refused, naming its environment variable where it
+    has one; never the value, which may be a key or a token."""
+    prefix = ""
+    model = _SETTINGS_MODELS.get(exc.title)
+    if model is not None:
+        prefix = str(model.model_config.get("env_prefix") or "")
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"])
+        variable = f" ({prefix}{where.upper()})" if prefix and len(error["loc"]) == 1 else ""
+        lines.append(f"Error: invalid setting {where}{variable} of {exc.title}: {error['msg']}")
+    return lines
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def settings_or_exit(settings: type[SettingsT]) -> SettingsT:
+    """A service's settings from its environment; on a refused one, a line per setting on stderr and exit
+    2 (as for a bad option), instead of a traceback that would also print the value."""
+    _SETTINGS_MODELS[settings.__name__] = settings
+    try:
+        return settings()
+    except ValidationError as exc:
+        for line in refused_settings(exc):
+            print(line, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+_SETTINGS_MODELS: dict[str, type[BaseSettings]] = {InfraSettings.__name__: InfraSettings}
+"""Settings classes by name (the infrastructure's, and those read through ``settings_or_exit``): where a
+refusal finds its variables' prefix."""

@@ -28,6 +28,7 @@ from amnesty_runtime.lifecycle import running
 from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.provenance import Verified, signer_of, verifier_of
 from amnesty_runtime.service import ReadinessCheck, service_app
+from amnesty_runtime.settings import settings_or_exit
 from amnesty_runtime.stack import resolve
 
 log = structlog.get_logger(__name__)
@@ -82,6 +83,6 @@ def build_app(settings: EligibilitySettings) -> FastAPI:
 
 
 def main() -> None:
-    settings = EligibilitySettings()
+    settings = settings_or_exit(EligibilitySettings)
     configure_service_logging(SERVICE, settings)
     serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

@@ -29,6 +29,7 @@ from amnesty_runtime.lifecycle import Running, running
 from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.provenance import signer_of
 from amnesty_runtime.service import ReadinessCheck, service_app
+from amnesty_runtime.settings import settings_or_exit
 from amnesty_runtime.stack import resolve
 
 MIGRATIONS = MigrationSource(SERVICE, files("amnesty_intake") / "migrations")
@@ -113,6 +114,6 @@ def build_app(settings: IntakeSettings) -> FastAPI:
 
 
 def main() -> None:
-    settings = IntakeSettings()
+    settings = settings_or_exit(IntakeSettings)
     configure_service_logging(SERVICE, settings)
     serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

@@ -24,6 +24,7 @@ from amnesty_runtime.logs import configure_service_logging
 from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.provenance import signer_of, verifier_of
 from amnesty_runtime.service import ReadinessCheck, service_app
+from amnesty_runtime.settings import settings_or_exit
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.adapters.read_model import MIGRATIONS
 from amnesty_statistics.adapters.stats_queries import StatsQueries, save_region_names
@@ -136,6 +137,6 @@ async def _nobody_to_answer(_: Request, __: Exception) -> Response:
 
 
 def main() -> None:
-    settings = StatisticsSettings()
+    settings = settings_or_exit(StatisticsSettings)
     configure_service_logging(SERVICE, settings)
     serve(build_app(settings), settings.http_host, settings.http_port, settings.server_limits())

@@ -1,0 +1,53 @@
+"""A service whose environment holds a refused setting says which, in a line, and exits 2: no traceback,
+and never the value, which may be a key or a token."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from amnesty_runtime.settings import ServiceSettings, settings_or_exit
+
+
+class _Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="AMNESTY_SOMESERVICE_", extra="ignore")
+
+    http_port: int = 8100
+    signing_secret: SecretStr = Field(default=SecretStr("x" * 32), min_length=32)
+
+
+def test_a_refused_setting_is_named_by_its_variable_and_the_service_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AMNESTY_SOMESERVICE_BATCH_WAIT_MS", "999")
+    with pytest.raises(SystemExit) as exited:
+        settings_or_exit(_Settings)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "Error: invalid setting batch_wait_ms (AMNESTY_SOMESERVICE_BATCH_WAIT_MS) of _Settings: "
+        "Input should be less than or equal to 500"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("AMNESTY_SOMESERVICE_SIGNING_SECRET", "too-short-but-secret", "signing_secret"),
+        ("AMNESTY_PG_PORT", "not-a-port-0451", "pg_port"),  # the infrastructure's, read with the service's
+    ],
+)
+def test_the_refused_value_is_never_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit):
+        settings_or_exit(_Settings)
+    err = capsys.readouterr().err
+    assert f"invalid setting {named} ({variable})" in err
+    assert value not in err
+
+
+def test_settings_that_are_fine_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMNESTY_SOMESERVICE_BATCH_WAIT_MS", "20")
+    assert settings_or_exit(_Settings).batch_wait_ms == 20
