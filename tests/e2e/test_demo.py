@@ -51,8 +51,10 @@ async def test_demo_runs_the_system_again_safely_and_down_stops_everything() -> 
 
 
 async def _demo_from_nothing(local: Path) -> None:
-    # Apart by more than the stride of 10 between one service's instances.
-    base = 20_000 + free_port() % 20_000
+    # Apart by more than the stride of 10 between one service's instances; below Linux's ephemeral range
+    # (32768 and up), where any client connection made meanwhile could take a chosen port before the
+    # demo binds it (it did: "port 127.0.0.1:35140 is taken by another program").
+    base = 20_000 + free_port() % 10_000
     ports = {f"AMNESTY_{s.upper()}_HTTP_PORT": str(base + i) for i, s in enumerate(SERVICE_PORTS)}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}  # noqa: TID251
     env |= ports | {
