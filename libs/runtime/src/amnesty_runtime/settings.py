@@ -235,13 +235,13 @@ class ServiceSettings(BaseSettings):
         )
 
 
-def refused_settings(exc: ValidationError) -> list[str]:
-    """A line per setting that its settings object refused, naming its environment variable where it
-    has one; never the value, which may be a key or a token."""
-    prefix = ""
-    model = _SETTINGS_MODELS.get(exc.title)
-    if model is not None:
-        prefix = str(model.model_config.get("env_prefix") or "")
+def refused_settings(exc: ValidationError, *read: type[BaseSettings]) -> list[str]:
+    """A line per setting that its settings object refused, naming its environment variable when the
+    object is one of ``read`` (or the infrastructure's, which every service reads inside its own); never
+    the value, which may be a key or a token."""
+    models: tuple[type[BaseSettings], ...] = (*read, InfraSettings)
+    refusing = next((m for m in models if m.__name__ == exc.title), None)
+    prefix = str(refusing.model_config.get("env_prefix") or "") if refusing is not None else ""
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in error["loc"])
@@ -256,15 +256,9 @@ SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 def settings_or_exit(settings: type[SettingsT]) -> SettingsT:
     """A service's settings from its environment; on a refused one, a line per setting on stderr and exit
     2 (as for a bad option), instead of a traceback that would also print the value."""
-    _SETTINGS_MODELS[settings.__name__] = settings
     try:
         return settings()
     except ValidationError as exc:
-        for line in refused_settings(exc):
+        for line in refused_settings(exc, settings):
             print(line, file=sys.stderr)
         raise SystemExit(2) from None
-
-
-_SETTINGS_MODELS: dict[str, type[BaseSettings]] = {InfraSettings.__name__: InfraSettings}
-"""Settings classes by name (the infrastructure's, and those read through ``settings_or_exit``): where a
-refusal finds its variables' prefix."""
