@@ -47,10 +47,18 @@ def test_the_services_environment_holds_no_admin_password(
     assert b"postgresql://postgres:" not in environment
 
 
-async def test_the_service_logs_in_as_its_own_role_only(admin_pool: Pool, service: psutil.Process) -> None:
+async def test_the_service_logs_in_as_its_own_role_only(
+    admin_pool: Pool, service: psutil.Process, local_stack: Stack
+) -> None:
     # This process's own sessions, by their client ports: other tests' services may be connected too.
+    # Only its connections to PostgreSQL: the local port of one to Kafka may also be the client port of
+    # another process's session (a port is reused towards another address), and was once the admin's.
     def own_ports() -> list[int]:
-        return [c.laddr.port for c in service.net_connections(kind="tcp") if c.raddr]
+        return [
+            c.laddr.port
+            for c in service.net_connections(kind="tcp")
+            if c.raddr and c.raddr.port == local_stack.settings.pg_port
+        ]
 
     roles = await eventually(
         lambda: admin_pool.fetch(
