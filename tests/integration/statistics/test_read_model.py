@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
 from amnesty_contracts import Event
-from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
+from amnesty_eventstore import EVENTSTORE_MIGRATIONS, DbConnection, Pool, migrate
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER
 from amnesty_runtime.processing import policy_consumer
 from amnesty_statistics.adapters.read_model import MIGRATIONS, ReadModel
 from amnesty_statistics.adapters.stats_queries import StatsQueries
 from amnesty_statistics.adapters.versions import ProjectionVersions
+from amnesty_statistics.domain.persons import PersonState
 from amnesty_statistics.domain.queries import Filters
 from amnesty_statistics.service_layer.projecting import Projection
 from tests.support.domain_events import EventFactory, encoded
@@ -96,6 +97,51 @@ async def test_two_consumers_of_one_person_take_turns(admin_pool: Pool, schema: 
     summary = await StatsQueries(admin_pool, schema).summary(Filters(region="UA-48", article="407"))
     assert (summary.cases_opened, summary.voluntary_returns, summary.amnesties_granted) == (40, 40, 40)
     assert summary.open_cases == 0
+
+
+class ReadModelRacedOnce(ReadModel):
+    """A read model whose first lock lets ``other`` run to its commit before answering: another consumer
+    stores a person this batch reads as new."""
+
+    def __init__(self, schema: str, other: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(schema, 1)
+        self._other: Callable[[], Awaitable[None]] | None = other
+
+    async def lock_persons(self, conn: DbConnection, persons: Sequence[str]) -> dict[str, PersonState]:
+        states = await super().lock_persons(conn, persons)
+        if self._other is not None:
+            other, self._other = self._other, None
+            await other()
+        return states
+
+
+async def test_a_new_person_stored_meanwhile_by_another_consumer_is_folded_again(
+    admin_pool: Pool, schema: str
+) -> None:
+    f = EventFactory()
+    ret = f.voluntary_return("p", "2025-02-03")
+    opened = f.case_opened("p", "c", "2025-01-10", region="UA-12", article="408")
+    fresh = f.case_opened("q", "d", "2025-01-11", region="UA-12", article="408")
+    other = Projection(ReadModel(schema, 1), CASES, DECISIONS)
+
+    async def other_consumer_stores_p() -> None:
+        batch = deliveries([opened, ret])
+        async with admin_pool.acquire() as conn, conn.transaction():
+            await other.prepare(batch)(conn, batch)
+
+    raced = Projection(ReadModelRacedOnce(schema, other_consumer_stores_p), CASES, DECISIONS)
+    batch = deliveries([f.granted(ret, "window-2"), fresh], start=10)
+    async with admin_pool.acquire() as conn, conn.transaction():
+        await raced.prepare(batch)(conn, batch)
+
+    # Folded from an empty state, the grant would count under an unknown region and article, and the
+    # other consumer's state of p would be lost.
+    summary = await StatsQueries(admin_pool, schema).summary(Filters(region="UA-12", article="408"))
+    assert (summary.cases_opened, summary.voluntary_returns) == (2, 1)
+    assert summary.amnesties_granted_by_regime == {"window-2": 1}
+    assert (await StatsQueries(admin_pool, schema).summary(Filters())).amnesties_granted == 1
+    states = {r["person"] for r in await admin_pool.fetch(f'SELECT person FROM "{schema}".persons_v1')}
+    assert states == {"p", "q"}
 
 
 async def test_a_new_version_is_built_beside_the_active_one_and_replaces_it(

@@ -33,7 +33,7 @@ persons' facts are keyed by event id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from importlib.resources import files
 
 from amnesty_eventstore import DbConnection, MigrationSource
@@ -58,53 +58,71 @@ class ReadModel:
         return self._store.sql(template.replace("_vN}", f"_v{self.version}}}"))
 
     async def lock_persons(self, conn: DbConnection, persons: Sequence[str]) -> dict[str, PersonState]:
-        """The states of ``persons``, locked until the transaction ends (new persons start empty)."""
-        # Rows must exist to be locked: two consumers of the same person (the cases and the decisions
-        # partitions can be assigned to different replicas) then take turns instead of losing an update.
-        # One round trip inserts the new ones and locks every one: a DO UPDATE that changes nothing still
-        # takes the row lock (as FOR UPDATE would) and returns the latest committed state, even one
-        # committed after this statement began. Sorted, so two batches lock in the same order.
+        """The states of those of ``persons`` already stored, locked until the transaction ends; a person
+        missing from the answer is new to this version."""
+        # Two consumers of the same person (the cases and the decisions partitions can be assigned to
+        # different replicas) take turns on a stored person's row instead of losing an update: FOR UPDATE
+        # waits for the other's commit and answers the state it committed. A lock writes no new row
+        # version (an upsert that changes nothing would). Sorted, so two batches lock in the same order.
+        # A new person has no row to lock yet: ``save`` inserts them and tells who was stored meanwhile.
         rows = await conn.fetch(
             self._sql(
-                "INSERT INTO {persons_vN} AS p (person, state) "
-                "SELECT u.person, jsonb_build_object() FROM unnest($1::text[]) AS u(person) "
-                "ORDER BY u.person "
-                "ON CONFLICT (person) DO UPDATE SET state = p.state RETURNING person, state"
+                "SELECT person, state FROM {persons_vN} WHERE person = ANY($1::text[]) "
+                "ORDER BY person FOR UPDATE"
             ),
             sorted(set(persons)),
         )
         return {r["person"]: person_states.decode(r["state"]) for r in rows}
 
     async def save(
-        self, conn: DbConnection, states: Mapping[str, PersonState], deltas: Mapping[Cell, int]
-    ) -> None:
-        """Store the states of locked persons and add ``deltas`` to the daily table and the totals: one
-        statement, one round trip per batch.
+        self,
+        conn: DbConnection,
+        states: Mapping[str, PersonState],
+        deltas: Mapping[Cell, int],
+        stored: Collection[str],
+    ) -> list[str]:
+        """Store the persons' ``states`` (those in ``stored`` have a row, locked by ``lock_persons``; the
+        others are inserted) and add ``deltas`` to the daily table and the totals: one statement, one
+        round trip per batch.
+
+        Answers the new persons another transaction stored first (their rows are now locked by this
+        one); then nothing but the other new persons was written, and the batch must be folded again
+        from the answered persons' stored states (the deltas assumed they started empty).
 
         Rows are written in key order, so that concurrent batches lock them in the same order.
         """
         if not states and not deltas:
-            return
-        persons = sorted(states)
+            return []
+        persons = sorted(p for p in states if p in stored)
+        new = sorted(p for p in states if p not in stored)
         cells = sorted(deltas)
-        await conn.execute(
+        raced: list[str] = await conn.fetchval(
             self._sql(
-                "WITH persons AS (UPDATE {persons_vN} AS p SET state = u.state "
-                "FROM unnest($8::text[], $9::jsonb[]) AS u(person, state) WHERE p.person = u.person), "
-                "input AS (SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
+                # ON CONFLICT DO NOTHING waits for the other transaction's insert to commit; the row is
+                # then this transaction's to lock, and nothing else may be written (``written``).
+                "WITH new_persons AS (INSERT INTO {persons_vN} AS p (person, state) "
+                "SELECT * FROM unnest($10::text[], $11::jsonb[]) "
+                "ON CONFLICT (person) DO NOTHING RETURNING person), "
+                "written AS (SELECT count(*) = cardinality($10::text[]) AS ok FROM new_persons), "
+                "persons AS (UPDATE {persons_vN} AS p SET state = u.state "
+                "FROM unnest($8::text[], $9::jsonb[]) AS u(person, state), written "
+                "WHERE written.ok AND p.person = u.person), "
+                "input AS (SELECT u.* FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
                 "$5::text[], $6::text[], $7::bigint[]) "
-                "AS u(metric, day, region, article, regime, reason, value)), "
+                "AS u(metric, day, region, article, regime, reason, value), written WHERE written.ok), "
                 "daily AS (INSERT INTO {daily_stats_vN} AS d "
                 "(metric, day, region, article, regime, reason, value) "
-                "SELECT * FROM input ORDER BY metric, day, region, article, regime, reason "
+                "SELECT metric, day, region, article, regime, reason, value FROM input "
+                "ORDER BY metric, day, region, article, regime, reason "
                 "ON CONFLICT (metric, day, region, article, regime, reason) "
-                "DO UPDATE SET value = d.value + excluded.value) "
-                "INSERT INTO {totals_vN} AS t (metric, region, article, regime, reason, value) "
+                "DO UPDATE SET value = d.value + excluded.value), "
+                "totals AS (INSERT INTO {totals_vN} AS t (metric, region, article, regime, reason, value) "
                 "SELECT metric, region, article, regime, reason, sum(value) FROM input "
                 "GROUP BY metric, region, article, regime, reason "
                 "ORDER BY metric, region, article, regime, reason "
                 "ON CONFLICT (metric, region, article, regime, reason) "
-                "DO UPDATE SET value = t.value + excluded.value"
+                "DO UPDATE SET value = t.value + excluded.value) "
+                "SELECT array(SELECT unnest($10::text[]) EXCEPT SELECT person FROM new_persons)"
             ),
             [c.metric.value for c in cells],
             [c.day for c in cells],
@@ -115,7 +133,10 @@ class ReadModel:
             [deltas[c] for c in cells],
             persons,
             [person_states.encode(states[p]) for p in persons],
+            new,
+            [person_states.encode(states[p]) for p in new],
         )
+        return sorted(raced)
 
     async def write_rebuilt(
         self, conn: DbConnection, persons: Iterable[tuple[str, str]], figures: Counts

@@ -1,9 +1,9 @@
 """The statistics policy: a batch of case events and decisions into one version of the read model.
 
 ``Projection.prepare`` parses the batch while the previous one commits. Then, in the batch's
-transaction (the consumer's, with its checkpoints and handled event ids): lock the persons of the
-batch, fold their events into their states, store the states, and add the deltas to the daily table and
-the totals, one statement each.
+transaction (the consumer's, with its checkpoints and handled event ids): lock the stored persons of
+the batch, fold their events into their states, store the states (inserting the new persons), and add
+the deltas to the daily table and the totals, one statement each.
 
 A message that is not a readable event is skipped, counted and logged (its coordinates and reason, never
 its content), not dead-lettered: the case events' producer, intake, and their other consumer,
@@ -94,7 +94,14 @@ async def project_events(conn: DbConnection, read: Sequence[Read], projection: P
         else:
             events.append(event)
             kinds.append(event.type)
-    states = await projection.read_model.lock_persons(conn, list({e.person for e in events}))
+    read_model = projection.read_model
+    states = await read_model.lock_persons(conn, list({e.person for e in events}))
     changed, deltas = project_batch(states, events)
-    await projection.read_model.save(conn, changed, deltas)
+    if raced := await read_model.save(conn, changed, deltas, stored=states.keys()):
+        # Another consumer stored some of the batch's new persons first (a rebalance, or the cases and
+        # the decisions of a person on two replicas): fold the batch again from their stored states.
+        # Every person it changes has a row now (the others were inserted by the first save).
+        states = {**states, **await read_model.lock_persons(conn, raced)}
+        changed, deltas = project_batch(states, events)
+        await read_model.save(conn, changed, deltas, stored=changed.keys())
     return BatchReport(kinds, rejected)
