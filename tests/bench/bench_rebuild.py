@@ -8,11 +8,11 @@ tests' varied one (late cases, reclassifications, denials, revoked grants), publ
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 import uuid
 from pathlib import Path
 
+import uvloop
 from aiokafka import AIOKafkaConsumer
 
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, create_pool, migrate
@@ -104,7 +104,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--persons", type=int, default=60_000, help="people in the history (~4 messages each)"
     )
-    table = asyncio.run(main(parser.parse_args().persons))
+    table = uvloop.run(main(parser.parse_args().persons))  # the loop `amnesty rebuild` runs on
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
     (out / "rebuild.md").write_text(table)

@@ -80,6 +80,10 @@ async def _demo_from_nothing(local: Path) -> None:
                 port = first + 10 * (n - 1)
                 row = rf"{service}-{n}\s+│ ready\s+│ http://127\.0\.0\.1:{port}\s+│ {record.pid}\s"
                 assert re.search(row, status), status
+                # On uvloop, as the HTTP server asks: not asyncio's loop, which a missing wheel would
+                # leave them on.
+                maps = psutil.Process(record.pid).memory_maps()
+                assert any("uvloop" in m.path for m in maps), f"{service}-{n} runs without uvloop"
 
         calendar = calibrate(read_figures(), (2022, 1), (2025, 9))
         expected = sum(scaled(n, SCALE) for n in calendar.counts.values())

@@ -72,6 +72,9 @@ def serve(app: FastAPI, host: str, port: int, limits: ServerLimits | None = None
         log_config=None,
         access_log=False,
         http=protocol,
+        # uvloop, named rather than "auto": a missing install fails the start instead of quietly
+        # running on asyncio's slower loop.
+        loop="uvloop",
         limit_concurrency=limits.concurrency,
         timeout_keep_alive=int(max(1, limits.keep_alive_s)),
     )
