@@ -1,10 +1,10 @@
 """Appending: one statement, one round trip, for any number of appends to any streams.
 
-The statement is the schema's ``append_events_packed`` function (migrations 0001, 0003, 0008): it locks
-the streams, recognises retries, checks every expected version before drawing positions, then writes the
-events and their outbox messages. Run alone it is its own transaction; inside a caller's transaction it is
-part of that one. A version conflict is an outcome, not an SQL error, so it leaves a caller's
-transaction usable.
+The statement is the schema's ``append_events_packed`` function (migrations 0001, 0003, 0008, 0010): it
+creates new streams at their version or locks the existing ones, recognises retries, checks every expected
+version before drawing positions, then writes the events and their outbox messages. Run alone it is its
+own transaction; inside a caller's transaction it is part of that one. A version conflict is an outcome,
+not an SQL error, so it leaves a caller's transaction usable.
 """
 
 from __future__ import annotations
