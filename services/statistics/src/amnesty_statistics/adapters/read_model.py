@@ -85,9 +85,10 @@ class ReadModel:
         others are inserted) and add ``deltas`` to the daily table and the totals: one statement, one
         round trip per batch.
 
-        Answers the new persons another transaction stored first (their rows are now locked by this
-        one); then nothing but the other new persons was written, and the batch must be folded again
-        from the answered persons' stored states (the deltas assumed they started empty).
+        Answers the new persons another transaction stored first, in no order (their rows are
+        committed now, for ``lock_persons`` to lock); then nothing but the other new persons was
+        written, and the batch must be folded again from the answered persons' stored states (the
+        deltas assumed they started empty).
 
         Rows are written in key order, so that concurrent batches lock them in the same order.
         """
@@ -136,7 +137,7 @@ class ReadModel:
             new,
             [person_states.encode(states[p]) for p in new],
         )
-        return sorted(raced)
+        return raced
 
     async def write_rebuilt(
         self, conn: DbConnection, persons: Iterable[tuple[str, str]], figures: Counts
