@@ -34,12 +34,16 @@ from prometheus_client import REGISTRY
 
 from amnesty_contracts import new_event_id
 from amnesty_eventstore import (
+    ANY,
     NO_STREAM,
     START,
+    AppendRequest,
+    AppendResult,
     EventStore,
     NewEvent,
     Pool,
     append_in,
+    append_many_in,
     catch_up,
     create_pool,
     migrate,
@@ -114,6 +118,10 @@ class Streams:
         return next(self._next)
 
 
+def new_stream() -> str:
+    return f"person-{uuid.uuid4().hex}"
+
+
 def until(seconds: float) -> Iterator[int]:
     deadline = time.perf_counter() + seconds
     n = 0
@@ -166,6 +174,25 @@ class Ours:
 
         return sum(await asyncio.gather(*(writer() for _ in range(writers))))
 
+    async def new_streams(self, seconds: float, writers: int) -> int:
+        async def writer() -> int:
+            written = 0
+            async with self.pool.acquire() as conn:
+                for _ in until(seconds):
+                    # Each a person's first event: intake appends it expecting any, eligibility no stream.
+                    requests = [
+                        AppendRequest(new_stream(), [new_event(n)], ANY if n % 2 else NO_STREAM)
+                        for n in range(BATCH)
+                    ]
+                    outcomes = await append_many_in(conn, self.schema, requests)
+                    # Outcomes are values: a refused append would be counted without being written.
+                    if not all(isinstance(o, AppendResult) for o in outcomes):
+                        raise RuntimeError("an append to a new stream was refused")
+                    written += BATCH
+            return written
+
+        return sum(await asyncio.gather(*(writer() for _ in range(writers))))
+
     async def catch_up(self, per_event: bool) -> int:
         read = 0
         async with self.pool.acquire() as conn:
@@ -208,6 +235,13 @@ class Library:
             written += BATCH
         return written
 
+    def _new_streams_writer(self, seconds: float) -> int:
+        written = 0
+        for _ in until(seconds):
+            self.recorder.insert_events([stored_event(uuid.uuid4(), 1, n) for n in range(BATCH)])
+            written += BATCH
+        return written
+
     async def _in_threads(self, count: int, work: Callable[[int], int]) -> int:
         loop = asyncio.get_running_loop()
         return sum(await asyncio.gather(*(loop.run_in_executor(self.threads, work, w) for w in range(count))))
@@ -220,6 +254,9 @@ class Library:
 
     async def batched(self, seconds: float, writers: int) -> int:
         return await self._in_threads(writers, lambda _: self._batch_writer(seconds))
+
+    async def new_streams(self, seconds: float, writers: int) -> int:
+        return await self._in_threads(writers, lambda _: self._new_streams_writer(seconds))
 
     def _read_all(self) -> int:
         read, start = 0, 1
@@ -275,6 +312,14 @@ class Raw:
             "FROM unnest($2::int[], $3::uuid[], $4::text[], $5::date[], $6::bytea[]) AS u(v, i, t, o, p)"
         )
 
+    def _insert_new_streams(self) -> str:
+        return (
+            f"INSERT INTO {self.schema}.raw_events "
+            "(stream_id, stream_version, event_id, type, occurred_on, data) "
+            "SELECT s, 1, i, t, o, convert_from(p, 'UTF8')::jsonb "
+            "FROM unnest($1::text[], $2::uuid[], $3::text[], $4::date[], $5::bytea[]) AS u(s, i, t, o, p)"
+        )
+
     async def _writer(self, w: int, seconds: float) -> int:
         streams = Streams(w)
         sql = self._insert_one()
@@ -309,6 +354,23 @@ class Raw:
                 written += BATCH
         return written
 
+    async def _new_streams_writer(self, seconds: float) -> int:
+        sql = self._insert_new_streams()
+        written = 0
+        async with self.pool.acquire() as conn:
+            for _ in until(seconds):
+                events = [new_event(n) for n in range(BATCH)]
+                await conn.execute(
+                    sql,
+                    [new_stream() for _ in events],
+                    [e.event_id for e in events],
+                    [e.type for e in events],
+                    [e.occurred_on for e in events],
+                    [orjson.dumps(e.data) for e in events],
+                )
+                written += BATCH
+        return written
+
     async def sequential(self, seconds: float) -> int:
         return await self._writer(0, seconds)
 
@@ -317,6 +379,9 @@ class Raw:
 
     async def batched(self, seconds: float, writers: int) -> int:
         return sum(await asyncio.gather(*(self._batch_writer(seconds) for _ in range(writers))))
+
+    async def new_streams(self, seconds: float, writers: int) -> int:
+        return sum(await asyncio.gather(*(self._new_streams_writer(seconds) for _ in range(writers))))
 
     async def catch_up(self, events_schema: str) -> int:
         """The same rows as the subscription reads, fetched through a cursor and not decoded."""
@@ -505,6 +570,34 @@ async def appends(
             note="every event also written to the outbox (its JSON again, as the Kafka value)",
         )
     )
+    for writers in (1, BATCH_WRITERS):
+        best = await best_of(
+            rounds,
+            seconds,
+            {
+                "ours": functools.partial(ours.new_streams, writers=writers),
+                "library": functools.partial(library.new_streams, writers=writers),
+                "raw": functools.partial(raw.new_streams, writers=writers),
+            },
+            cpu,
+        )
+        contenders = (
+            f"ours: append_many_in, one statement per group, each append creating its stream (migration "
+            f"0010's path), half expecting any, half no stream; library: {BATCH} new originators at version "
+            f"1 in one insert_events; raw: INSERT … SELECT unnest with {BATCH} stream ids. "
+            if writers == 1
+            else ""
+        )
+        results.append(
+            Result(
+                f"batched appends to new streams, {BATCH} one-event appends per group, "
+                f"{writers} writer{'s' if writers > 1 else ''}",
+                best["ours"].rate,
+                best["library"].rate,
+                best["raw"].rate,
+                note=contenders + cpu_note(best),
+            )
+        )
     return results
 
 
