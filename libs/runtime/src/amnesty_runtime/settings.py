@@ -86,6 +86,11 @@ class InfraSettings(BaseSettings):
         default=None, description="Where the proxy of kafka_proxied_port listens (the advertised port)."
     )
     kafka_heap: str = Field(default="768m", description="The local broker's -Xmx (the machine has 2 cores).")
+    pg_stat_statements: bool = Field(
+        default=False,
+        description="The local PostgreSQL loads pg_stat_statements (read at its start), for bench_e2e's "
+        "breakdown of the server's time by statement.",
+    )
     topic_partitions: int = Field(default=6, ge=1)
     upstream_retention_days: float = Field(
         default=30,
