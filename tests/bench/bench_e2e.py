@@ -10,7 +10,9 @@ Measures, each figure beside its target:
 3. return → decision latency: with the pipeline caught up, returns of persons whose cases it already
    knows, published at a steady rate; each one timed from its publish to its decision on the topic;
 4. CPU time per submission of each process during (1) (the services, the PostgreSQL server and all its
-   processes, the Kafka broker, this script, everything else on the machine), and each service's peak RSS.
+   processes, the Kafka broker, this script, everything else on the machine), and each service's peak RSS;
+5. when the server loads pg_stat_statements (AMNESTY_PG_STAT_STATEMENTS=true for the local stack), where
+   PostgreSQL's time went during (1): the top statements by execution time, and the WAL written.
 
 Run with ``make bench`` (or ``python -m tests.bench.bench_e2e --help`` for the sizes); prints a table and
 writes it to bench-results/e2e.md. With ``--cpu-before`` (an e2e.md of an earlier run, e.g. of the commit
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx2
 import orjson
 import psutil
@@ -292,6 +295,120 @@ async def bench_raw(endpoints: Endpoints, messages: list[Outgoing]) -> Raw:
         await delete_topics(bootstrap, [topic])
 
 
+# --- (5) PostgreSQL's time by statement -----------------------------------------------------------------
+
+STATEMENTS_SHOWN = 12
+LABEL_CHARS = 70
+# The first schema a statement names: each service's statements are the same text in its own schema.
+QUOTED_SCHEMA = re.compile(r'"([^"]+)"\.')
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement's figures over the run, its text as pg_stat_statements normalizes it (no values)."""
+
+    query: str
+    calls: int
+    total_ms: float
+    rows: int
+    wal_bytes: int
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The statements that took the most execution time, the totals over all of them, and the WAL the
+    whole server wrote meanwhile (None without pg_stat_wal, before PostgreSQL 14)."""
+
+    top: list[Statement]
+    count: int
+    total_ms: float
+    wal_bytes: int | None
+
+
+async def wal_bytes(pool: Pool) -> int | None:
+    """The server's WAL written so far, by pg_stat_wal (never reset here: other clients may read it)."""
+    if await pool.fetchval("SELECT to_regclass('pg_catalog.pg_stat_wal') IS NULL"):
+        return None
+    return int(await pool.fetchval("SELECT wal_bytes FROM pg_stat_wal"))
+
+
+async def count_statements_afresh(pool: Pool) -> str | None:
+    """Reset pg_stat_statements' counters (creating the extension if need be); or say why it cannot."""
+    try:
+        loaded = await pool.fetchval("SHOW shared_preload_libraries")  # superusers' (and monitors') only
+        if "pg_stat_statements" not in [name.strip() for name in loaded.split(",")]:
+            return (
+                "the server does not load pg_stat_statements (the local stack loads it when started with "
+                "AMNESTY_PG_STAT_STATEMENTS=true)"
+            )
+        if int(await pool.fetchval("SHOW server_version_num")) < 130000:
+            return "its figures of WAL per statement need PostgreSQL 13 or later"
+        await pool.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await pool.execute("SELECT pg_stat_statements_reset()")
+    except asyncpg.InsufficientPrivilegeError as exc:
+        return f"the admin role may not see, create or reset pg_stat_statements ({exc})"
+    return None
+
+
+async def statements_since_reset(pool: Pool, wal_before: int | None) -> Statements:
+    """The top statements of this database since ``count_statements_afresh``, every client's."""
+    rows = await pool.fetch(
+        "SELECT query, calls, total_exec_time, rows, wal_bytes FROM pg_stat_statements "
+        "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY total_exec_time DESC"
+    )
+    wal_after = await wal_bytes(pool)
+    return Statements(
+        [
+            Statement(r["query"] or "", r["calls"], r["total_exec_time"], r["rows"], int(r["wal_bytes"]))
+            for r in rows[:STATEMENTS_SHOWN]
+        ],
+        len(rows),
+        sum(r["total_exec_time"] for r in rows),
+        None if wal_before is None or wal_after is None else wal_after - wal_before,
+    )
+
+
+def statement_label(query: str) -> str:
+    """The statement's first characters on one line, as a code span a markdown table can hold."""
+    text = " ".join(query.split())
+    if len(text) > LABEL_CHARS:
+        text = text[: LABEL_CHARS - 1] + "…"
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def statement_schema(query: str) -> str:
+    """The first schema the statement names (quoted, as the store writes them), or "" if none."""
+    named = QUOTED_SCHEMA.search(query)
+    return "" if named is None else named.group(1)
+
+
+def statements_table(statements: Statements) -> list[str]:
+    """(5) as markdown lines: the statements by execution time, then the server's WAL."""
+    wal = (
+        "pg_stat_wal: none on this server"
+        if statements.wal_bytes is None
+        else f"the whole server wrote {statements.wal_bytes / 1e6:,.0f} MB of WAL (pg_stat_wal)"
+    )
+    lines = [
+        "## 5. PostgreSQL's time by statement during (1)",
+        "",
+        f"The {len(statements.top)} of {statements.count:,} statements that took the most execution time, "
+        f"of {statements.total_ms / 1000:,.1f} s in all, launch → summary complete (pg_stat_statements: "
+        "top-level statements of every client of the database, normalized, utility statements not "
+        f"tracked); meanwhile {wal}.",
+        "",
+        "| statement | schema | calls | total (s) | rows | WAL (MB) |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {statement_label(s.query)} | {statement_schema(s.query)} | {s.calls:,} "
+        f"| {s.total_ms / 1000:,.2f} | {s.rows:,} | {s.wal_bytes / 1e6:,.1f} |"
+        for s in statements.top
+    ]
+    return lines
+
+
 # --- (1) throughput and (4) CPU and memory ------------------------------------------------------------
 
 
@@ -310,6 +427,7 @@ class Throughput:
     measured: list[Measured]  # this run's processes: the services, the server, the broker, the bench
     summary: dict[str, Any]
     decisions: int
+    statements: Statements | None  # None: the server could not count them
 
     @property
     def rate(self) -> float:
@@ -350,6 +468,10 @@ async def bench_throughput(
     # Published before the services start: they begin with the whole backlog waiting.
     publish_s = await publish(messages, kafka=endpoints.kafka_admin, topic=intake.upstream, speed=None)
 
+    skipped = await count_statements_afresh(pool)
+    if skipped is not None:
+        print(f"PostgreSQL's time by statement: skipped, {skipped}")
+    wal_before = await wal_bytes(pool)
     others = [
         *infrastructure(endpoints),
         Measured("bench script (this process)", psutil.Process(), tree=False),
@@ -395,6 +517,7 @@ async def bench_throughput(
     machine = busy_cpu_s() - machine_before
     if backends is not None:
         backends.sample()
+    statements = None if skipped is not None else await statements_since_reset(pool, wal_before)
     stages["statistics"] = done - ready
     stop_sampling.set()
     await sampler
@@ -416,6 +539,7 @@ async def bench_throughput(
         summary=final,
         decisions=await end_offsets(endpoints.kafka_admin, eligibility.decisions),
         measured=[*services, *others],
+        statements=statements,
     )
 
 
@@ -725,6 +849,8 @@ def table(args: argparse.Namespace, raw: Raw, run: Throughput, latency: Latency,
         "| --- | ---: | --- | --- | --- |",
         *(f"| {' | '.join(row)} |" for row in rows),
     ]
+    if run.statements is not None:
+        lines += ["", *statements_table(run.statements)]
     return "\n".join(lines) + "\n"
 
 
