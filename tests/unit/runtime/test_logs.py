@@ -179,3 +179,22 @@ async def test_a_line_logged_while_a_message_is_handled_names_its_correlation_an
     assert prepared["causation_id"] == committed["causation_id"] != ""
     assert "correlation_id" not in between
     assert "causation_id" not in between
+
+
+def test_a_line_below_the_level_is_dropped_before_any_processing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stamped: list[str] = []
+    stamp = structlog.processors.TimeStamper.__call__
+
+    def counting(self: Any, logger: Any, name: str, event: Any) -> Any:
+        stamped.append(name)
+        return stamp(self, logger, name, event)
+
+    monkeypatch.setattr(structlog.processors.TimeStamper, "__call__", counting)
+    configure_logging("intake", json=True, level="INFO")
+    probe = structlog.get_logger("amnesty_intake.probe")
+    probe.debug("batch applied", applied=500)
+    probe.info("submissions admitted", count=3)
+    assert stamped == ["info"]
+    assert [line["event"] for line in _json_lines(capsys.readouterr().err)] == ["submissions admitted"]

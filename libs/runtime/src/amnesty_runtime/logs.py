@@ -64,6 +64,9 @@ def configure_logging(
     ]
     structlog.configure(
         processors=[
+            # First: a line below the level is dropped before anything is stamped, merged or formatted.
+            # Without it every `log.debug` of a batch ran the whole chain only for the stdlib to drop it.
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
