@@ -1,4 +1,4 @@
-"""A batch of domain events parsed in one call reads exactly as each message parsed on its own."""
+"""A batch of domain events reads exactly as each message parsed on its own, by the strict path."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ BAD = [
     b'2], "b": {}}',
     b'{"x": NaN}',
     b"{}",
+    # Whole events but for a constant the contract refuses, in a field the models ignore.
+    CASE_EVENTS[0][:-1] + b', "x": NaN}',
+    CASE_EVENTS[1][:-1] + b', "x": -Infinity}',
+    # Beyond the size limit, though well formed.
+    CASE_EVENTS[0][:-1] + b', "x": "' + b"y" * 70_000 + b'"}',
 ]
 
 
