@@ -538,17 +538,17 @@ async def appends(
             f"raw: {CONCURRENT_WRITERS} connections, one transaction per event. {cpu_note(best)}",
         )
     )
+
+    async def three_ways(workload: str, writers: int) -> dict[str, Best]:
+        """The best round of ``workload`` with ``writers`` writers: ours, the library's and raw."""
+        implementations = {"ours": ours, "library": library, "raw": raw}
+        measures: dict[str, Measure] = {
+            n: functools.partial(getattr(i, workload), writers=writers) for n, i in implementations.items()
+        }
+        return await best_of(rounds, seconds, measures, cpu)
+
     for writers in (1, BATCH_WRITERS):
-        best = await best_of(
-            rounds,
-            seconds,
-            {
-                "ours": functools.partial(ours.batched, writers=writers),
-                "library": functools.partial(library.batched, writers=writers),
-                "raw": functools.partial(raw.batched, writers=writers),
-            },
-            cpu,
-        )
+        best = await three_ways("batched", writers)
         same_envelopes = "raw: INSERT … SELECT unnest of the same envelopes. " if writers == 1 else ""
         results.append(
             Result(
@@ -571,16 +571,7 @@ async def appends(
         )
     )
     for writers in (1, BATCH_WRITERS):
-        best = await best_of(
-            rounds,
-            seconds,
-            {
-                "ours": functools.partial(ours.new_streams, writers=writers),
-                "library": functools.partial(library.new_streams, writers=writers),
-                "raw": functools.partial(raw.new_streams, writers=writers),
-            },
-            cpu,
-        )
+        best = await three_ways("new_streams", writers)
         contenders = (
             f"ours: append_many_in, one statement per group, each append creating its stream (migration "
             f"0010's path), half expecting any, half no stream; library: {BATCH} new originators at version "
