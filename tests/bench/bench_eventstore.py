@@ -336,33 +336,22 @@ class Raw:
                 written += 1
         return written
 
-    async def _batch_writer(self, seconds: float) -> int:
-        sql = self._insert_many()
+    async def _batch_writer(self, seconds: float, *, new_streams: bool = False) -> int:
+        """Groups of BATCH events: one new stream's versions 1 to BATCH, or (``new_streams``) BATCH new
+        streams at version 1."""
+        sql = self._insert_new_streams() if new_streams else self._insert_many()
         written = 0
         async with self.pool.acquire() as conn:
             for _ in until(seconds):
                 events = [new_event(n) for n in range(BATCH)]
-                await conn.execute(
-                    sql,
-                    f"batch-{uuid.uuid4().hex}",
-                    list(range(1, BATCH + 1)),
-                    [e.event_id for e in events],
-                    [e.type for e in events],
-                    [e.occurred_on for e in events],
-                    [orjson.dumps(e.data) for e in events],
+                streams: tuple[object, ...] = (
+                    ([new_stream() for _ in events],)
+                    if new_streams
+                    else (f"batch-{uuid.uuid4().hex}", list(range(1, BATCH + 1)))
                 )
-                written += BATCH
-        return written
-
-    async def _new_streams_writer(self, seconds: float) -> int:
-        sql = self._insert_new_streams()
-        written = 0
-        async with self.pool.acquire() as conn:
-            for _ in until(seconds):
-                events = [new_event(n) for n in range(BATCH)]
                 await conn.execute(
                     sql,
-                    [new_stream() for _ in events],
+                    *streams,
                     [e.event_id for e in events],
                     [e.type for e in events],
                     [e.occurred_on for e in events],
@@ -381,7 +370,9 @@ class Raw:
         return sum(await asyncio.gather(*(self._batch_writer(seconds) for _ in range(writers))))
 
     async def new_streams(self, seconds: float, writers: int) -> int:
-        return sum(await asyncio.gather(*(self._new_streams_writer(seconds) for _ in range(writers))))
+        return sum(
+            await asyncio.gather(*(self._batch_writer(seconds, new_streams=True) for _ in range(writers)))
+        )
 
     async def catch_up(self, events_schema: str) -> int:
         """The same rows as the subscription reads, fetched through a cursor and not decoded."""
