@@ -6,7 +6,9 @@ Measures, each figure beside its target:
    published to the upstream topic before the services start, timed from the three being ready until
    the statistics summary shows every case, every return and every grant;
 2. the raw Kafka ceiling of the same run: the same messages produced (acks=all) and consumed by one
-   consumer on a fresh topic of the same broker, and the ratio of (1) to it;
+   consumer on a fresh topic of the same broker, and the ratio of (1) to it; then the raw ceiling of
+   the pipeline's topology (``raw_topology``): the same messages through three processes that only
+   forward them from topic to topic as the services do, and the ratio of (1) to that;
 3. return → decision latency: with the pipeline caught up, returns of persons whose cases it already
    knows, published at a steady rate; each one timed from its publish to its decision on the topic;
 4. CPU time per submission of each process during (1) (the services, the PostgreSQL server and all its
@@ -55,6 +57,7 @@ from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints, Stack
 from amnesty_simulator.publisher import publish
 from amnesty_simulator.submissions import Outgoing
+from tests.bench.raw_topology import Topology, bench_topology
 from tests.support.intake import encoded, recorded_submission_id, submission
 from tests.support.kafka import _partitions, create_topics, delete_topics, end_offsets, read_all
 from tests.support.pipeline import Pipeline, pipeline_under_test
@@ -561,6 +564,7 @@ class Latency:
     send_s: float = 0.0
     busy_cores: float = 0.0  # the machine's, while sending
     measured_cores: float = 0.0  # of that, this run's processes
+    bench_cores: float = 0.0  # of those, this script's (sending the returns, reading two topics)
     sent_at: dict[str, float] = field(default_factory=dict)  # in sending order
     recorded_at: dict[str, float] = field(default_factory=dict)
     decided_at: dict[str, float] = field(default_factory=dict)
@@ -677,6 +681,7 @@ async def bench_latency(
     try:
         futures = []
         measured_before, machine_before = sum(m.cpu_s() for m in measured), busy_cpu_s()
+        bench_before = time.process_time()
         started = time.perf_counter()
         deadline = started + seconds * 3 + 10  # a bound: the loop ends even if sending falls far behind
         for i, message in enumerate(returns):
@@ -690,6 +695,7 @@ async def bench_latency(
         latency.send_s = time.perf_counter() - started
         latency.busy_cores = (busy_cpu_s() - machine_before) / latency.send_s
         latency.measured_cores = (sum(m.cpu_s() for m in measured) - measured_before) / latency.send_s
+        latency.bench_cores = (time.process_time() - bench_before) / latency.send_s
         await asyncio.gather(*futures)  # every return acknowledged: a failed send raises here
         all_sent.set()
         await collector
@@ -727,7 +733,9 @@ def _meets(value: float, target: float, *, at_most: bool = False) -> str:
     return "yes" if (value <= target if at_most else value >= target) else "**no**"
 
 
-def table(args: argparse.Namespace, raw: Raw, run: Throughput, latency: Latency, load: str) -> str:
+def table(
+    args: argparse.Namespace, raw: Raw, topology: Topology, run: Throughput, latency: Latency, load: str
+) -> str:
     n = run.submissions
     ratio = run.rate / raw.rate
     decided = latency.total_s()
@@ -776,6 +784,22 @@ def table(args: argparse.Namespace, raw: Raw, run: Throughput, latency: Latency,
         ),
         ("2a. ratio (1) / (2)", f"{ratio:.3f}", f"≥ {TARGET_RATIO}", _meets(ratio, TARGET_RATIO), ""),
         (
+            "2b. raw ceiling of the pipeline's topology (submissions/s)",
+            f"{topology.rate:,.0f}",
+            "",
+            "",
+            f"same {topology.submissions:,} messages through three processes that only forward them "
+            "(upstream → cases → decisions, one decision per return, read by a third), as the services "
+            f"publish and commit; all three assigned → last read in {topology.run_s:.1f} s. CPU ms per "
+            f"submission: forwarders {topology.forwarders_cpu_s * 1000 / topology.submissions:.3f} "
+            "(after start-up), "
+            + ", ".join(
+                f"{name.split(' (')[0]} {cpu * 1000 / topology.submissions:.3f}"
+                for name, cpu in topology.others_cpu_s.items()
+            ),
+        ),
+        ("2c. ratio (1) / (2b)", f"{run.rate / topology.rate:.3f}", "", "", ""),
+        (
             "3. return → decision p50 / p95 / p99 (ms)",
             ms(decided, 0.50, 0.95, 0.99),
             f"p99 ≤ {TARGET_P99_MS:.0f}",
@@ -791,7 +815,7 @@ def table(args: argparse.Namespace, raw: Raw, run: Throughput, latency: Latency,
             _meets(latency.rate, latency.asked_rate * 0.98),
             f"{len(latency.sent_at):,} returns over {latency.send_s:.1f} s, after their cases were applied;"
             f" meanwhile the machine was busy {latency.busy_cores:.2f} cores, this run's processes "
-            f"{latency.measured_cores:.2f}",
+            f"{latency.measured_cores:.2f}, of which this script {latency.bench_cores:.2f}",
         ),
         (
             "3b. of which publish → case event, case event → decision: p50 / p99 (ms)",
@@ -983,12 +1007,15 @@ async def main(args: argparse.Namespace) -> None:
     async with bench_stack("e2e-logs") as bench:
         endpoints, pool = bench.endpoints, bench.pool
         raw = await bench_raw(endpoints, messages)
+        topology = await bench_topology(
+            endpoints.kafka_admin, messages, infrastructure(endpoints), args.timeout
+        )
         async with production_pipeline(bench, args.batch_max_records) as pipeline:
             run = await bench_throughput(endpoints, pool, pipeline, messages, args.timeout)
             latency = await bench_latency(
                 endpoints, pipeline, run.measured, args.latency_rate, args.latency_seconds, args.timeout
             )
-    report = table(args, raw, run, latency, bench.load)
+    report = table(args, raw, topology, run, latency, bench.load)
     print(report)
     print(json.dumps({"written": write_report(report)}))
     if args.cpu_before is not None:
