@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from amnesty_contracts.topics import UPSTREAM
 from amnesty_eventstore import DbConnection, Pool
 from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import Fetching, subscribe_checkpointed
+from amnesty_runtime.brokers import BROKER_LOGGER, kafka_broker
 from amnesty_runtime.stack import Endpoints
 from tests.support.kafka import kafka_test_broker
 from tests.support.waiting import eventually
@@ -109,3 +112,25 @@ async def test_a_trickle_held_by_the_broker_arrives_as_one_batch(
 
 async def _sum(batches: list[int]) -> int:
     return sum(batches)
+
+
+async def test_a_service_subscribes_to_its_provisioned_topic_without_trying_to_create_it(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def handle(_conn: DbConnection, _deliveries: Sequence[Delivery]) -> None:
+        pass
+
+    # As intake runs: its own principal (no right to create topics), its group prefix, its topic.
+    consumer = CheckpointedConsumer(admin_pool, fresh_schema, f"intake-{fresh_schema}", handle)
+    broker = kafka_broker(endpoints.kafka_client_options("intake"), "provisioning-test")
+    pipeline = subscribe_checkpointed(broker, consumer, UPSTREAM)
+    with caplog.at_level(logging.INFO):
+        async with broker:
+            await broker.start()
+    await pipeline.settle()
+
+    # The stack (or the operator) provisions the topics with their partitions and retention. FastStream
+    # would try to create a subscriber's topics, and every service start logged that it could not.
+    said = [r.getMessage() for r in caplog.records if r.name == BROKER_LOGGER]
+    assert any("assigned to partitions" in line for line in said), said
+    assert not [line for line in said if "creat" in line.lower()]

@@ -25,7 +25,7 @@ from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker, KafkaMessage, Topic
 
 from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
 
@@ -293,7 +293,9 @@ def subscribe_checkpointed(
     """
     pipeline = BatchPipeline(consumer, prepare, forget)
     subscriber = broker.subscriber(
-        *topics,
+        # Provisioned by the stack (or the operator) with their partitions and retention: FastStream
+        # would try to create them, and a service's principal may not, so every start logged a warning.
+        *(Topic(topic, declare=False) for topic in topics),
         group_id=consumer.group,
         group_instance_id=membership.instance_id,
         session_timeout_ms=membership.session_timeout_ms,
