@@ -734,7 +734,12 @@ def _meets(value: float, target: float, *, at_most: bool = False) -> str:
 
 
 def table(
-    args: argparse.Namespace, raw: Raw, topology: Topology, run: Throughput, latency: Latency, load: str
+    args: argparse.Namespace,
+    raw: Raw,
+    topologies: tuple[Topology, Topology],
+    run: Throughput,
+    latency: Latency,
+    load: str,
 ) -> str:
     n = run.submissions
     ratio = run.rate / raw.rate
@@ -783,22 +788,7 @@ def table(
             f"{raw.messages / raw.consume_s:,.0f}/s in {raw.consume_s:.1f} s",
         ),
         ("2a. ratio (1) / (2)", f"{ratio:.3f}", f"≥ {TARGET_RATIO}", _meets(ratio, TARGET_RATIO), ""),
-        (
-            "2b. raw ceiling of the pipeline's topology (submissions/s)",
-            f"{topology.rate:,.0f}",
-            "",
-            "",
-            f"same {topology.submissions:,} messages through three processes that only forward them "
-            "(upstream → cases → decisions, one decision per return, read by a third), as the services "
-            f"publish and commit; all three assigned → last read in {topology.run_s:.1f} s. CPU ms per "
-            f"submission: forwarders {topology.forwarders_cpu_s * 1000 / topology.submissions:.3f} "
-            "(after start-up), "
-            + ", ".join(
-                f"{name.split(' (')[0]} {cpu * 1000 / topology.submissions:.3f}"
-                for name, cpu in topology.others_cpu_s.items()
-            ),
-        ),
-        ("2c. ratio (1) / (2b)", f"{run.rate / topology.rate:.3f}", "", "", ""),
+        *topology_rows(run, *topologies),
         (
             "3. return → decision p50 / p95 / p99 (ms)",
             ms(decided, 0.50, 0.95, 0.99),
@@ -876,6 +866,42 @@ def table(
     if run.statements is not None:
         lines += ["", *statements_table(run.statements)]
     return "\n".join(lines) + "\n"
+
+
+def topology_rows(run: Throughput, kafka_only: Topology, durable: Topology) -> list[tuple[str, ...]]:
+    """(2b)-(2e): the pipeline's topology with nothing in it, then with its PostgreSQL rows written."""
+
+    def cpu(topology: Topology) -> str:
+        n = topology.submissions
+        return f"CPU ms per submission: forwarders {topology.forwarders_cpu_s * 1000 / n:.3f}" + "".join(
+            f", {name.split(' (')[0]} {seconds * 1000 / n:.3f}"
+            for name, seconds in topology.others_cpu_s.items()
+        )
+
+    return [
+        (
+            "2b. raw ceiling of the pipeline's topology (submissions/s)",
+            f"{kafka_only.rate:,.0f}",
+            "",
+            "",
+            f"same {kafka_only.submissions:,} messages through three processes that only forward them "
+            "(upstream → cases → decisions, one decision per return, read by a third), publishing as the "
+            f"relays do and committing each batch; all three assigned → last read in {kafka_only.run_s:.1f} "
+            f"s; {cpu(kafka_only)}",
+        ),
+        ("2c. ratio (1) / (2b)", f"{run.rate / kafka_only.rate:.3f}", "", "", ""),
+        (
+            "2d. the same, durable (submissions/s)",
+            f"{durable.rate:,.0f}",
+            "",
+            "",
+            "each forwarder records each batch first in one transaction with set-based SQL, as the "
+            "services' rows are (submission log; events and outbox; person streams read; person states "
+            "and daily counts; checkpoints), then publishes and deletes its outbox rows; no validation, "
+            f"pseudonyms or rules; last read after {durable.run_s:.1f} s; {cpu(durable)}",
+        ),
+        ("2e. ratio (1) / (2d)", f"{run.rate / durable.rate:.3f}", "", "", ""),
+    ]
 
 
 def write_report(report: str) -> str:
@@ -1006,16 +1032,26 @@ async def main(args: argparse.Namespace) -> None:
     messages = cases + returns
     async with bench_stack("e2e-logs") as bench:
         endpoints, pool = bench.endpoints, bench.pool
+        # A broker just started compiles its hot paths during its first heavy seconds (JIT): a first pass
+        # it is not timed on, or the ceilings come out low and the ratios to them flattering.
+        await bench_raw(endpoints, messages)
         raw = await bench_raw(endpoints, messages)
         topology = await bench_topology(
             endpoints.kafka_admin, messages, infrastructure(endpoints), args.timeout
+        )
+        durable = await bench_topology(
+            endpoints.kafka_admin,
+            messages,
+            infrastructure(endpoints),
+            args.timeout,
+            database_url=endpoints.admin_database_url,
         )
         async with production_pipeline(bench, args.batch_max_records) as pipeline:
             run = await bench_throughput(endpoints, pool, pipeline, messages, args.timeout)
             latency = await bench_latency(
                 endpoints, pipeline, run.measured, args.latency_rate, args.latency_seconds, args.timeout
             )
-    report = table(args, raw, topology, run, latency, bench.load)
+    report = table(args, raw, (topology, durable), run, latency, bench.load)
     print(report)
     print(json.dumps({"written": write_report(report)}))
     if args.cpu_before is not None:

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import asyncpg
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
@@ -39,6 +40,7 @@ from amnesty_eventstore.record_batches import publish_in_batches
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_simulator.publisher import publish
 from amnesty_simulator.submissions import Outgoing
+from tests.bench.raw_durable import create_schemas, drop_schemas, published, record_batch, schema_of
 from tests.support.kafka import create_topics, delete_topics
 
 BATCH_RECORDS = 500  # the services' batch_max_records
@@ -54,6 +56,14 @@ class Forwarded:
     key: bytes | None
     value: bytes
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where a durable forwarder records its batches: the server, and the run's tag naming the schemas."""
+
+    url: str
+    tag: str
 
 
 class Received(Protocol):
@@ -94,9 +104,16 @@ def _say(**fields: Any) -> None:
 
 
 async def forward(
-    role: str, kafka: KafkaClientOptions, sources: list[str], sink: str | None, expect: int
+    role: str,
+    kafka: KafkaClientOptions,
+    sources: list[str],
+    sink: str | None,
+    expect: int,
+    database: Database | None = None,
 ) -> None:
-    """Forward batches until ``expect`` records have been read, then say "done"."""
+    """Forward batches until ``expect`` records have been read, then say "done". With ``database``, each
+    batch is first recorded there in one transaction (``raw_durable``) and its outbox rows deleted once
+    published."""
     consumer = AIOKafkaConsumer(
         group_id=f"raw-topology-{role}-{sources[0]}",
         enable_auto_commit=False,
@@ -104,6 +121,11 @@ async def forward(
         **kafka.aiokafka(),
     )
     producer = AIOKafkaProducer(acks="all", enable_idempotence=True, **kafka.aiokafka())
+    conn = (
+        await asyncpg.connect(database.url, server_settings={"search_path": schema_of(database.tag, role)})
+        if database is not None
+        else None
+    )
     await producer.start()
     try:
         await consumer.start()
@@ -117,14 +139,23 @@ async def forward(
                     continue
                 seen += len(records)
                 out = onward(role, records, sink)
+                outbox = (
+                    await record_batch(conn, role, records, [(f.key, f.value) for f in out], sink)
+                    if conn is not None
+                    else []
+                )
                 if out:
                     await publish_in_batches(producer, out)
+                if conn is not None:
+                    await published(conn, outbox)
                 await consumer.commit()
             _say(done=time.time(), cpu_s=time.process_time(), seen=seen)
         finally:
             await consumer.stop()
     finally:
         await producer.stop()
+        if conn is not None:
+            await conn.close()
 
 
 # --- the driver, run from bench_e2e ---------------------------------------------------------------------
@@ -146,6 +177,7 @@ class Topology:
     read: int  # records the statistics forwarder read: every case, and a decision per return
     forwarders_cpu_s: float  # after start-up
     others_cpu_s: dict[str, float]  # launch → done
+    durable: bool  # each batch recorded in PostgreSQL first (raw_durable)
 
     @property
     def rate(self) -> float:
@@ -153,11 +185,23 @@ class Topology:
 
 
 async def bench_topology(
-    kafka: KafkaClientOptions, messages: list[Outgoing], others: Sequence[Measurable], timeout_s: float
+    kafka: KafkaClientOptions,
+    messages: list[Outgoing],
+    others: Sequence[Measurable],
+    timeout_s: float,
+    database_url: str | None = None,
 ) -> Topology:
     """The messages published to a fresh upstream topic, then the three forwarders started and timed from
-    the moment all three have partitions until statistics has read every case and decision."""
+    the moment all three have partitions until statistics has read every case and decision. With
+    ``database_url`` (an owner's), the forwarders are durable, each in fresh schemas dropped afterwards."""
     tag = uuid.uuid4().hex[:8]
+    database = Database(database_url, tag) if database_url is not None else None
+    if database is not None:
+        conn = await asyncpg.connect(database.url)
+        try:
+            await create_schemas(conn, tag)
+        finally:
+            await conn.close()
     upstream, cases, decisions = (
         f"bench.topology.{tag}.{name}" for name in ("upstream", "cases", "decisions")
     )
@@ -165,7 +209,11 @@ async def bench_topology(
     await create_topics(kafka, [upstream, cases, decisions])
     try:
         await publish(messages, kafka=kafka, topic=upstream, speed=None)
-        options = json.dumps(dataclasses.asdict(kafka), default=str).encode() + b"\n"
+        # The passwords stay out of the process list: the options go on the forwarders' stdin.
+        options = b"".join(
+            json.dumps(dataclasses.asdict(o) if o is not None else None, default=str).encode() + b"\n"
+            for o in (kafka, database)
+        )
         arguments = {
             "intake": ["--source", upstream, "--sink", cases, "--expect", str(len(messages))],
             "eligibility": ["--source", cases, "--sink", decisions, "--expect", str(len(messages))],
@@ -192,9 +240,16 @@ async def bench_topology(
             read=said[-1]["done"]["seen"],
             forwarders_cpu_s=sum(s["done"]["cpu_s"] - s["ready"]["cpu_s"] for s in said),
             others_cpu_s=after,
+            durable=database is not None,
         )
     finally:
         await delete_topics(kafka, [upstream, cases, decisions])
+        if database is not None:
+            conn = await asyncpg.connect(database.url)
+            try:
+                await drop_schemas(conn, tag)
+            finally:
+                await conn.close()
 
 
 async def _run(role: str, arguments: list[str], options: bytes) -> dict[str, dict[str, Any]]:
@@ -207,7 +262,7 @@ async def _run(role: str, arguments: list[str], options: bytes) -> dict[str, dic
     assert process.stdout is not None
     said: dict[str, dict[str, Any]] = {}
     try:
-        process.stdin.write(options)  # the password stays out of the process list
+        process.stdin.write(options)
         await process.stdin.drain()
         process.stdin.close()
         async for line in process.stdout:
@@ -230,7 +285,17 @@ def main() -> None:
     parser.add_argument("--expect", type=int, required=True, help="records to read before stopping")
     args = parser.parse_args()
     kafka = KafkaClientOptions(**json.loads(sys.stdin.readline()))
-    uvloop.run(forward(args.role, kafka, args.source, args.sink, args.expect))
+    database = json.loads(sys.stdin.readline())
+    uvloop.run(
+        forward(
+            args.role,
+            kafka,
+            args.source,
+            args.sink,
+            args.expect,
+            Database(**database) if database is not None else None,
+        )
+    )
 
 
 if __name__ == "__main__":
