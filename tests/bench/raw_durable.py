@@ -1,40 +1,51 @@
-"""What each raw forwarder writes to PostgreSQL when the topology runs durable (``--durable``).
+"""What a durable raw forwarder (``raw_forwarder`` given a database) writes to PostgreSQL for a batch.
 
-The pipeline's services keep every batch in one transaction: intake its submission log, the events and
-their outbox rows; eligibility reads the persons' streams, then appends the decisions and their outbox
-rows; statistics the persons' states and the daily counts; each its consumer checkpoints. A durable
-forwarder writes the same rows with plain set-based SQL (``INSERT … SELECT unnest``, one statement per
-table and batch), commits, publishes from memory and deletes the outbox rows it published, as a relay
-does. No validation, no pseudonyms, no domain rules: what it costs is the floor of the pipeline's
-PostgreSQL work, and of the round trips to it, under the services' own.
+The services keep each batch in one transaction: intake its submission log, the case events and their
+outbox rows; eligibility reads the persons' streams, appends every case event as a fact and each
+decision with its outbox row; statistics the persons' states, the daily counts and the totals; each its
+consumer checkpoints. Their relays then read the outbox, publish and delete what they published.
 
-Each record is its own stream (version 1) and person, keyed by its Kafka key: cheaper than the services'
-person streams, so the floor is, if anything, set low.
+A durable forwarder writes rows of the same kinds with plain set-based SQL, one statement per table and
+batch (``INSERT … SELECT unnest``), on tables of the same shape (the event store's indexes), keyed by the
+person's id as the services key them by pseudonym. Not done: validation, pseudonyms, signatures and their
+headers, the rules, the event store's version checks and stream rows, the streams' notification. What
+it costs is the floor of the pipeline's PostgreSQL work under the services' own.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal, get_args
 
 import asyncpg
 import orjson
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-SCHEMA_TABLES: Final = {
-    "intake": [
-        "CREATE TABLE submissions (record text PRIMARY KEY, recorded_at timestamptz NOT NULL DEFAULT now())",
-    ],
-    "eligibility": [],
-    "statistics": [
-        "CREATE TABLE persons (person text PRIMARY KEY, state jsonb NOT NULL)",
-        "CREATE TABLE daily (metric text, day date, region text, value bigint NOT NULL,"
-        " PRIMARY KEY (metric, day, region))",
-    ],
-}
-EVENT_TABLES: Final = [
+from amnesty_eventstore.record_batches import publish_in_batches
+
+Role = Literal["intake", "eligibility", "statistics"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """A record bound for Kafka, in the shape ``publish_in_batches`` takes."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+_CHECKPOINTS: Final = (
+    "CREATE TABLE checkpoints (topic text, partition integer, next_offset bigint NOT NULL,"
+    " PRIMARY KEY (topic, partition))"
+)
+_EVENTS: Final = [
     # The event store's shape (migration 0001): commit order, unique ids and stream versions.
     "CREATE TABLE events (position bigint GENERATED ALWAYS AS IDENTITY,"
     " transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(), stream_id text NOT NULL,"
@@ -44,39 +55,59 @@ EVENT_TABLES: Final = [
     "CREATE TABLE outbox (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, event_id uuid NOT NULL,"
     " topic text NOT NULL, key bytea, value bytea NOT NULL)",
 ]
-CHECKPOINTS: Final = (
-    "CREATE TABLE checkpoints (topic text, partition integer, next_offset bigint NOT NULL,"
-    " PRIMARY KEY (topic, partition))"
-)
+TABLES: Final[Mapping[Role, list[str]]] = {
+    "intake": [
+        _CHECKPOINTS,
+        *_EVENTS,
+        "CREATE TABLE submissions (record text PRIMARY KEY, recorded_at timestamptz NOT NULL DEFAULT now())",
+    ],
+    "eligibility": [_CHECKPOINTS, *_EVENTS],
+    "statistics": [
+        _CHECKPOINTS,
+        "CREATE TABLE persons (person text PRIMARY KEY, state jsonb NOT NULL)",
+        "CREATE TABLE daily (metric text, day date, region text, value bigint NOT NULL,"
+        " PRIMARY KEY (metric, day, region))",
+        "CREATE TABLE totals (metric text, region text, value bigint NOT NULL, PRIMARY KEY (metric, region))",
+    ],
+}
 
 
-def schema_of(tag: str, role: str) -> str:
+def schema_of(tag: str, role: Role) -> str:
     return f"raw_topology_{tag}_{role}"
 
 
 async def create_schemas(conn: asyncpg.Connection, tag: str) -> None:
-    for role, tables in SCHEMA_TABLES.items():
+    for role, tables in TABLES.items():
         schema = schema_of(tag, role)
         await conn.execute(f'CREATE SCHEMA "{schema}"')
-        for ddl in [CHECKPOINTS, *(EVENT_TABLES if role != "statistics" else []), *tables]:
+        for ddl in tables:
             await conn.execute(f'SET search_path TO "{schema}"; {ddl}')
     await conn.execute("RESET search_path")
 
 
 async def drop_schemas(conn: asyncpg.Connection, tag: str) -> None:
-    for role in SCHEMA_TABLES:
+    for role in TABLES:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema_of(tag, role)}" CASCADE')
+
+
+async def count_rows(conn: asyncpg.Connection, tag: str) -> dict[str, int]:
+    """Rows left in the forwarders' tables, as ``role.table``: what a run recorded."""
+    return {
+        f"{role}.{table}": await conn.fetchval(f'SELECT count(*) FROM "{schema_of(tag, role)}".{table}')
+        for role, tables in TABLES.items()
+        for table in (ddl.split()[2] for ddl in tables if ddl.startswith("CREATE TABLE"))
+    }
 
 
 async def record_batch(
     conn: asyncpg.Connection,
-    role: str,
+    role: Role,
     records: Sequence[ConsumerRecord[bytes, bytes]],
-    onward: Sequence[tuple[bytes | None, bytes]],
-    sink: str | None,
-) -> list[int]:
-    """The batch's rows in one transaction; returns the outbox ids of ``onward`` (to delete once
-    published)."""
+    out: Sequence[Forwarded],
+    versions: Iterator[int],
+) -> None:
+    """The batch's rows and its checkpoints in one transaction; ``out`` goes to the outbox."""
+    values = [orjson.loads(r.value or b"{}") for r in records]
     ends: dict[tuple[str, int], int] = {}
     for r in records:
         ends[(r.topic, r.partition)] = max(ends.get((r.topic, r.partition), 0), r.offset + 1)
@@ -86,36 +117,33 @@ async def record_batch(
                 "INSERT INTO submissions (record) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
                 [(r.key or b"").decode() for r in records],
             )
+            await _append(
+                conn,
+                [(v["person_id"], r.value or b"{}") for r, v in zip(records, values, strict=True)],
+                versions,
+            )
         elif role == "eligibility":
-            # The persons' streams, read before deciding.
-            await conn.fetch(
-                "SELECT stream_id, stream_version, data FROM events WHERE stream_id = ANY($1::text[])",
-                [(key or b"").decode() for key, _ in onward],
+            persons = [v["person_id"] for v in values]
+            await conn.fetch(  # the persons' streams, read before deciding
+                "SELECT stream_id, stream_version, data FROM events WHERE stream_id = ANY($1::text[])"
+                " ORDER BY stream_id, stream_version",
+                sorted(set(persons)),
             )
-        outbox: list[int] = []
-        if sink is not None and onward:
-            ids = [uuid.uuid4() for _ in onward]
+            facts = [(p, r.value or b"{}") for p, r in zip(persons, records, strict=True)]
+            decisions = [(orjson.loads(f.value)["person_id"], f.value) for f in out]
+            await _append(conn, facts + decisions, versions)
+        else:
+            await _project(conn, records, values)
+        if out:
             await conn.execute(
-                "INSERT INTO events (stream_id, stream_version, event_id, data)"
-                " SELECT s, 1, i, d::jsonb FROM unnest($1::text[], $2::uuid[], $3::text[]) AS u(s, i, d)",
-                [(key or b"").decode() for key, _ in onward],
-                ids,
-                [value.decode() for _, value in onward],
+                "INSERT INTO outbox (event_id, topic, key, value)"
+                " SELECT i, t, k, v FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[])"
+                " AS u(i, t, k, v)",
+                [uuid.uuid4() for _ in out],
+                [f.topic for f in out],
+                [f.key for f in out],
+                [f.value for f in out],
             )
-            outbox = [
-                row["id"]
-                for row in await conn.fetch(
-                    "INSERT INTO outbox (event_id, topic, key, value)"
-                    " SELECT i, $2, k, v FROM unnest($1::uuid[], $3::bytea[], $4::bytea[]) AS u(i, k, v)"
-                    " RETURNING id",
-                    ids,
-                    sink,
-                    [key for key, _ in onward],
-                    [value for _, value in onward],
-                )
-            ]
-        if role == "statistics":
-            await _project(conn, records)
         await conn.execute(
             "INSERT INTO checkpoints (topic, partition, next_offset)"
             " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
@@ -124,21 +152,35 @@ async def record_batch(
             [p for _, p in ends],
             list(ends.values()),
         )
-    return outbox
 
 
-async def _project(conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-    """Each record's person state and its daily count (cases by absence, returns and decisions by return)."""
+async def _append(conn: asyncpg.Connection, events: list[tuple[str, bytes]], versions: Iterator[int]) -> None:
+    await conn.execute(
+        "INSERT INTO events (stream_id, stream_version, event_id, data)"
+        " SELECT s, v, i, d::jsonb FROM unnest($1::text[], $2::integer[], $3::uuid[], $4::text[])"
+        " AS u(s, v, i, d)",
+        [stream for stream, _ in events],
+        [next(versions) for _ in events],
+        [uuid.uuid4() for _ in events],
+        [data.decode() for _, data in events],
+    )
+
+
+async def _project(
+    conn: asyncpg.Connection, records: Sequence[ConsumerRecord[bytes, bytes]], values: list[dict[str, str]]
+) -> None:
+    """Each person's latest state, and the counts: cases by absence, returns and grants by return day."""
     states: dict[str, bytes] = {}
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for r in records:
-        value = orjson.loads(r.value or b"{}")
-        states[(r.key or b"").decode()] = r.value or b"{}"
-        if value.get("type") == "CaseOpened":
-            counts[("cases", value["absent_since"], value["region"])] += 1
-        else:
-            metric = "returns" if r.topic.endswith("cases") else "grants"  # on the decisions topic
-            counts[(metric, value["returned_on"], "")] += 1
+    daily: Counter[tuple[str, str, str]] = Counter()
+    for r, value in zip(records, values, strict=True):
+        states[value["person_id"]] = r.value or b"{}"
+        if value["type"] == "CaseOpened":
+            daily[("cases", value["absent_since"], value["region"])] += 1
+        else:  # a return on the cases topic, its decision on the decisions topic
+            daily[("returns" if r.topic.endswith(".cases") else "grants", value["returned_on"], "")] += 1
+    totals: Counter[tuple[str, str]] = Counter()
+    for (metric, _, region), n in daily.items():
+        totals[(metric, region)] += n
     await conn.execute(
         "INSERT INTO persons (person, state)"
         " SELECT p, s::jsonb FROM unnest($1::text[], $2::text[]) AS u(p, s)"
@@ -151,14 +193,25 @@ async def _project(conn: asyncpg.Connection, records: Sequence[ConsumerRecord[by
         " SELECT m, d::date, r, n"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(m, d, r, n)"
         " ON CONFLICT (metric, day, region) DO UPDATE SET value = daily.value + EXCLUDED.value",
-        [m for m, _, _ in counts],
-        [d for _, d, _ in counts],
-        [g for _, _, g in counts],
-        list(counts.values()),
+        [m for m, _, _ in daily],
+        [d for _, d, _ in daily],
+        [g for _, _, g in daily],
+        list(daily.values()),
+    )
+    await conn.execute(
+        "INSERT INTO totals (metric, region, value)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])"
+        " ON CONFLICT (metric, region) DO UPDATE SET value = totals.value + EXCLUDED.value",
+        [m for m, _ in totals],
+        [g for _, g in totals],
+        list(totals.values()),
     )
 
 
-async def published(conn: asyncpg.Connection, outbox: list[int]) -> None:
-    """The relay's last step: the published rows leave the outbox."""
-    if outbox:
-        await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", outbox)
+async def relay_outbox(conn: asyncpg.Connection, producer: AIOKafkaProducer) -> None:
+    """What a relay's pass does: read the outbox, publish it, delete what was published."""
+    rows = await conn.fetch("SELECT id, topic, key, value FROM outbox ORDER BY id")
+    if not rows:
+        return
+    await publish_in_batches(producer, [Forwarded(r["topic"], r["key"], r["value"]) for r in rows])
+    await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import orjson
+import pytest
 from aiokafka.structs import ConsumerRecord
 
-from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
-from tests.bench.raw_durable import create_schemas, drop_schemas, published, record_batch, schema_of
+from tests.bench.raw_durable import Forwarded, Role, create_schemas, drop_schemas, record_batch, schema_of
+
+pytestmark = pytest.mark.integration
+
+CASE = {"type": "CaseOpened", "person_id": "p1", "absent_since": "2024-03-01", "region": "UA-32"}
+RETURN = {"type": "VoluntaryReturn", "person_id": "p1", "returned_on": "2024-12-01"}
 
 
 def _record(topic: str, offset: int, key: str, value: dict[str, str]) -> ConsumerRecord[bytes, bytes]:
@@ -18,61 +26,90 @@ def _record(topic: str, offset: int, key: str, value: dict[str, str]) -> Consume
     return ConsumerRecord(topic, 1, offset, 0, 0, key.encode(), raw, None, len(key), len(raw), [])
 
 
-CASE = {"type": "CaseOpened", "absent_since": "2024-03-01", "region": "UA-32"}
-RETURN = {"type": "VoluntaryReturn", "returned_on": "2024-12-01"}
-
-
-async def test_intake_records_the_log_the_events_and_their_outbox_then_the_relay_empties_it(
-    endpoints: Endpoints, admin_pool: Pool
-) -> None:
+@pytest.fixture
+async def schemas(endpoints: Endpoints) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
     tag = uuid.uuid4().hex[:8]
     conn = await asyncpg.connect(endpoints.admin_database_url)
     try:
         await create_schemas(conn, tag)
-        await conn.execute(f'SET search_path TO "{schema_of(tag, "intake")}"')
-        records = [_record("up", 7, "erdr:1", CASE), _record("up", 8, "army-plus:1", RETURN)]
-        onward = [(r.key, r.value or b"") for r in records]
-
-        outbox = await record_batch(conn, "intake", records, onward, "cases")
-
-        assert await conn.fetchval("SELECT count(*) FROM submissions") == 2
-        events = await conn.fetch("SELECT stream_id, data FROM events ORDER BY position")
-        assert [(e["stream_id"], orjson.loads(e["data"])) for e in events] == [
-            ("erdr:1", CASE),
-            ("army-plus:1", RETURN),
-        ]
-        assert await conn.fetchval("SELECT next_offset FROM checkpoints WHERE topic = 'up'") == 9
-        assert len(outbox) == 2
-        await published(conn, outbox)
-        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+        yield conn, tag
     finally:
         await drop_schemas(conn, tag)
         await conn.close()
 
 
-async def test_statistics_keeps_each_persons_state_and_adds_up_its_daily_counts(
-    endpoints: Endpoints, admin_pool: Pool
+async def _as(conn: asyncpg.Connection, tag: str, role: Role) -> None:
+    await conn.execute(f'SET search_path TO "{schema_of(tag, role)}"')
+
+
+async def _events(conn: asyncpg.Connection) -> list[tuple[str, Any]]:
+    rows = await conn.fetch("SELECT stream_id, data FROM events ORDER BY position")
+    return [(r["stream_id"], orjson.loads(r["data"])) for r in rows]
+
+
+async def test_intake_records_its_log_events_outbox_and_checkpoint(
+    schemas: tuple[asyncpg.Connection, str],
 ) -> None:
-    tag = uuid.uuid4().hex[:8]
-    conn = await asyncpg.connect(endpoints.admin_database_url)
-    try:
-        await create_schemas(conn, tag)
-        await conn.execute(f'SET search_path TO "{schema_of(tag, "statistics")}"')
-        first = [_record("t.cases", 0, "a", CASE), _record("t.cases", 1, "b", CASE)]
-        second = [_record("t.cases", 2, "c", RETURN), _record("t.decisions", 0, "c", RETURN)]
+    conn, tag = schemas
+    await _as(conn, tag, "intake")
+    records = [_record("up", 7, "erdr:1", CASE), _record("up", 8, "army-plus:1", RETURN)]
+    out = [Forwarded("cases", r.key, r.value or b"") for r in records]
 
-        assert await record_batch(conn, "statistics", first, [], None) == []
-        await record_batch(conn, "statistics", second, [], None)
+    await record_batch(conn, "intake", records, out, itertools.count(1))
 
-        assert await conn.fetchval("SELECT count(*) FROM persons") == 3
-        assert sorted(
-            tuple(r) for r in await conn.fetch("SELECT metric, day::text, region, value FROM daily")
-        ) == [
-            ("cases", "2024-03-01", "UA-32", 2),
-            ("grants", "2024-12-01", "", 1),
-            ("returns", "2024-12-01", "", 1),
-        ]
-        assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 2
-    finally:
-        await drop_schemas(conn, tag)
-        await conn.close()
+    assert await conn.fetchval("SELECT count(*) FROM submissions") == 2
+    assert await _events(conn) == [("p1", CASE), ("p1", RETURN)]
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'cases'") == 2
+    assert await conn.fetchval("SELECT next_offset FROM checkpoints WHERE topic = 'up'") == 9
+
+
+async def test_eligibility_keeps_every_case_event_as_a_fact_and_each_decision(
+    schemas: tuple[asyncpg.Connection, str],
+) -> None:
+    conn, tag = schemas
+    await _as(conn, tag, "eligibility")
+    versions = itertools.count(1)
+    case, back = _record("t.cases", 0, "p1", CASE), _record("t.cases", 1, "p1", RETURN)
+
+    await record_batch(conn, "eligibility", [case], [], versions)
+    await record_batch(
+        conn, "eligibility", [back], [Forwarded("decisions", b"p1", back.value or b"")], versions
+    )
+
+    assert await _events(conn) == [("p1", CASE), ("p1", RETURN), ("p1", RETURN)]
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'decisions'") == 1
+
+
+async def test_statistics_keeps_each_persons_state_and_adds_up_daily_counts_and_totals(
+    schemas: tuple[asyncpg.Connection, str],
+) -> None:
+    conn, tag = schemas
+    await _as(conn, tag, "statistics")
+    versions = itertools.count(1)
+    other = CASE | {"person_id": "p2"}
+
+    await record_batch(
+        conn,
+        "statistics",
+        [_record("t.cases", 0, "a", CASE), _record("t.cases", 1, "b", other)],
+        [],
+        versions,
+    )
+    await record_batch(
+        conn,
+        "statistics",
+        [_record("t.cases", 2, "c", RETURN), _record("t.decisions", 0, "c", RETURN)],
+        [],
+        versions,
+    )
+
+    assert await conn.fetchval("SELECT count(*) FROM persons") == 2
+    daily = await conn.fetch("SELECT metric, day::text, region, value FROM daily ORDER BY metric")
+    assert [tuple(r) for r in daily] == [
+        ("cases", "2024-03-01", "UA-32", 2),
+        ("grants", "2024-12-01", "", 1),
+        ("returns", "2024-12-01", "", 1),
+    ]
+    totals = await conn.fetch("SELECT metric, value FROM totals ORDER BY metric")
+    assert [tuple(r) for r in totals] == [("cases", 2), ("grants", 1), ("returns", 1)]
+    assert await conn.fetchval("SELECT count(*) FROM checkpoints") == 2

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.bench.raw_topology import Forwarded, onward
+from tests.bench.raw_durable import Forwarded
+from tests.bench.raw_forwarder import onward
 
 
 @dataclass(frozen=True)
