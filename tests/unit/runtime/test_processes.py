@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +35,43 @@ def test_a_pid_with_another_start_time_is_not_ours() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_record_still_knows_its_process_after_the_clock_is_stepped() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = ProcessRecord.of("kafka", child.pid)
+        # What a record written before a step of the wall clock (a virtual machine resumed, NTP) looks
+        # like afterwards: psutil's create_time() has moved by the step, the ticks after boot have not.
+        stepped = dataclasses.replace(record, started=record.started - 46.0)
+        assert stepped.alive()
+        stepped.stop(timeout_s=10)
+        assert child.wait(5) is not None, "down ends the process it started, clock step or not"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_pid_that_started_at_another_tick_is_not_ours() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = ProcessRecord.of("kafka", child.pid)
+        assert record.ticks is not None
+        impostor = dataclasses.replace(record, ticks=record.ticks - 1)
+        assert not impostor.alive()
+        impostor.stop()
+        assert child.poll() is None
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_table_written_before_ticks_were_recorded_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps({"kafka": {"name": "kafka", "pid": 42, "started": 1000.5, "address": ""}}))
+    assert ProcessTable(path).get("kafka") == ProcessRecord("kafka", 42, 1000.5)
+    ProcessTable(path).put(ProcessRecord("postgres", 43, 1001.5, ticks=7))
+    assert ProcessTable(path).get("postgres") == ProcessRecord("postgres", 43, 1001.5, ticks=7)
 
 
 def test_the_table_survives_a_round_trip_through_its_file(tmp_path: Path) -> None:

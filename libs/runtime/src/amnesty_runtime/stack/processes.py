@@ -1,9 +1,17 @@
-"""The processes the stack started, remembered by pid and start time so `down` ends exactly those."""
+"""The processes the stack started, remembered by pid and start time so `down` ends exactly those.
+
+The start time that identifies a process is, on Linux, its start in clock ticks after boot, read from
+``/proc/<pid>/stat``. psutil's ``create_time()`` is that plus the boot time in wall-clock seconds, which
+moves whenever the clock is stepped (a virtual machine resumed, NTP): after a step of more than a
+second a running broker looked gone, so `down` left it running and `status` called it stopped. The
+wall-clock time is kept beside it, for records written before and for systems without ``/proc``.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,18 +24,22 @@ class ProcessRecord:
 
     name: str
     pid: int
-    started: float
+    started: float  # wall-clock seconds (psutil's create_time)
     address: str = ""
+    ticks: int | None = None  # clock ticks after boot, where /proc has them
 
     @classmethod
     def of(cls, name: str, pid: int, address: str = "") -> ProcessRecord:
-        return cls(name=name, pid=pid, started=psutil.Process(pid).create_time(), address=address)
+        started = psutil.Process(pid).create_time()
+        return cls(name=name, pid=pid, started=started, address=address, ticks=start_ticks(pid))
 
     def process(self) -> psutil.Process | None:
         """The live process, or None when it has exited or the pid now belongs to another process."""
         try:
             proc = psutil.Process(self.pid)
-            if abs(proc.create_time() - self.started) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+            ticks = start_ticks(self.pid) if self.ticks is not None else None
+            ours = ticks == self.ticks if ticks is not None else abs(proc.create_time() - self.started) <= 1.0
+            if not ours or proc.status() == psutil.STATUS_ZOMBIE:
                 return None
         except psutil.NoSuchProcess:
             return None
@@ -47,6 +59,15 @@ class ProcessRecord:
         except psutil.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks after boot (field 22 of ``/proc/<pid>/stat``); None
+    where there is no such file. The command name (field 2) may hold spaces and parentheses: the fields
+    are counted after its closing one."""
+    with suppress(OSError, IndexError, ValueError):
+        return int(Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[19])
+    return None
 
 
 class ProcessTable:
@@ -81,6 +102,7 @@ class ProcessTable:
                 pid=int(str(r["pid"])),
                 started=float(str(r["started"])),
                 address=str(r.get("address", "")),
+                ticks=int(str(r["ticks"])) if r.get("ticks") is not None else None,
             )
             for name, r in raw.items()
         }
