@@ -737,7 +737,8 @@ def _meets(value: float, target: float, *, at_most: bool = False) -> str:
 def table(
     args: argparse.Namespace,
     raw: Raw,
-    topologies: tuple[Topology, Topology],
+    topology: Topology,
+    durable: Topology,
     run: Throughput,
     latency: Latency,
     load: str,
@@ -789,7 +790,7 @@ def table(
             f"{raw.messages / raw.consume_s:,.0f}/s in {raw.consume_s:.1f} s",
         ),
         ("2a. ratio (1) / (2)", f"{ratio:.3f}", f"≥ {TARGET_RATIO}", _meets(ratio, TARGET_RATIO), ""),
-        *topology_rows(run, *topologies),
+        *topology_rows(run, topology, durable),
         (
             "3. return → decision p50 / p95 / p99 (ms)",
             ms(decided, 0.50, 0.95, 0.99),
@@ -1039,21 +1040,17 @@ async def main(args: argparse.Namespace) -> None:
         # it is not timed on, or the ceilings come out low and the ratios to them flattering.
         await bench_raw(endpoints, messages)
         raw = await bench_raw(endpoints, messages)
-        topology = await bench_topology(
-            endpoints.kafka_admin,
-            messages,
-            infrastructure(endpoints),
-            batch_records=args.batch_max_records,
-            timeout_s=args.timeout,
-        )
-        durable = await bench_topology(
-            endpoints.kafka_admin,
-            messages,
-            infrastructure(endpoints),
-            batch_records=args.batch_max_records,
-            timeout_s=args.timeout,
-            database_url=endpoints.admin_database_url,
-        )
+        topology, durable = [
+            await bench_topology(
+                endpoints.kafka_admin,
+                messages,
+                infrastructure(endpoints),
+                batch_records=args.batch_max_records,
+                timeout_s=args.timeout,
+                database_url=database,
+            )
+            for database in (None, endpoints.admin_database_url)  # bare, then durable
+        ]
         # Its dirty pages written now, not by a checkpoint that (1) would be charged for.
         with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
             await pool.execute("CHECKPOINT")
@@ -1062,7 +1059,7 @@ async def main(args: argparse.Namespace) -> None:
             latency = await bench_latency(
                 endpoints, pipeline, run.measured, args.latency_rate, args.latency_seconds, args.timeout
             )
-    report = table(args, raw, (topology, durable), run, latency, bench.load)
+    report = table(args, raw, topology, durable, run, latency, bench.load)
     print(report)
     print(json.dumps({"written": write_report(report)}))
     if args.cpu_before is not None:

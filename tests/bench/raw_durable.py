@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 
@@ -129,29 +129,28 @@ async def record_batch(
                 " ORDER BY stream_id, stream_version",
                 sorted(set(persons)),
             )
+            decided = {f.value for f in out}  # the records ``out`` decides on, already parsed above
             facts = [(p, r.value or b"{}") for p, r in zip(persons, records, strict=True)]
-            decisions = [(orjson.loads(f.value)["person_id"], f.value) for f in out]
-            await _append(conn, facts + decisions, versions)
+            await _append(conn, facts + [(p, value) for p, value in facts if value in decided], versions)
         else:
             await _project(conn, records, values)
         if out:
             await conn.execute(
                 "INSERT INTO outbox (event_id, topic, key, value)"
-                " SELECT i, t, k, v FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[])"
-                " AS u(i, t, k, v)",
-                [uuid.uuid4() for _ in out],
-                [f.topic for f in out],
-                [f.key for f in out],
-                [f.value for f in out],
+                " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[])",
+                *_columns((uuid.uuid4(), f.topic, f.key, f.value) for f in out),
             )
         await conn.execute(
             "INSERT INTO checkpoints (topic, partition, next_offset)"
             " SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])"
             " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset",
-            [t for t, _ in ends],
-            [p for _, p in ends],
-            list(ends.values()),
+            *_columns((topic, partition, end) for (topic, partition), end in ends.items()),
         )
+
+
+def _columns(rows: Iterable[tuple[object, ...]]) -> list[list[object]]:
+    """Rows as the columns ``unnest($1, $2, …)`` takes, one array per column (rows must not be empty)."""
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 async def _append(conn: asyncpg.Connection, events: list[tuple[str, bytes]], versions: Iterator[int]) -> None:
@@ -159,10 +158,7 @@ async def _append(conn: asyncpg.Connection, events: list[tuple[str, bytes]], ver
         "INSERT INTO events (stream_id, stream_version, event_id, data)"
         " SELECT s, v, i, d::jsonb FROM unnest($1::text[], $2::integer[], $3::uuid[], $4::text[])"
         " AS u(s, v, i, d)",
-        [stream for stream, _ in events],
-        [next(versions) for _ in events],
-        [uuid.uuid4() for _ in events],
-        [data.decode() for _, data in events],
+        *_columns((stream, next(versions), uuid.uuid4(), data.decode()) for stream, data in events),
     )
 
 
@@ -185,26 +181,20 @@ async def _project(
         "INSERT INTO persons (person, state)"
         " SELECT p, s::jsonb FROM unnest($1::text[], $2::text[]) AS u(p, s)"
         " ON CONFLICT (person) DO UPDATE SET state = EXCLUDED.state",
-        list(states),
-        [s.decode() for s in states.values()],
+        *_columns((person, state.decode()) for person, state in states.items()),
     )
     await conn.execute(
         "INSERT INTO daily (metric, day, region, value)"
         " SELECT m, d::date, r, n"
         " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(m, d, r, n)"
         " ON CONFLICT (metric, day, region) DO UPDATE SET value = daily.value + EXCLUDED.value",
-        [m for m, _, _ in daily],
-        [d for _, d, _ in daily],
-        [g for _, _, g in daily],
-        list(daily.values()),
+        *_columns((*cell, n) for cell, n in daily.items()),
     )
     await conn.execute(
         "INSERT INTO totals (metric, region, value)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])"
         " ON CONFLICT (metric, region) DO UPDATE SET value = totals.value + EXCLUDED.value",
-        [m for m, _ in totals],
-        [g for _, g in totals],
-        list(totals.values()),
+        *_columns((*cell, n) for cell, n in totals.items()),
     )
 
 

@@ -98,6 +98,9 @@ async def forward(
     batch_records: int,
 ) -> None:
     """Forward batches until ``expect`` records have been read, then say "done"."""
+    this = asyncio.current_task()
+    assert this is not None
+    orphaned: asyncio.Task[bytes] | None = None
     kafka = KafkaClientOptions(**json.loads(await stdin.readline()))
     database = json.loads(await stdin.readline())
     database = Database(**database) if database is not None else None
@@ -122,7 +125,10 @@ async def forward(
             consumer.subscribe(sources, listener=held)
             await held.assigned.wait()
             if (await stdin.readline()).strip() != b"go":
-                return  # the driver gave up
+                return  # the driver gave up, or is gone
+            # Nothing more comes on stdin: its end means the driver is gone, and so is the run.
+            orphaned = asyncio.create_task(stdin.read())
+            orphaned.add_done_callback(lambda read: None if read.cancelled() else this.cancel())
             consumer.resume(*consumer.assignment())
             seen = 0
             while seen < expect:
@@ -141,6 +147,8 @@ async def forward(
                     await relay_outbox(conn, producer)
             _say(done=time.time(), cpu_s=time.process_time(), seen=seen)
         finally:
+            if orphaned is not None:
+                orphaned.cancel()
             await consumer.stop()
     finally:
         await producer.stop()
@@ -149,24 +157,9 @@ async def forward(
 
 
 async def _main(args: argparse.Namespace) -> None:
-    loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
-    work = asyncio.create_task(
-        forward(args.role, stdin, args.source, args.sink, args.expect, args.batch_records)
-    )
-    # After "go" the driver only closes stdin: its end means the driver is gone, and so is the run.
-    orphaned = asyncio.create_task(_stdin_closed(stdin, work))
-    try:
-        await work
-    finally:
-        orphaned.cancel()
-
-
-async def _stdin_closed(stdin: asyncio.StreamReader, work: asyncio.Task[None]) -> None:
-    while not stdin.at_eof():
-        await asyncio.sleep(0.5)
-    work.cancel()
+    await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+    await forward(args.role, stdin, args.source, args.sink, args.expect, args.batch_records)
 
 
 def main() -> None:
