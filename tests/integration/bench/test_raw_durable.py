@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -26,20 +26,25 @@ def _record(topic: str, offset: int, key: str, value: dict[str, str]) -> Consume
     return ConsumerRecord(topic, 1, offset, 0, 0, key.encode(), raw, None, len(key), len(raw), [])
 
 
+Recorder = Callable[[Role], Awaitable[asyncpg.Connection]]
+
+
 @pytest.fixture
-async def schemas(endpoints: Endpoints) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
+async def recording_as(endpoints: Endpoints) -> AsyncIterator[Recorder]:
+    """A connection to fresh forwarders' schemas, set to record as the role given."""
     tag = uuid.uuid4().hex[:8]
     conn = await asyncpg.connect(endpoints.admin_database_url)
+
+    async def as_role(role: Role) -> asyncpg.Connection:
+        await conn.execute(f'SET search_path TO "{schema_of(tag, role)}"')
+        return conn
+
     try:
         await create_schemas(conn, tag)
-        yield conn, tag
+        yield as_role
     finally:
         await drop_schemas(conn, tag)
         await conn.close()
-
-
-async def _as(conn: asyncpg.Connection, tag: str, role: Role) -> None:
-    await conn.execute(f'SET search_path TO "{schema_of(tag, role)}"')
 
 
 async def _events(conn: asyncpg.Connection) -> list[tuple[str, Any]]:
@@ -48,10 +53,9 @@ async def _events(conn: asyncpg.Connection) -> list[tuple[str, Any]]:
 
 
 async def test_intake_records_its_log_events_outbox_and_checkpoint(
-    schemas: tuple[asyncpg.Connection, str],
+    recording_as: Recorder,
 ) -> None:
-    conn, tag = schemas
-    await _as(conn, tag, "intake")
+    conn = await recording_as("intake")
     records = [_record("up", 7, "erdr:1", CASE), _record("up", 8, "army-plus:1", RETURN)]
     out = [Forwarded("cases", r.key, r.value or b"") for r in records]
 
@@ -64,10 +68,9 @@ async def test_intake_records_its_log_events_outbox_and_checkpoint(
 
 
 async def test_eligibility_keeps_every_case_event_as_a_fact_and_each_decision(
-    schemas: tuple[asyncpg.Connection, str],
+    recording_as: Recorder,
 ) -> None:
-    conn, tag = schemas
-    await _as(conn, tag, "eligibility")
+    conn = await recording_as("eligibility")
     versions = itertools.count(1)
     case, back = _record("t.cases", 0, "p1", CASE), _record("t.cases", 1, "p1", RETURN)
 
@@ -81,27 +84,19 @@ async def test_eligibility_keeps_every_case_event_as_a_fact_and_each_decision(
 
 
 async def test_statistics_keeps_each_persons_state_and_adds_up_daily_counts_and_totals(
-    schemas: tuple[asyncpg.Connection, str],
+    recording_as: Recorder,
 ) -> None:
-    conn, tag = schemas
-    await _as(conn, tag, "statistics")
+    conn = await recording_as("statistics")
     versions = itertools.count(1)
     other = CASE | {"person_id": "p2"}
 
-    await record_batch(
-        conn,
-        "statistics",
+    batches = [
         [_record("t.cases", 0, "a", CASE), _record("t.cases", 1, "b", other)],
-        [],
-        versions,
-    )
-    await record_batch(
-        conn,
-        "statistics",
         [_record("t.cases", 2, "c", RETURN), _record("t.decisions", 0, "c", RETURN)],
-        [],
-        versions,
-    )
+    ]
+
+    for batch in batches:
+        await record_batch(conn, "statistics", batch, [], versions)
 
     assert await conn.fetchval("SELECT count(*) FROM persons") == 2
     daily = await conn.fetch("SELECT metric, day::text, region, value FROM daily ORDER BY metric")

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,54 +17,51 @@ from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 from amnesty_runtime.stack.services import Instance, LocalProcesses, instances
 
 
-def test_a_record_stops_its_process_and_then_reports_it_gone(tmp_path: Path) -> None:
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A child process that would sleep a minute; killed afterwards if a test left it running."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    record = ProcessRecord.of("sleeper", child.pid)
+    try:
+        yield child
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_record_stops_its_process_and_then_reports_it_gone(sleeper: subprocess.Popen[bytes]) -> None:
+    record = ProcessRecord.of("sleeper", sleeper.pid)
     assert record.alive()
     record.stop(timeout_s=10)
-    child.wait(5)
+    sleeper.wait(5)
     assert not record.alive()
 
 
-def test_a_pid_with_another_start_time_is_not_ours() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        impostor = ProcessRecord(name="other", pid=child.pid, started=1.0)
-        assert not impostor.alive()
-        impostor.stop()
-        assert child.poll() is None, "stopping a stale record must not signal whoever holds the pid now"
-    finally:
-        child.kill()
-        child.wait()
+def test_a_pid_with_another_start_time_is_not_ours(sleeper: subprocess.Popen[bytes]) -> None:
+    impostor = ProcessRecord(name="other", pid=sleeper.pid, started=1.0)
+    assert not impostor.alive()
+    impostor.stop()
+    assert sleeper.poll() is None, "stopping a stale record must not signal whoever holds the pid now"
 
 
-def test_a_record_still_knows_its_process_after_the_clock_is_stepped() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        record = ProcessRecord.of("kafka", child.pid)
-        # What a record written before a step of the wall clock (a virtual machine resumed, NTP) looks
-        # like afterwards: psutil's create_time() has moved by the step, the ticks after boot have not.
-        stepped = dataclasses.replace(record, started=record.started - 46.0)
-        assert stepped.alive()
-        stepped.stop(timeout_s=10)
-        assert child.wait(5) is not None, "down ends the process it started, clock step or not"
-    finally:
-        child.kill()
-        child.wait()
+def test_a_record_still_knows_its_process_after_the_clock_is_stepped(
+    sleeper: subprocess.Popen[bytes],
+) -> None:
+    record = ProcessRecord.of("kafka", sleeper.pid)
+    # What a record written before a step of the wall clock (a virtual machine resumed, NTP) looks like
+    # afterwards: psutil's create_time() has moved by the step, the ticks after boot have not.
+    stepped = dataclasses.replace(record, started=record.started - 46.0)
+    assert stepped.alive()
+    stepped.stop(timeout_s=10)
+    assert sleeper.wait(5) is not None, "down ends the process it started, clock step or not"
 
 
-def test_a_pid_that_started_at_another_tick_is_not_ours() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        record = ProcessRecord.of("kafka", child.pid)
-        assert record.ticks is not None
-        impostor = dataclasses.replace(record, ticks=record.ticks - 1)
-        assert not impostor.alive()
-        impostor.stop()
-        assert child.poll() is None
-    finally:
-        child.kill()
-        child.wait()
+def test_a_pid_that_started_at_another_tick_is_not_ours(sleeper: subprocess.Popen[bytes]) -> None:
+    record = ProcessRecord.of("kafka", sleeper.pid)
+    assert record.ticks is not None
+    impostor = dataclasses.replace(record, ticks=record.ticks - 1)
+    assert not impostor.alive()
+    impostor.stop()
+    assert sleeper.poll() is None
 
 
 def test_a_table_written_before_ticks_were_recorded_still_reads(tmp_path: Path) -> None:
