@@ -295,8 +295,8 @@ def subscribe_checkpointed(
     subscriber = broker.subscriber(
         # Provisioned by the stack (or the operator) with their partitions and retention: FastStream
         # would try to create them, and a service's principal may not, so every start logged a warning.
-        # A missing topic now fails the start (aiokafka finds no metadata) where a principal allowed to
-        # create topics would have got a one-partition topic.
+        # A missing topic fails the start (UnknownTopicOrPartitionError after aiokafka's 40 s request
+        # timeout, tried with the admin principal) where one allowed to create topics got one partition.
         *(Topic(topic, declare=False) for topic in topics),
         group_id=consumer.group,
         group_instance_id=membership.instance_id,
