@@ -9,19 +9,38 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+POLL_S = 0.2
+PAUSE_S = 2.0
+"""A poll's sleep that overran by more than this was a pause of the machine, not of the system under test."""
+
 
 async def eventually(
     probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout_s: float = 60.0
 ) -> T:
-    """Poll ``probe`` until ``done`` holds for its value; raise with the last value after the timeout."""
+    """Poll ``probe`` until ``done`` holds for its value; raise with the last value after the timeout.
+
+    The timeout is the system's time to get there: when the machine itself stops (a virtual machine's
+    host takes its cores away; the monotonic clock goes on), the services and their broker stop with
+    it, so that stretch is added back. Without it, a pause as long as the timeout failed the test the
+    moment the machine came back, before anything could have moved.
+    """
     deadline = time.monotonic() + timeout_s
+    paused = 0.0
     while True:
         value = await probe()
         if done(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout_s}s; last seen: {value!r}")
-        await asyncio.sleep(0.2)
+            seen = f"last seen: {value!r}"
+            if paused:
+                seen += f" (the machine stood still for {paused:.1f}s more, not counted)"
+            raise AssertionError(f"not reached within {timeout_s}s; {seen}")
+        slept = time.monotonic()
+        await asyncio.sleep(POLL_S)
+        overran = time.monotonic() - slept - POLL_S
+        if overran > PAUSE_S:
+            paused += overran
+            deadline += overran
 
 
 async def checkpoints_cover(
