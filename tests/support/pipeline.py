@@ -12,6 +12,8 @@ from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Endpoints
 from tests.support.eligibility import EligibilityUnderTest, eligibility_under_test
 from tests.support.intake import IntakeUnderTest, intake_under_test
+from tests.support.kafka import end_offsets
+from tests.support.processes import ServiceProcess
 from tests.support.statistics import StatisticsUnderTest, statistics_under_test
 
 
@@ -25,6 +27,22 @@ class Pipeline:
         await asyncio.gather(
             self.intake.process.start(), self.eligibility.process.start(), self.statistics.process.start()
         )
+
+    async def where_things_stand(self) -> str:
+        """Each service's process, checkpoints, store and outbox, the topics' ends and the logs' last
+        lines: what a failed test needs to say which hop stopped (a CI log is all there is of a run)."""
+        parts = []
+        for topic in (self.intake.cases, self.eligibility.decisions):
+            parts.append(f"{topic}: {await end_offsets(self.intake.bootstrap, topic)} messages")
+        for name, process, pool, schema in (
+            ("intake", self.intake.process, self.intake.pool, self.intake.schema),
+            ("eligibility", self.eligibility.process, self.eligibility.pool, self.eligibility.schema),
+            ("statistics", self.statistics.process, self.statistics.pool, self.statistics.schema),
+        ):
+            parts.append(f"--- {name}: {_state(process)}")
+            parts.append(await _stored(pool, schema))
+            parts.append(process.log_tail())
+        return "\n".join(parts)
 
 
 @asynccontextmanager
@@ -51,4 +69,31 @@ async def pipeline_under_test(
     ):
         intake.process.env["AMNESTY_INTAKE_BATCH_MAX_RECORDS"] = str(batch_max_records)
         statistics.process.env["AMNESTY_STATISTICS_BATCH_MAX_RECORDS"] = str(batch_max_records)
-        yield Pipeline(intake, eligibility, statistics)
+        pipeline = Pipeline(intake, eligibility, statistics)
+        try:
+            yield pipeline
+        except Exception as failure:
+            failure.add_note(await pipeline.where_things_stand())
+            raise
+
+
+def _state(process: ServiceProcess) -> str:
+    if process.process is None:
+        return "not started"
+    code = process.process.returncode
+    return "running" if code is None else f"exited with {code}"
+
+
+async def _stored(pool: Pool, schema: str) -> str:
+    checkpoints = await pool.fetch(
+        f'SELECT consumer_group, topic, partition, next_offset FROM "{schema}".consumer_checkpoints '
+        "ORDER BY 1, 2, 3"
+    )
+    events = await pool.fetch(
+        f'SELECT type, count(*) AS n FROM "{schema}".events GROUP BY type ORDER BY type'
+    )
+    outbox = await pool.fetchval(f'SELECT count(*) FROM "{schema}".outbox')
+    return (
+        f"checkpoints {[tuple(row) for row in checkpoints]}; events {dict(map(tuple, events))}; "
+        f"outbox {outbox} pending"
+    )

@@ -64,6 +64,14 @@ class ServiceProcess:
             f"{self.script} not ready within {ready_timeout_s}s:\n{self.log.read_text()[-3000:]}"
         )
 
+    def log_tail(self, lines: int = 8, width: int = 240) -> str:
+        """The log's last lines above debug level, each cut to ``width``: what a failed test's report
+        shows of the process."""
+        if not self.log.exists():
+            return f"(no log at {self.log})"
+        said = [line for line in self.log.read_text().splitlines() if '"level": "debug"' not in line]
+        return "\n".join(line[:width] for line in said[-lines:])
+
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when a machine dies."""
         assert self.process is not None
