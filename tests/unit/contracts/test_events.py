@@ -23,6 +23,7 @@ from amnesty_contracts import (
     Rejection,
     RejectionReason,
     Submission,
+    case_event_document,
     case_event_from_submission,
     new_event_id,
     parse_case_event,
@@ -274,6 +275,32 @@ def test_a_case_event_keeps_every_other_field_of_its_submission(type_name: str) 
     if kept.get("unit") is not None:
         kept["unit"] = "unit-pseudonym"
     assert event.data.model_dump(mode="json") == kept
+
+
+@pytest.mark.parametrize("with_optional_fields", [True, False])
+@pytest.mark.parametrize("type_name", SUBMISSION_TYPES)
+def test_the_document_intake_stores_is_the_case_event_as_its_model_dumps_it(
+    type_name: str, with_optional_fields: bool
+) -> None:
+    # Intake stores and publishes the document without validating it as an event: it must already be
+    # exactly what the model would make of it, every field, format and default.
+    fields = OPTIONAL_FIELDS[type_name] if with_optional_fields else {}
+    source = parse_submission(encode(submission(type_name, **fields)), today=TODAY)
+    assert not isinstance(source, Rejection)
+    document = case_event_document(
+        source,
+        person=PERSON,
+        pseudonymize_case=lambda number: CASE,
+        pseudonymize_submission_id=lambda submission_id: "submission-" + submission_id,
+        pseudonymize_unit=lambda unit: "unit-pseudonym",
+        recorded_at=RECORDED_AT,
+        correlation_id=CORRELATION_ID,
+        causation_id=CORRELATION_ID,
+        event_id=EVENT_ID,
+    )
+    event = CASE_EVENT_ADAPTER.validate_python(document)
+    assert event.model_dump(mode="json") == document
+    assert list(event.model_dump(mode="json")) == list(document), "the envelope's fields in the model's order"
 
 
 def test_a_return_without_a_case_number_is_recorded_without_one() -> None:

@@ -18,6 +18,7 @@ from amnesty_contracts.case_events import (
     DetainedEvent,
     VoluntaryReturnData,
     VoluntaryReturnEvent,
+    case_event_document,
     case_event_documents,
     case_event_from_submission,
 )
@@ -134,6 +135,7 @@ __all__ = [
     "VoluntaryReturnData",
     "VoluntaryReturnEvent",
     "canonical_submission",
+    "case_event_document",
     "case_event_documents",
     "case_event_from_submission",
     "decision_event_documents",

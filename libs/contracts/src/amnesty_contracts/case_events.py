@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
-from amnesty_contracts.dates import IsoDate
-from amnesty_contracts.events import Event, EventModel, SubmissionRef, new_event_id
+from amnesty_contracts.dates import IsoDate, Timestamp
+from amnesty_contracts.events import Event, EventModel, new_event_id
 from amnesty_contracts.field_types import Article, ArticlePart, Branch, Channel, Outcome, Pseudonym
 from amnesty_contracts.regions import RegionCode
 from amnesty_contracts.submissions import Submission
@@ -130,7 +131,7 @@ def case_event_documents(events: Sequence[CaseEvent]) -> list[dict[str, Any]]:
     return _CASE_EVENTS.dump_python(list(events), mode="json")  # type: ignore[no-any-return]
 
 
-_IDENTITY_FIELDS: Final = frozenset({"type", "source", "submission_id", "person_id"})
+_IDENTITY_FIELDS: Final = {"type", "source", "submission_id", "person_id"}
 
 
 def case_event_from_submission(
@@ -154,22 +155,70 @@ def case_event_from_submission(
     Keyed digests keep what consumers need: equal values stay equal. The business date is the submission's
     own (`occurred_on`), so late submissions land in the period they belong to.
     """
-    data = submission.model_dump(exclude=set(_IDENTITY_FIELDS))
+    return CASE_EVENT_ADAPTER.validate_python(
+        case_event_document(
+            submission,
+            person=person,
+            pseudonymize_case=pseudonymize_case,
+            pseudonymize_submission_id=pseudonymize_submission_id,
+            pseudonymize_unit=pseudonymize_unit,
+            recorded_at=recorded_at,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            event_id=event_id if event_id is not None else new_event_id(),
+        )
+    )
+
+
+def case_event_document(
+    submission: Submission,
+    *,
+    person: str,
+    pseudonymize_case: Callable[[str], str],
+    pseudonymize_submission_id: Callable[[str], str],
+    pseudonymize_unit: Callable[[str], str],
+    recorded_at: datetime,
+    correlation_id: UUID,
+    causation_id: UUID,
+    event_id: UUID,
+) -> dict[str, Any]:
+    """The case event ``case_event_from_submission`` records, as ``model_dump(mode="json")`` gives it,
+    built from the submission without validating it a second time.
+
+    Intake stores and publishes the document, never the model: validating an event built from a
+    submission that was just validated cost intake a quarter of its time per submission. The
+    submission's fields are the event's ``data`` fields (the data models repeat them), already checked;
+    the envelope's are the caller's. A unit test holds the document to the model: validated and dumped
+    again, it comes back unchanged, for every type.
+    """
+    data = submission.model_dump(mode="json", exclude=_IDENTITY_FIELDS)  # a set: pydantic's fast path
     if data.get("case_number") is not None:
         data["case_number"] = pseudonymize_case(data["case_number"])
     if data.get("unit") is not None:
         data["unit"] = pseudonymize_unit(data["unit"])
-    submission_id = pseudonymize_submission_id(submission.submission_id)
-    return CASE_EVENT_ADAPTER.validate_python(
-        {
-            "event_id": event_id if event_id is not None else new_event_id(),
-            "type": submission.type,
-            "occurred_on": submission.occurred_on,
-            "recorded_at": recorded_at,
-            "person": person,
-            "correlation_id": correlation_id,
-            "causation_id": causation_id,
-            "submission": SubmissionRef(source=submission.source, submission_id=submission_id),
-            "data": data,
-        }
-    )
+    correlation = str(correlation_id)  # a UUID's text costs microseconds: intake's two ids are one
+    return {
+        "event_id": str(event_id),
+        "type": submission.type,
+        "schema_version": _SCHEMA_VERSIONS[submission.type],
+        "occurred_on": submission.occurred_on.isoformat(),
+        "recorded_at": _instant(recorded_at),
+        "person": person,
+        "correlation_id": correlation,
+        "causation_id": correlation if causation_id == correlation_id else str(causation_id),
+        "submission": {
+            "source": submission.source,
+            "submission_id": pseudonymize_submission_id(submission.submission_id),
+        },
+        "data": data,
+    }
+
+
+_SCHEMA_VERSIONS: Final = {t: m.model_fields["schema_version"].default for t, m in CASE_EVENT_MODELS.items()}
+_INSTANT: Final[TypeAdapter[datetime]] = TypeAdapter(Timestamp)
+
+
+@lru_cache(maxsize=1)  # a batch's events share their instant
+def _instant(recorded_at: datetime) -> str:
+    """The envelope's ``recorded_at`` in pydantic's JSON form; a naive instant is refused."""
+    return str(_INSTANT.dump_python(_INSTANT.validate_python(recorded_at), mode="json"))

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from amnesty_contracts import (
-    CaseEvent,
     Rejection,
     Submission,
     canonical_submission,
-    case_event_documents,
-    case_event_from_submission,
+    case_event_document,
     new_event_id,
     parse_submission,
     rejected_message,
@@ -161,42 +159,35 @@ class Admission:
     async def _record(
         self, store: IntakeStore, accepted: list[tuple[Submission, uuid.UUID]], now: datetime
     ) -> None:
-        per_person: dict[str, list[CaseEvent]] = defaultdict(list)
+        # Each event as its JSON document, built from the submission validated moments ago: stored and
+        # published as it is, so no model of it is validated and dumped again.
+        new_events: dict[str, list[NewEvent]] = defaultdict(list)
         for submission, event_id in accepted:
             person = self._pseudonyms.person(submission.person_id)
             correlation = correlation_id(submission.source, submission.submission_id)
-            per_person[person].append(
-                case_event_from_submission(
-                    submission,
-                    person=person,
-                    pseudonymize_case=self._pseudonyms.case,
-                    pseudonymize_submission_id=self._pseudonyms.submission_id,
-                    pseudonymize_unit=self._pseudonyms.unit,
-                    recorded_at=now,
-                    correlation_id=correlation,
-                    causation_id=correlation,
-                    event_id=event_id,
-                )
+            document = case_event_document(
+                submission,
+                person=person,
+                pseudonymize_case=self._pseudonyms.case,
+                pseudonymize_submission_id=self._pseudonyms.submission_id,
+                pseudonymize_unit=self._pseudonyms.unit,
+                recorded_at=now,
+                correlation_id=correlation,
+                causation_id=correlation,
+                event_id=event_id,
             )
-        # The batch's events dumped in one serializer call rather than one per event.
-        events = [e for person_events in per_person.values() for e in person_events]
-        documents = iter(case_event_documents(events))
-        new_events = {
-            person: [
+            new_events[person].append(
                 NewEvent(
-                    event_id=event.event_id,
-                    type=event.type,
-                    data=next(documents),
-                    schema_version=event.schema_version,
-                    occurred_on=event.occurred_on,
+                    event_id=event_id,
+                    type=submission.type,
+                    data=document,
+                    schema_version=document["schema_version"],
+                    occurred_on=submission.occurred_on,
                     topic=self._cases_topic,
                     key=person,
                 )
-                for event in person_events
-            ]
-            for person, person_events in per_person.items()
-        }
-        if per_person:
+            )
+        if new_events:
             # One stream per person; the order within the batch is kept, and one round trip appends all.
             await store.append([AppendRequest(f"person-{p}", e) for p, e in new_events.items()])
 
