@@ -65,9 +65,13 @@ def _field(value: bytes) -> bytes:
 
 def signed_bytes(topic: str, key: bytes | None, producer: str, key_id: str, value: bytes) -> bytes:
     """The bytes a signature covers: the record's identity and its exact value, unambiguously joined."""
+    return _DOMAIN + _identified(topic, key, producer, key_id, value)
+
+
+def _identified(topic: str, key: bytes | None, producer: str, key_id: str, value: bytes) -> bytes:
+    """``signed_bytes`` after the domain label, which the keyed state has taken in already."""
     return b"".join(
         (
-            _DOMAIN,
             _field(topic.encode()),
             _NO_KEY if key is None else _field(key),
             _field(producer.encode()),
@@ -77,8 +81,22 @@ def signed_bytes(topic: str, key: bytes | None, producer: str, key_id: str, valu
     )
 
 
-def _mac(secret: bytes, signed: bytes) -> bytes:
-    return hmac.digest(secret, signed, "sha256")
+class _Mac:
+    """HMAC-SHA256 under one secret, keyed once.
+
+    ``hmac.digest`` sets the key up again on every call (with OpenSSL 3, looking the algorithm up too);
+    a copy of a state that has taken in the key and the domain label skips that. Measured on the
+    pipeline's machine, best of 30 rounds, a 700-byte message: 2.9 µs against 2.1. Every case event is
+    signed once and verified twice. The MAC is the same.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self._keyed = hmac.new(secret, _DOMAIN, hashlib.sha256)
+
+    def of(self, identified: bytes) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(identified)
+        return mac.digest()
 
 
 class Signer:
@@ -87,6 +105,7 @@ class Signer:
     def __init__(self, key: SigningKey) -> None:
         self._key = key
         self._key_id = key.key_id
+        self._mac = _Mac(key.secret)
         self._static = [(PRODUCER_HEADER, key.producer.encode()), (KEY_ID_HEADER, self._key_id.encode())]
 
     @property
@@ -95,7 +114,7 @@ class Signer:
 
     def headers(self, topic: str, key: bytes | None, value: bytes) -> list[tuple[str, bytes]]:
         """The provenance headers of a record about to be published."""
-        mac = _mac(self._key.secret, signed_bytes(topic, key, self._key.producer, self._key_id, value))
+        mac = self._mac.of(_identified(topic, key, self._key.producer, self._key_id, value))
         return [*self._static, (SIGNATURE_HEADER, mac.hex().encode())]
 
 
@@ -104,7 +123,7 @@ class Verifier:
 
     def __init__(self, keys: Iterable[SigningKey], producers: Mapping[str, str]) -> None:
         """``keys``: every accepted key (old and new during a rotation); ``producers``: topic → producer."""
-        self._secrets = {(k.producer, k.key_id): k.secret for k in keys}
+        self._macs = {(k.producer, k.key_id): _Mac(k.secret) for k in keys}
         self._producers = dict(producers)
 
     def check(
@@ -117,10 +136,10 @@ class Verifier:
         producer, key_id, signature = found
         if self._producers.get(topic) != producer:
             return RejectionReason.PRODUCER_NOT_ALLOWED
-        secret = self._secrets.get((producer, key_id))
-        if secret is None:
+        mac = self._macs.get((producer, key_id))
+        if mac is None:
             return RejectionReason.UNKNOWN_KEY
-        expected = _mac(secret, signed_bytes(topic, key, producer, key_id, value)).hex()
+        expected = mac.of(_identified(topic, key, producer, key_id, value)).hex()
         if not hmac.compare_digest(expected.encode(), signature):
             return RejectionReason.BAD_SIGNATURE
         return None
