@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, TypedDict
 from uuid import UUID, uuid4
 
 import pytest
@@ -237,19 +237,32 @@ def valid_submission(type_name: str) -> Submission:
     return result
 
 
-def record(submission_: Submission) -> CaseEvent:
-    # What case_event_from_submission does: the document, validated.
-    return CASE_EVENT_ADAPTER.validate_python(document_of(submission_))
+def record(submission_: Submission, recorded_at: datetime = RECORDED_AT) -> CaseEvent:
+    return case_event_from_submission(submission_, **_recording(recorded_at))
 
 
-def document_of(submission_: Submission) -> dict[str, Any]:
-    return case_event_document(
-        submission_,
+def document_of(submission_: Submission, recorded_at: datetime = RECORDED_AT) -> dict[str, Any]:
+    return case_event_document(submission_, **_recording(recorded_at))
+
+
+class _Recording(TypedDict):
+    person: str
+    pseudonymize_case: Callable[[str], str]
+    pseudonymize_submission_id: Callable[[str], str]
+    pseudonymize_unit: Callable[[str], str]
+    recorded_at: datetime
+    correlation_id: UUID
+    causation_id: UUID
+    event_id: UUID
+
+
+def _recording(recorded_at: datetime) -> _Recording:
+    return _Recording(
         person=PERSON,
         pseudonymize_case=lambda number: CASE if number == CASE_NUMBER else "wrong",
         pseudonymize_submission_id=lambda submission_id: "submission-" + submission_id,
         pseudonymize_unit=lambda unit: "unit-pseudonym",
-        recorded_at=RECORDED_AT,
+        recorded_at=recorded_at,
         correlation_id=CORRELATION_ID,
         causation_id=CORRELATION_ID,
         event_id=EVENT_ID,
@@ -294,9 +307,25 @@ def test_the_document_intake_stores_is_the_case_event_as_its_model_dumps_it(
     source = parse_submission(encode(submission(type_name, **fields)), today=TODAY)
     assert not isinstance(source, Rejection)
     document = document_of(source)
-    event = CASE_EVENT_ADAPTER.validate_python(document)
-    assert event.model_dump(mode="json") == document
-    assert list(event.model_dump(mode="json")) == list(document), "the envelope's fields in the model's order"
+    dumped = CASE_EVENT_ADAPTER.validate_python(document).model_dump(mode="json")
+    assert dumped == document
+    # Published and signed as these bytes: the fields in the model's order, the data's too.
+    assert list(dumped) == list(document)
+    assert list(dumped["data"]) == list(document["data"])
+    assert record(source) == CASE_EVENT_ADAPTER.validate_python(document)
+
+
+def test_the_document_keeps_the_offset_it_was_recorded_at() -> None:
+    source = valid_submission("Detained")
+    in_utc = RECORDED_AT
+    in_kyiv = RECORDED_AT.astimezone(timezone(timedelta(hours=3)))
+    assert in_utc == in_kyiv  # one instant: equal, and equal as a cache's key
+    for recorded_at in (in_utc, in_kyiv, in_utc):
+        assert (
+            document_of(source, recorded_at)["recorded_at"]
+            == record(source, recorded_at).model_dump(mode="json")["recorded_at"]
+        )
+    assert document_of(source, in_kyiv)["recorded_at"].endswith("+03:00")
 
 
 def test_a_return_without_a_case_number_is_recorded_without_one() -> None:
