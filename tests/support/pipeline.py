@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from amnesty_eventstore import Pool
+from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
 from tests.support.eligibility import EligibilityUnderTest, eligibility_under_test
 from tests.support.intake import IntakeUnderTest, intake_under_test
@@ -30,17 +31,21 @@ class Pipeline:
 
     async def where_things_stand(self) -> str:
         """Each service's process, checkpoints, store and outbox, the topics' ends and the logs' last
-        lines: what a failed test needs to say which hop stopped (a CI log is all there is of a run)."""
+        lines: what a failed test needs to say which hop stopped (a CI log is all there is of a run).
+
+        Never raises: a part that cannot be had (a service that never started has no tables; a broker
+        that is down answers nothing) says so, and the test's own failure stays the one reported.
+        """
         parts = []
         for topic in (self.intake.cases, self.eligibility.decisions):
-            parts.append(f"{topic}: {await end_offsets(self.intake.bootstrap, topic)} messages")
+            parts.append(f"{topic}: {await _or_why(_messages(self.intake.bootstrap, topic))}")
         for name, process, pool, schema in (
             ("intake", self.intake.process, self.intake.pool, self.intake.schema),
             ("eligibility", self.eligibility.process, self.eligibility.pool, self.eligibility.schema),
             ("statistics", self.statistics.process, self.statistics.pool, self.statistics.schema),
         ):
             parts.append(f"--- {name}: {_state(process)}")
-            parts.append(await _stored(pool, schema))
+            parts.append(await _or_why(_stored(pool, schema)))
             parts.append(process.log_tail())
         return "\n".join(parts)
 
@@ -75,6 +80,18 @@ async def pipeline_under_test(
         except Exception as failure:
             failure.add_note(await pipeline.where_things_stand())
             raise
+
+
+async def _or_why(part: Awaitable[str], timeout_s: float = 10.0) -> str:
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await part
+    except Exception as exc:
+        return f"(unavailable: {exc!r})"
+
+
+async def _messages(kafka: KafkaClientOptions, topic: str) -> str:
+    return f"{await end_offsets(kafka, topic)} messages"
 
 
 def _state(process: ServiceProcess) -> str:

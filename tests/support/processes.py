@@ -66,10 +66,13 @@ class ServiceProcess:
 
     def log_tail(self, lines: int = 8, width: int = 240) -> str:
         """The log's last lines above debug level, each cut to ``width``: what a failed test's report
-        shows of the process."""
+        shows of the process. Only the log's end is read: a log kept across restarts can be large."""
         if not self.log.exists():
             return f"(no log at {self.log})"
-        said = [line for line in self.log.read_text().splitlines() if '"level": "debug"' not in line]
+        with self.log.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 64 * 1024))
+            end = log.read().decode(errors="replace")
+        said = [line for line in end.splitlines() if '"level": "debug"' not in line]
         return "\n".join(line[:width] for line in said[-lines:])
 
     async def kill(self) -> None:

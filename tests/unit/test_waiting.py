@@ -12,18 +12,20 @@ from tests.support import waiting
 class PausingClock:
     """A monotonic clock that sleeps advance: by the sleep, and once by ``pause_s`` more."""
 
-    def __init__(self, pause_at_poll: int, pause_s: float) -> None:
+    def __init__(self, pause_at_poll: int, pause_s: float, every_poll: bool = False) -> None:
         self.now = 0.0
         self.polls = 0
         self._pause_at_poll = pause_at_poll
         self._pause_s = pause_s
+        self._every_poll = every_poll
 
     def monotonic(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         self.polls += 1
-        self.now += seconds + (self._pause_s if self.polls == self._pause_at_poll else 0.0)
+        paused = self.polls == self._pause_at_poll or (self._every_poll and self.polls > self._pause_at_poll)
+        self.now += seconds + (self._pause_s if paused else 0.0)
 
 
 @pytest.fixture
@@ -51,3 +53,17 @@ async def test_a_system_that_does_not_get_there_still_times_out(clock: PausingCl
         await waiting.eventually(probe, lambda _: False, timeout_s=5.0)
     # The pause was added back, and nothing more: 5 s of polls at 0.2 s, then the last probe.
     assert clock.now == pytest.approx(100.0 + 5.0 + waiting.POLL_S, abs=waiting.POLL_S)
+
+
+async def test_stalls_again_and_again_stretch_a_wait_only_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = PausingClock(pause_at_poll=1, pause_s=3.0, every_poll=True)
+    monkeypatch.setattr(waiting, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(waiting, "asyncio", SimpleNamespace(sleep=clock.sleep))
+
+    async def probe() -> int:
+        return clock.polls
+
+    with pytest.raises(AssertionError, match=r"stood still for 120\.0s"):
+        await waiting.eventually(probe, lambda _: False, timeout_s=60.0)
+    # Uncapped, 300 polls with a 3 s stall each would have stretched the wait to 960 s.
+    assert clock.now <= 60.0 + waiting.MAX_PAUSED_S + 3.0 + waiting.POLL_S
