@@ -41,3 +41,7 @@ def test_a_pseudonym_stays_what_it_was_across_releases() -> None:
     pseudonyms = Pseudonymizer(bytes(range(32)))
     assert pseudonyms.person("1234567890") == "_oLVzYm5FUvlDGh9lMBhQ_YebBNrl-RCuLhqficpZCE"
     assert pseudonyms.case("12345678901234567") == "iXF8BjQyPiokBvf9K2Vrc6fHg0bBt6YUf5Q3FDqBAOc"
+    # Every label: the submission log's content digests and the events' other pseudonyms too.
+    assert pseudonyms.submission_id("erdr-2025-000001") == "shA4e6vqCYGSYba1F5l-KvDqXSutWLtnZOEv4c52m9U"
+    assert pseudonyms.unit("A1234") == "FsqYichubFYtKvy9du6iazi0lIvC7-cUHKrIs6YEjHc"
+    assert pseudonyms.content(b'{"type":"Detained"}') == "sPcAk1FtNMd8mCz4ToXrL2FH2tyHgyyvd4bnU7srvH4"

@@ -14,7 +14,7 @@ MINIMUM_KEY_BYTES = 32
 
 
 class Pseudonymizer:
-    """Turns raw identifiers and submission content into keyed digests; holds the key, nothing else."""
+    """Turns raw identifiers and submission content into keyed digests; holds the key (keyed states) only."""
 
     def __init__(self, key: bytes) -> None:
         if len(key) < MINIMUM_KEY_BYTES:
