@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from amnesty_contracts import (
+    CASE_EVENT_ADAPTER,
     CaseEvent,
     DecisionEvent,
     Rejection,
-    case_event_from_submission,
+    case_event_document,
     new_event_id,
     parse_decision_event,
     validate_submission,
@@ -163,7 +164,7 @@ class CaseEventsInput:
             valid = validate_submission(submission, today=date(2026, 1, 1))
             assert not isinstance(valid, Rejection), valid
             event_id = new_event_id()
-            self.recorded[key] = case_event_from_submission(
+            document = case_event_document(
                 valid,
                 person=pseudonym(submission["person_id"], "p"),
                 pseudonymize_case=lambda number: pseudonym(number, "c"),
@@ -175,6 +176,7 @@ class CaseEventsInput:
                 causation_id=event_id,
                 event_id=event_id,
             )
+            self.recorded[key] = CASE_EVENT_ADAPTER.validate_python(document)
         return self.recorded[key]
 
     async def submit(self, submissions: Sequence[Submission]) -> None:

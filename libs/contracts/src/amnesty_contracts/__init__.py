@@ -20,7 +20,6 @@ from amnesty_contracts.case_events import (
     VoluntaryReturnEvent,
     case_event_document,
     case_event_documents,
-    case_event_from_submission,
 )
 from amnesty_contracts.dates import TODAY, IsoDate, NotFutureDate, Timestamp, ukraine_today
 from amnesty_contracts.decision_events import (
@@ -137,7 +136,6 @@ __all__ = [
     "canonical_submission",
     "case_event_document",
     "case_event_documents",
-    "case_event_from_submission",
     "decision_event_documents",
     "is_region_code",
     "new_event_id",

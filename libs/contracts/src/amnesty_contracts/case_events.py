@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import Field, TypeAdapter
 
 from amnesty_contracts.dates import IsoDate, Timestamp
-from amnesty_contracts.events import Event, EventModel, new_event_id
+from amnesty_contracts.events import Event, EventModel
 from amnesty_contracts.field_types import Article, ArticlePart, Branch, Channel, Outcome, Pseudonym
 from amnesty_contracts.regions import RegionCode
 from amnesty_contracts.submissions import Submission
@@ -131,42 +131,6 @@ def case_event_documents(events: Sequence[CaseEvent]) -> list[dict[str, Any]]:
     return _CASE_EVENTS.dump_python(list(events), mode="json")  # type: ignore[no-any-return]
 
 
-def case_event_from_submission(
-    submission: Submission,
-    *,
-    person: str,
-    pseudonymize_case: Callable[[str], str],
-    pseudonymize_submission_id: Callable[[str], str],
-    pseudonymize_unit: Callable[[str], str],
-    recorded_at: datetime,
-    correlation_id: UUID,
-    causation_id: UUID,
-    event_id: UUID | None = None,
-) -> CaseEvent:
-    """Record a valid submission as its case event, with the raw identifiers replaced by pseudonyms.
-
-    `person` is the person's pseudonym (the caller needs it anyway as the Kafka key);
-    `pseudonymize_case` maps a raw case number to its pseudonym; `pseudonymize_submission_id` and
-    `pseudonymize_unit` do the same for the sender's free-text fields, which could otherwise carry a name
-    or a phone number past intake (a pattern narrows them but cannot tell a name from a record id).
-    Keyed digests keep what consumers need: equal values stay equal. The business date is the submission's
-    own (`occurred_on`), so late submissions land in the period they belong to.
-    """
-    return CASE_EVENT_ADAPTER.validate_python(
-        case_event_document(
-            submission,
-            person=person,
-            pseudonymize_case=pseudonymize_case,
-            pseudonymize_submission_id=pseudonymize_submission_id,
-            pseudonymize_unit=pseudonymize_unit,
-            recorded_at=recorded_at,
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            event_id=event_id if event_id is not None else new_event_id(),
-        )
-    )
-
-
 def case_event_document(
     submission: Submission,
     *,
@@ -179,11 +143,19 @@ def case_event_document(
     causation_id: UUID,
     event_id: UUID,
 ) -> dict[str, Any]:
-    """The case event ``case_event_from_submission`` records, as ``model_dump(mode="json")`` gives it,
-    built from the submission without validating it a second time.
+    """Record a valid submission as its case event, with the raw identifiers replaced by pseudonyms: the
+    event's JSON document, as ``model_dump(mode="json")`` of the event gives it.
 
-    Intake stores and publishes the document, never the model: validating an event built from a
-    submission that was just validated cost intake a quarter of its time per submission. The ``data``
+    `person` is the person's pseudonym (the caller needs it anyway as the Kafka key);
+    `pseudonymize_case` maps a raw case number to its pseudonym; `pseudonymize_submission_id` and
+    `pseudonymize_unit` do the same for the sender's free-text fields, which could otherwise carry a name
+    or a phone number past intake (a pattern narrows them but cannot tell a name from a record id).
+    Keyed digests keep what consumers need: equal values stay equal. The business date is the submission's
+    own (`occurred_on`), so late submissions land in the period they belong to.
+
+    A document, not a model: intake stores and publishes it as it is, and validating an event built
+    from a submission that was just validated cost intake a quarter of its time per submission
+    (``CASE_EVENT_ADAPTER.validate_python`` makes the model of it, where one is wanted). The ``data``
     takes the submission's values of the data model's fields only, already checked (the data models
     repeat the submissions' fields), so a field added to a submission reaches no event until its data
     model lists it too. What the caller gives is not checked again: the pseudonyms against their
