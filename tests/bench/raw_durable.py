@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 
 import asyncpg
@@ -26,19 +25,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
 from amnesty_eventstore.record_batches import publish_in_batches
+from tests.support.kafka import OutgoingRecord
 
 Role = Literal["intake", "eligibility", "statistics"]
 ROLES: tuple[Role, ...] = get_args(Role)
-
-
-@dataclass(frozen=True)
-class Forwarded:
-    """A record bound for Kafka, in the shape ``publish_in_batches`` takes."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 _CHECKPOINTS: Final = (
@@ -103,7 +93,7 @@ async def record_batch(
     conn: asyncpg.Connection,
     role: Role,
     records: Sequence[ConsumerRecord[bytes, bytes]],
-    out: Sequence[Forwarded],
+    out: Sequence[OutgoingRecord],
     versions: Iterator[int],
 ) -> None:
     """The batch's rows and its checkpoints in one transaction; ``out`` goes to the outbox."""
@@ -203,5 +193,5 @@ async def relay_outbox(conn: asyncpg.Connection, producer: AIOKafkaProducer) -> 
     rows = await conn.fetch("SELECT id, topic, key, value FROM outbox ORDER BY id")
     if not rows:
         return
-    await publish_in_batches(producer, [Forwarded(r["topic"], r["key"], r["value"]) for r in rows])
+    await publish_in_batches(producer, [OutgoingRecord(r["topic"], r["key"], r["value"]) for r in rows])
     await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])

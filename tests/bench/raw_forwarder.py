@@ -37,7 +37,8 @@ from aiokafka.structs import TopicPartition
 from amnesty_eventstore.outbox_relay import create_producer
 from amnesty_eventstore.record_batches import publish_in_batches
 from amnesty_runtime.kafka_client import KafkaClientOptions
-from tests.bench.raw_durable import ROLES, Forwarded, Role, record_batch, relay_outbox, schema_of
+from tests.bench.raw_durable import ROLES, Role, record_batch, relay_outbox, schema_of
+from tests.support.kafka import OutgoingRecord
 
 RETURN = b'"VoluntaryReturn"'
 
@@ -57,12 +58,12 @@ class Received(Protocol):
     def value(self) -> bytes | None: ...
 
 
-def onward(role: Role, records: Sequence[Received], sink: str | None) -> list[Forwarded]:
+def onward(role: Role, records: Sequence[Received], sink: str | None) -> list[OutgoingRecord]:
     """What ``role`` publishes for a batch: intake every record, eligibility one per return."""
     if sink is None:
         return []
     return [
-        Forwarded(sink, r.key, r.value)
+        OutgoingRecord(sink, r.key, r.value)
         for r in records
         if r.value is not None and (role == "intake" or RETURN in r.value)
     ]

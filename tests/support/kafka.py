@@ -6,12 +6,23 @@ nobody else's; what each principal may do is tests/security's subject."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
 
 from amnesty_runtime.kafka_client import KafkaClientOptions
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """A record bound for Kafka, in the shape ``publish_in_batches`` takes (``Publishable``)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 async def create_topics(kafka: KafkaClientOptions, names: list[str], partitions: int = 3) -> None:

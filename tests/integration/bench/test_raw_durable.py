@@ -13,7 +13,8 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 from amnesty_runtime.stack import Endpoints
-from tests.bench.raw_durable import Forwarded, Role, create_schemas, drop_schemas, record_batch, schema_of
+from tests.bench.raw_durable import Role, create_schemas, drop_schemas, record_batch, schema_of
+from tests.support.kafka import OutgoingRecord
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +58,7 @@ async def test_intake_records_its_log_events_outbox_and_checkpoint(
 ) -> None:
     conn = await recording_as("intake")
     records = [_record("up", 7, "erdr:1", CASE), _record("up", 8, "army-plus:1", RETURN)]
-    out = [Forwarded("cases", r.key, r.value or b"") for r in records]
+    out = [OutgoingRecord("cases", r.key, r.value or b"") for r in records]
 
     await record_batch(conn, "intake", records, out, itertools.count(1))
 
@@ -76,7 +77,7 @@ async def test_eligibility_keeps_every_case_event_as_a_fact_and_each_decision(
 
     await record_batch(conn, "eligibility", [case], [], versions)
     await record_batch(
-        conn, "eligibility", [back], [Forwarded("decisions", b"p1", back.value or b"")], versions
+        conn, "eligibility", [back], [OutgoingRecord("decisions", b"p1", back.value or b"")], versions
     )
 
     assert await _events(conn) == [("p1", CASE), ("p1", RETURN), ("p1", RETURN)]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tests.bench.raw_durable import Forwarded
 from tests.bench.raw_forwarder import onward
+from tests.support.kafka import OutgoingRecord
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,14 @@ RETURN = _Record(b"army-plus:1", b'{"type": "VoluntaryReturn", "person_id": "301
 
 def test_intake_forwards_every_record_with_its_key_and_bytes() -> None:
     assert onward("intake", [CASE, RETURN], "cases") == [
-        Forwarded("cases", CASE.key, CASE.value or b""),
-        Forwarded("cases", RETURN.key, RETURN.value or b""),
+        OutgoingRecord("cases", CASE.key, CASE.value or b""),
+        OutgoingRecord("cases", RETURN.key, RETURN.value or b""),
     ]
 
 
 def test_eligibility_publishes_one_decision_per_return_only() -> None:
     assert onward("eligibility", [CASE, RETURN, CASE], "decisions") == [
-        Forwarded("decisions", RETURN.key, RETURN.value or b"")
+        OutgoingRecord("decisions", RETURN.key, RETURN.value or b"")
     ]
 
 

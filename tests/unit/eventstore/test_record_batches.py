@@ -14,14 +14,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 
 from amnesty_eventstore.record_batches import publish_in_batches
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+from tests.support.kafka import OutgoingRecord
 
 
 @dataclass
@@ -58,7 +51,9 @@ def _on(partitions: int, key: bytes) -> int:
 
 async def test_each_key_keeps_its_partition_and_order_across_batches_that_fill() -> None:
     keys = [f"p_{k:043d}".encode() for k in range(5)]
-    records = [Record("cases", key, f"{key.decode()}:{n}".encode() * 8) for n in range(40) for key in keys]
+    records = [
+        OutgoingRecord("cases", key, f"{key.decode()}:{n}".encode() * 8) for n in range(40) for key in keys
+    ]
     producer = RecordingProducer({"cases": {0, 1, 2}}, batch_size=2048)
     await publish_in_batches(producer, records)
 
@@ -79,7 +74,11 @@ async def test_each_key_keeps_its_partition_and_order_across_batches_that_fill()
 
 
 async def test_topics_are_batched_apart_and_unkeyed_records_share_one_partition() -> None:
-    records = [Record("cases", b"k", b"c1"), Record("rejected", None, b"r1"), Record("rejected", None, b"r2")]
+    records = [
+        OutgoingRecord("cases", b"k", b"c1"),
+        OutgoingRecord("rejected", None, b"r1"),
+        OutgoingRecord("rejected", None, b"r2"),
+    ]
     producer = RecordingProducer({"cases": {0, 1}, "rejected": {0, 1, 2}})
     await publish_in_batches(producer, records)
     rejected = [(p, v) for topic, p, v in producer.queued if topic == "rejected"]
@@ -91,7 +90,7 @@ async def test_topics_are_batched_apart_and_unkeyed_records_share_one_partition(
 
 async def test_a_record_larger_than_a_request_fails_the_pass_before_anything_is_queued() -> None:
     producer = RecordingProducer({"cases": {0}})
-    records = [Record("cases", b"a", b"small"), Record("cases", b"b", b"x" * 5000)]
+    records = [OutgoingRecord("cases", b"a", b"small"), OutgoingRecord("cases", b"b", b"x" * 5000)]
     with pytest.raises(MessageSizeTooLargeError):
         await publish_in_batches(producer, records, max_request_bytes=4096)
     assert producer.queued == []
@@ -99,17 +98,21 @@ async def test_a_record_larger_than_a_request_fails_the_pass_before_anything_is_
 
 async def test_a_record_larger_than_a_batch_goes_alone() -> None:
     producer = RecordingProducer({"cases": {0}}, batch_size=512)
-    await publish_in_batches(producer, [Record("cases", b"a", b"x" * 2000), Record("cases", b"a", b"y")])
+    await publish_in_batches(
+        producer, [OutgoingRecord("cases", b"a", b"x" * 2000), OutgoingRecord("cases", b"a", b"y")]
+    )
     assert [values for _, _, values in producer.queued] == [[b"x" * 2000], [b"y"]]
 
 
 async def test_a_topic_without_partitions_fails_the_pass() -> None:
     with pytest.raises(UnknownTopicOrPartitionError):
-        await publish_in_batches(RecordingProducer({}), [Record("cases", b"a", b"v")])
+        await publish_in_batches(RecordingProducer({}), [OutgoingRecord("cases", b"a", b"v")])
 
 
 async def test_a_refused_batch_fails_the_pass() -> None:
     producer = RecordingProducer({"cases": {0}}, batch_size=256, fail_on_send=1)
     with pytest.raises(UnknownTopicOrPartitionError):
-        await publish_in_batches(producer, [Record("cases", b"a", bytes([n]) * 200) for n in range(4)])
+        await publish_in_batches(
+            producer, [OutgoingRecord("cases", b"a", bytes([n]) * 200) for n in range(4)]
+        )
     assert len(producer.queued) == 1
