@@ -86,6 +86,8 @@ STATISTICS_TEST_TUNING = ("VERSION_POLL_S", "RETIRED_GRACE_S", "LAG_INTERVAL_S",
 
 # How long after the last return was sent the latency run still waits for decisions.
 GRACE_S = 30.0
+# The latency run's p99 is also given for each window this long of its sending.
+LATENCY_WINDOW_S = 5.0
 
 TARGET_THROUGHPUT = 5_000.0
 TARGET_RATIO = 0.12
@@ -592,6 +594,20 @@ class Latency:
             [self.decided_at[i] - self.recorded_at[i] for i in both],
         )
 
+    def windows_s(self, seconds: float) -> list[list[float]]:
+        """The returns' times to decision by when they were sent, in windows of ``seconds`` from the first
+        send: how p99 moves within one run (the machine runs near saturation, where one figure for the
+        whole run hides a swing)."""
+        if not self.sent_at:
+            return []
+        start = min(self.sent_at.values())
+        windows: list[list[str]] = []
+        for submission_id, sent in self.sent_at.items():
+            index = int((sent - start) // seconds)
+            windows.extend([] for _ in range(index + 1 - len(windows)))
+            windows[index].append(submission_id)
+        return [self.total_s(ids) for ids in windows]
+
     def tenths_s(self) -> tuple[list[float], list[float]]:
         """The first and the last tenth of the returns sent: a queue that builds up shows as a rise."""
         ids = list(self.sent_at)
@@ -830,6 +846,13 @@ def table(
             "",
             "",
             "a rise means the pipeline falls behind the rate",
+        ),
+        (
+            f"3d. p99 of each {LATENCY_WINDOW_S:.0f} s of sending (ms)",
+            ", ".join(ms(window, 0.99) for window in latency.windows_s(LATENCY_WINDOW_S)),
+            "",
+            "",
+            "by when each return was sent; near saturation p99 swings within a run and between runs",
         ),
     ]
     for name, cpu in run.cpu_s.items():
