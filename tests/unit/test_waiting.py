@@ -28,13 +28,16 @@ class PausingClock:
         self.now += seconds + (self._pause_s if paused else 0.0)
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> PausingClock:
-    clock = PausingClock(pause_at_poll=3, pause_s=100.0)
-    # The waiting module's own view of time only: the event loop keeps the real clock.
+def paused(monkeypatch: pytest.MonkeyPatch, clock: PausingClock) -> PausingClock:
+    """``clock`` as the waiting module's own view of time only: the event loop keeps the real clock."""
     monkeypatch.setattr(waiting, "time", SimpleNamespace(monotonic=clock.monotonic))
     monkeypatch.setattr(waiting, "asyncio", SimpleNamespace(sleep=clock.sleep))
     return clock
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> PausingClock:
+    return paused(monkeypatch, PausingClock(pause_at_poll=3, pause_s=100.0))
 
 
 async def test_a_pause_of_the_machine_is_not_counted_against_the_timeout(clock: PausingClock) -> None:
@@ -56,9 +59,7 @@ async def test_a_system_that_does_not_get_there_still_times_out(clock: PausingCl
 
 
 async def test_stalls_again_and_again_stretch_a_wait_only_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = PausingClock(pause_at_poll=1, pause_s=3.0, every_poll=True)
-    monkeypatch.setattr(waiting, "time", SimpleNamespace(monotonic=clock.monotonic))
-    monkeypatch.setattr(waiting, "asyncio", SimpleNamespace(sleep=clock.sleep))
+    clock = paused(monkeypatch, PausingClock(pause_at_poll=1, pause_s=3.0, every_poll=True))
 
     async def probe() -> int:
         return clock.polls
