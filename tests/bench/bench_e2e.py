@@ -849,7 +849,8 @@ def table(
         ),
         (
             f"3d. p99 of each {LATENCY_WINDOW_S:.0f} s of sending (ms)",
-            ", ".join(ms(window, 0.99) for window in latency.windows_s(LATENCY_WINDOW_S)),
+            # A window of no decided return has no p99: a dash, not "nan".
+            ", ".join(ms(window, 0.99) if window else "—" for window in latency.windows_s(LATENCY_WINDOW_S)),
             "",
             "",
             "by when each return was sent; near saturation p99 swings within a run and between runs",
