@@ -11,7 +11,9 @@ Measures, each figure beside its target:
    forward them from topic to topic as the services do, then the same recording each batch in
    PostgreSQL first, and the ratios of (1) to those;
 3. return → decision latency: with the pipeline caught up, returns of persons whose cases it already
-   knows, published at a steady rate; each one timed from its publish to its decision on the topic;
+   knows, published at a steady rate; each one timed from its publish to its decision on the topic; in
+   several rounds of fresh persons, judged on the median round's p99 (near saturation one round's p99
+   swings several-fold between rounds of the same code);
 4. CPU time per submission of each process during (1) (the services, the PostgreSQL server and all its
    processes, the Kafka broker, this script, everything else on the machine), and each service's peak RSS;
 5. when the server loads pg_stat_statements (AMNESTY_PG_STAT_STATEMENTS=true for the local stack), where
@@ -39,7 +41,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -88,6 +90,8 @@ STATISTICS_TEST_TUNING = ("VERSION_POLL_S", "RETIRED_GRACE_S", "LAG_INTERVAL_S",
 GRACE_S = 30.0
 # The latency run's p99 is also given for each window this long of its sending.
 LATENCY_WINDOW_S = 5.0
+# Each latency round's persons start this far above the previous round's: fresh persons, fresh ids.
+LATENCY_ROUND_PERSONS = 100_000_000
 
 TARGET_THROUGHPUT = 5_000.0
 TARGET_RATIO = 0.12
@@ -608,11 +612,23 @@ class Latency:
             windows[index].append(submission_id)
         return [self.total_s(ids) for ids in windows]
 
+    @property
+    def p99_ms(self) -> float:
+        return percentile_ms(self.total_s(), 0.99)
+
     def tenths_s(self) -> tuple[list[float], list[float]]:
         """The first and the last tenth of the returns sent: a queue that builds up shows as a rise."""
         ids = list(self.sent_at)
         tenth = max(1, len(ids) // 10)
         return self.total_s(ids[:tenth]), self.total_s(ids[-tenth:])
+
+
+def median_round(rounds: Sequence[Latency]) -> Latency:
+    """The round whose p99 is the median of the rounds' (of an even number, the higher of the middle two:
+    the figure judged against the target is never the flattering one). A round that left returns
+    undecided ranks above every round that decided all of its own."""
+    ranked = sorted(rounds, key=lambda r: (len(r.decided_at) < len(r.sent_at), r.p99_ms))
+    return ranked[len(ranked) // 2]
 
 
 async def tail(bootstrap: KafkaClientOptions, topics: list[str]) -> AIOKafkaConsumer:
@@ -671,10 +687,14 @@ async def bench_latency(
     rate: float,
     seconds: float,
     timeout_s: float,
+    round_: int = 0,
 ) -> Latency:
+    """Round ``round_`` of the latency run: its own fresh persons and submission ids, so that a round's
+    returns are decided, not taken for resends of an earlier round's."""
     bootstrap = endpoints.kafka_admin
     count = max(1, round(rate * seconds))
-    cases, returns = window_1_persons(LATENCY_PERSONS, count, "latency")
+    tag = f"latency-{round_}"
+    cases, returns = window_1_persons(LATENCY_PERSONS + round_ * LATENCY_ROUND_PERSONS, count, tag)
     async with httpx2.AsyncClient(base_url=pipeline.statistics.process.url, timeout=30) as http:
         known = await summary_of(http)
         await publish(cases, kafka=bootstrap, topic=pipeline.intake.upstream, speed=None)
@@ -694,7 +714,7 @@ async def bench_latency(
     await producer.start()
     latency = Latency(rate)
     # Events carry a submission_id as intake records it, a keyed digest: each return's, known in advance.
-    recorded_ids = [recorded_submission_id(return_id("latency", i)) for i in range(len(returns))]
+    recorded_ids = [recorded_submission_id(return_id(tag, i)) for i in range(len(returns))]
     all_sent = asyncio.Event()
     collector = asyncio.create_task(collect(consumer, decisions, latency, all_sent, GRACE_S))
     try:
@@ -764,11 +784,12 @@ def table(
     topology: Topology,
     durable: Topology,
     run: Throughput,
-    latency: Latency,
+    rounds: Sequence[Latency],
     load: str,
 ) -> str:
     n = run.submissions
     ratio = run.rate / raw.rate
+    latency = median_round(rounds)
     decided = latency.total_s()
     intake_hop, eligibility_hop = latency.hops_s()
     first, last = latency.tenths_s()
@@ -816,12 +837,13 @@ def table(
         ("2a. ratio (1) / (2)", f"{ratio:.3f}", f"≥ {TARGET_RATIO}", _meets(ratio, TARGET_RATIO), ""),
         *topology_rows(run, topology, durable),
         (
-            "3. return → decision p50 / p95 / p99 (ms)",
+            f"3. return → decision p50 / p95 / p99 (ms), the median of {len(rounds)} rounds",
             ms(decided, 0.50, 0.95, 0.99),
             f"p99 ≤ {TARGET_P99_MS:.0f}",
-            _meets(percentile_ms(decided, 0.99), TARGET_P99_MS, at_most=True),
-            f"{len(decided):,} of {len(latency.sent_at):,} returns decided within {GRACE_S:.0f} s of the "
-            f"last send ({', '.join(f'{k} {v:,}' for k, v in sorted(latency.decision_types.items()))}); "
+            _meets(latency.p99_ms, TARGET_P99_MS, at_most=True),
+            f"the round of the median p99 (3a-3d describe it): {len(decided):,} of "
+            f"{len(latency.sent_at):,} returns decided within {GRACE_S:.0f} s of the last send "
+            f"({', '.join(f'{k} {v:,}' for k, v in sorted(latency.decision_types.items()))}); "
             "from handing it to the producer to the decision's arrival",
         ),
         (
@@ -854,6 +876,14 @@ def table(
             "",
             "",
             "by when each return was sent; near saturation p99 swings within a run and between runs",
+        ),
+        (
+            "3e. p99 of each round, in the order run (ms)",
+            ", ".join(f"{r.p99_ms:,.0f}" for r in rounds),
+            "",
+            "",
+            "each round fresh persons: their cases applied, then their returns at the rate; the machine "
+            f"busy {', '.join(f'{r.busy_cores:.2f}' for r in rounds)} cores while each sent",
         ),
     ]
     for name, cpu in run.cpu_s.items():
@@ -1088,10 +1118,19 @@ async def main(args: argparse.Namespace) -> None:
             await pool.execute("CHECKPOINT")
         async with production_pipeline(bench, args.batch_max_records) as pipeline:
             run = await bench_throughput(endpoints, pool, pipeline, messages, args.timeout)
-            latency = await bench_latency(
-                endpoints, pipeline, run.measured, args.latency_rate, args.latency_seconds, args.timeout
-            )
-    report = table(args, raw, topology, durable, run, latency, bench.load)
+            rounds = [
+                await bench_latency(
+                    endpoints,
+                    pipeline,
+                    run.measured,
+                    args.latency_rate,
+                    args.latency_seconds,
+                    args.timeout,
+                    round_,
+                )
+                for round_ in range(args.latency_rounds)
+            ]
+    report = table(args, raw, topology, durable, run, rounds, bench.load)
     print(report)
     print(json.dumps({"written": write_report(report)}))
     if args.cpu_before is not None:
@@ -1107,7 +1146,12 @@ def arguments() -> argparse.Namespace:
     )
     parser.add_argument("--submissions", type=int, default=100_000, help="throughput run: cases + returns")
     parser.add_argument("--latency-rate", type=float, default=1_000.0, help="returns per second")
-    parser.add_argument("--latency-seconds", type=float, default=20.0, help="how long returns are sent")
+    parser.add_argument(
+        "--latency-seconds", type=float, default=20.0, help="how long returns are sent, each round"
+    )
+    parser.add_argument(
+        "--latency-rounds", type=int, default=3, help="latency rounds, judged on the median round's p99"
+    )
     parser.add_argument(
         "--batch-max-records", type=int, default=500, help="each service's batch size (the services' default)"
     )
@@ -1118,7 +1162,7 @@ def arguments() -> argparse.Namespace:
         help="an e2e.md of an earlier run: also write e2e-cpu.md, its CPU per process beside this run's",
     )
     args = parser.parse_args()
-    if args.submissions < 2 or args.latency_rate <= 0 or args.latency_seconds <= 0:
+    if args.submissions < 2 or args.latency_rate <= 0 or args.latency_seconds <= 0 or args.latency_rounds < 1:
         parser.error("sizes must be positive (and at least one person: --submissions 2)")
     return args
 
