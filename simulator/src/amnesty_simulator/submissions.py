@@ -7,12 +7,13 @@ a business figure: resends are the same submission, malformed ones are rejected.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
+
+import orjson
 
 from amnesty_simulator.world import World
 
@@ -53,10 +54,10 @@ def _at(day: Any, rng: random.Random) -> datetime:
 
 
 def _message(submission: dict[str, Any], at: datetime) -> Outgoing:
+    # orjson writes what json.dumps(separators=(",", ":")) writes for these documents (ASCII text, no
+    # floats), in C: a fifth of the simulator's time went to the standard library's encoder.
     return Outgoing(
-        at,
-        f"{submission['source']}:{submission['submission_id']}".encode(),
-        json.dumps(submission, separators=(",", ":")).encode(),
+        at, f"{submission['source']}:{submission['submission_id']}".encode(), orjson.dumps(submission)
     )
 
 
@@ -183,7 +184,9 @@ def submissions(
     ]
     if out:  # a tiny scale can leave nothing to send, and so no time to send a malformed message at
         out += [_malformed(rng, rng.choice(out).at) for _ in range(max(1, round(len(out) * d.malformed)))]
-    out.sort()
+    # In Outgoing's order (send time, then key, then value), each message's key made once: the
+    # dataclass's own comparison built two tuples at each of the sort's ~6 million comparisons.
+    out.sort(key=lambda m: (m.at, m.key, m.value))
     return out
 
 
