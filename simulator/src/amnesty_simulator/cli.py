@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
@@ -87,7 +90,7 @@ def simulate(
     """Generate the history for the months and publish it like any upstream system."""
     check_order(ctx, start, end)
     calendar = calibrate(FIGURES, start, end)
-    with progress.progress_bars(console, quiet=quiet) as bars:
+    with progress.progress_bars(console, quiet=quiet) as bars, _built_in_bulk(ctx):
         months = bars.add_task("generating months", total=len(months_between(start, end)), unit="months")
         world = generate(
             calendar,
@@ -128,6 +131,26 @@ def simulate(
     console.print(
         f"published {len(messages):,} messages to {topic} in {wall:.1f}s ({len(messages) / wall:,.0f}/s)"
     )
+
+
+@contextmanager
+def _built_in_bulk(ctx: typer.Context) -> Iterator[None]:
+    """No cyclic garbage collection while the history is built, and none of it looked at again until
+    the command ends.
+
+    The history is about a million objects that live until the last message is sent and form no
+    cycles to collect. Each full collection walked all of them: a fifth of the time spent building
+    them, and 40% of the time spent publishing them (6.6 s against 3.8 s for the whole history).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()  # what exists now stays out of every later collection...
+        ctx.call_on_close(gc.unfreeze)  # ...until the command is done with it
+        if enabled:
+            gc.enable()
 
 
 def _summarise(messages: list[Outgoing], residuals: list[Residual]) -> None:
