@@ -570,6 +570,7 @@ class Latency:
     arrived on the cases topic, when its decision arrived on the decisions topic."""
 
     asked_rate: float
+    planned: int = 0  # returns this round was to send (a deadline may stop it short)
     send_s: float = 0.0
     busy_cores: float = 0.0  # the machine's, while sending
     measured_cores: float = 0.0  # of that, this run's processes
@@ -612,9 +613,15 @@ class Latency:
             windows[index].append(submission_id)
         return [self.total_s(ids) for ids in windows]
 
+    def outcome_s(self) -> list[float]:
+        """Every planned return's time to its decision, one never sent or never decided counted as
+        infinitely late: a round that lost returns cannot show a better figure than one that lost none."""
+        undecided = max(self.planned, len(self.sent_at)) - len(self.decided_at)
+        return self.total_s() + [math.inf] * undecided
+
     @property
     def p99_ms(self) -> float:
-        return percentile_ms(self.total_s(), 0.99)
+        return percentile_ms(self.outcome_s(), 0.99)
 
     def tenths_s(self) -> tuple[list[float], list[float]]:
         """The first and the last tenth of the returns sent: a queue that builds up shows as a rise."""
@@ -625,9 +632,9 @@ class Latency:
 
 def median_round(rounds: Sequence[Latency]) -> Latency:
     """The round whose p99 is the median of the rounds' (of an even number, the higher of the middle two:
-    the figure judged against the target is never the flattering one). A round that left returns
-    undecided ranks above every round that decided all of its own."""
-    ranked = sorted(rounds, key=lambda r: (len(r.decided_at) < len(r.sent_at), r.p99_ms))
+    the figure judged against the target is never the flattering one). Returns never decided count as
+    infinitely late in each round's p99 (``outcome_s``)."""
+    ranked = sorted(rounds, key=lambda r: r.p99_ms)
     return ranked[len(ranked) // 2]
 
 
@@ -712,7 +719,7 @@ async def bench_latency(
     # spend on the services' machine.
     producer = AIOKafkaProducer(**bootstrap.aiokafka(), acks="all", enable_idempotence=True, linger_ms=5)
     await producer.start()
-    latency = Latency(rate)
+    latency = Latency(rate, planned=len(returns))
     # Events carry a submission_id as intake records it, a keyed digest: each return's, known in advance.
     recorded_ids = [recorded_submission_id(return_id(tag, i)) for i in range(len(returns))]
     all_sent = asyncio.Event()
@@ -769,7 +776,12 @@ def measured_code() -> str:
 
 
 def ms(values: list[float], *qs: float) -> str:
-    return " / ".join(f"{percentile_ms(values, q):,.0f}" for q in qs)
+    return " / ".join(_ms_text(percentile_ms(values, q)) for q in qs)
+
+
+def _ms_text(value: float) -> str:
+    # Infinite: a return never decided (``Latency.outcome_s``); NaN: no return at all.
+    return "∞" if math.isinf(value) else "—" if math.isnan(value) else f"{value:,.0f}"
 
 
 def _meets(value: float, target: float, *, at_most: bool = False) -> str:
@@ -791,6 +803,7 @@ def table(
     ratio = run.rate / raw.rate
     latency = median_round(rounds)
     decided = latency.total_s()
+    outcomes = latency.outcome_s()
     intake_hop, eligibility_hop = latency.hops_s()
     first, last = latency.tenths_s()
     s = run.summary
@@ -838,11 +851,12 @@ def table(
         *topology_rows(run, topology, durable),
         (
             f"3. return → decision p50 / p95 / p99 (ms), the median of {len(rounds)} rounds",
-            ms(decided, 0.50, 0.95, 0.99),
+            ms(outcomes, 0.50, 0.95, 0.99),
             f"p99 ≤ {TARGET_P99_MS:.0f}",
             _meets(latency.p99_ms, TARGET_P99_MS, at_most=True),
             f"the round of the median p99 (3a-3d describe it): {len(decided):,} of "
-            f"{len(latency.sent_at):,} returns decided within {GRACE_S:.0f} s of the last send "
+            f"{latency.planned:,} returns decided within {GRACE_S:.0f} s of the last send, any other "
+            "counted as infinitely late "
             f"({', '.join(f'{k} {v:,}' for k, v in sorted(latency.decision_types.items()))}); "
             "from handing it to the producer to the decision's arrival",
         ),
@@ -871,15 +885,15 @@ def table(
         ),
         (
             f"3d. p99 of each {LATENCY_WINDOW_S:.0f} s of sending (ms)",
-            # A window of no decided return has no p99: a dash, not "nan".
-            ", ".join(ms(window, 0.99) if window else "—" for window in latency.windows_s(LATENCY_WINDOW_S)),
+            # A window of no decided return has no p99: a dash, not "nan" (``ms``).
+            ", ".join(ms(window, 0.99) for window in latency.windows_s(LATENCY_WINDOW_S)),
             "",
             "",
             "by when each return was sent; near saturation p99 swings within a run and between runs",
         ),
         (
             "3e. p99 of each round, in the order run (ms)",
-            ", ".join(f"{r.p99_ms:,.0f}" for r in rounds),
+            ", ".join(ms(r.outcome_s(), 0.99) for r in rounds),
             "",
             "",
             "each round fresh persons: their cases applied, then their returns at the rate; the machine "
@@ -1164,6 +1178,13 @@ def arguments() -> argparse.Namespace:
     args = parser.parse_args()
     if args.submissions < 2 or args.latency_rate <= 0 or args.latency_seconds <= 0 or args.latency_rounds < 1:
         parser.error("sizes must be positive (and at least one person: --submissions 2)")
+    # Each round's persons fresh: no round reaches into the next one's, nor into the throughput run's.
+    if round(args.latency_rate * args.latency_seconds) > LATENCY_ROUND_PERSONS:
+        parser.error(f"a latency round may send at most {LATENCY_ROUND_PERSONS:,} returns")
+    if args.latency_rounds * LATENCY_ROUND_PERSONS > THROUGHPUT_PERSONS - LATENCY_PERSONS:
+        parser.error(
+            f"at most {(THROUGHPUT_PERSONS - LATENCY_PERSONS) // LATENCY_ROUND_PERSONS} latency rounds"
+        )
     return args
 
 
