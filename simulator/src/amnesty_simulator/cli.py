@@ -146,9 +146,12 @@ def _built_in_bulk(ctx: typer.Context) -> Iterator[None]:
     gc.disable()
     try:
         yield
+        # What exists now stays out of every later collection until the command is done with it; not
+        # when something froze objects before (unfreeze would let go of its objects too).
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            ctx.call_on_close(gc.unfreeze)
     finally:
-        gc.freeze()  # what exists now stays out of every later collection...
-        ctx.call_on_close(gc.unfreeze)  # ...until the command is done with it
         if enabled:
             gc.enable()
 

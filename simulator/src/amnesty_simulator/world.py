@@ -131,8 +131,8 @@ def _attraction(day: date) -> float:
 @dataclass(frozen=True)
 class _Weighted:
     """A choice among names by weight, drawn as ``random.choices`` draws one (the same names for the
-    same seed), with the cumulative weights summed once rather than at every draw: three draws per
-    case, about a million in the whole history."""
+    same seed), with the cumulative weights summed once rather than at every draw: two draws per case
+    and one per return, about 600,000 in the whole history."""
 
     names: tuple[str, ...]
     cumulative: tuple[float, ...]

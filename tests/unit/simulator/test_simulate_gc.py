@@ -64,4 +64,6 @@ def test_objects_someone_else_froze_stay_frozen(seen: dict[str, object]) -> None
     result = run(DRY_RUN)
 
     assert result.exit_code == 0, result.output
-    assert gc.get_freeze_count() == frozen
+    # Still frozen (an unfreeze would leave none), and nothing more (a freeze of its own would add the
+    # command's objects); frozen objects freed meanwhile leave the count.
+    assert 0 < gc.get_freeze_count() <= frozen
