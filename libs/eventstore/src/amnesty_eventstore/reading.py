@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -20,6 +19,7 @@ import orjson
 
 from amnesty_eventstore import metrics
 from amnesty_eventstore.checkpoints import START, Checkpoint
+from amnesty_eventstore.collector import collector_paused
 from amnesty_eventstore.connections import DbConnection
 from amnesty_eventstore.events import RecordedEvent
 from amnesty_eventstore.schemas import store_schema
@@ -39,7 +39,7 @@ def decode_rows(rows: Sequence[Any], upcasters: Upcasters | None = None) -> list
     loads = orjson.loads
     new = tuple.__new__  # RecordedEvent's own __new__ is a Python function: one more call per row
     cls = RecordedEvent
-    with _collector_paused():
+    with collector_paused():
         # A batch's events share a few days and, a transaction's events, one recorded_at.
         days = {d: None if d is None else _EPOCH_DAY + timedelta(days=d) for d in {row[7] for row in rows}}
         instants = {us: _EPOCH + timedelta(microseconds=us) for us in {row[8] for row in rows}}
@@ -53,26 +53,6 @@ def decode_rows(rows: Sequence[Any], upcasters: Upcasters | None = None) -> list
         _upcast(event, upcasters) if upcasters.needs_upcast(event.type, event.schema_version) else event
         for event in events
     ]
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is decoded.
-
-    A batch of 2000 events is some 10,000 new dicts and tuples, none of which can be part of a cycle;
-    the collector would still run a young-generation pass every 700 of them and, as they survive into
-    the old generation, full passes over everything the process holds: that cost more than decoding
-    itself. Left as it was found (another thread may have paused it too); what is collectable is
-    collected at the next allocation after.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _upcast(event: RecordedEvent, upcasters: Upcasters) -> RecordedEvent:

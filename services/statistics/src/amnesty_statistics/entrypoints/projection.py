@@ -18,6 +18,7 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
+from amnesty_eventstore.collector import collector_paused
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.schemas import store_schema
@@ -34,7 +35,7 @@ from amnesty_statistics.adapters.topic_reader import read_to_ends
 from amnesty_statistics.adapters.versions import ProjectionVersions, version_group
 from amnesty_statistics.domain.lag import TopicPartition
 from amnesty_statistics.service_layer.projecting import Projection
-from amnesty_statistics.service_layer.rebuilding import RebuildProgress, collector_paused
+from amnesty_statistics.service_layer.rebuilding import RebuildProgress
 from amnesty_statistics.settings import StatisticsSettings
 
 log = structlog.get_logger(__name__)
