@@ -130,9 +130,9 @@ def _attraction(day: date) -> float:
 
 @dataclass(frozen=True)
 class _Weighted:
-    """A choice among names by weight, drawn as ``random.choices`` draws one (the same names for the
-    same seed), with the cumulative weights summed once rather than at every draw: two draws per case
-    and one per return, about 600,000 in the whole history."""
+    """A choice among names by weight, with the cumulative weights summed once rather than at every
+    draw (two draws per case and one per return, about 600,000 in the whole history); ``random.choices``
+    draws the same name from them as from the weights, so the same seed gives the same history."""
 
     names: tuple[str, ...]
     cumulative: tuple[float, ...]
@@ -142,9 +142,7 @@ class _Weighted:
         return cls(tuple(weights), tuple(itertools.accumulate(weights.values())))
 
     def pick(self, rng: random.Random) -> str:
-        # random.choices' own draw: bisect(cum_weights, random() * total, 0, n - 1), total as a float.
-        total = self.cumulative[-1] + 0.0
-        return self.names[bisect.bisect(self.cumulative, rng.random() * total, 0, len(self.names) - 1)]
+        return rng.choices(self.names, cum_weights=self.cumulative)[0]
 
 
 _REGIONS, _BRANCHES, _CHANNELS = (_Weighted.of(w) for w in (REGION_WEIGHTS, BRANCHES, CHANNELS))
