@@ -185,7 +185,8 @@ def submissions(
     if out:  # a tiny scale can leave nothing to send, and so no time to send a malformed message at
         out += [_malformed(rng, rng.choice(out).at) for _ in range(max(1, round(len(out) * d.malformed)))]
     # In Outgoing's order (send time, then key, then value), each message's key made once: the
-    # dataclass's own comparison built two tuples at each of the sort's ~6 million comparisons.
+    # dataclass's own comparison built two tuples at every comparison of the sort (up to 5.9 million
+    # for the whole history: that many for its 346,708 messages in random order).
     out.sort(key=lambda m: (m.at, m.key, m.value))
     return out
 
