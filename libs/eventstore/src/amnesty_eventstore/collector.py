@@ -4,8 +4,8 @@ Decoding a batch of events, folding a whole rebuild in memory, generating the si
 makes many small objects that hold no cycles, so reference counting frees whatever is dropped, while the
 collector would run a young pass every few hundred of them and, as they survive into the old
 generation, full passes over everything the process holds. Measured: for a batch of 2,000 events it
-cost more than decoding itself; a rebuild folded 184k messages in 31.7 s with it and 7.3 s without; it
-was a fifth of the simulator's time to build the whole history.
+cost more than decoding itself; a rebuild folded 184k messages in 31.7 s with it and 7.3 s without; the
+simulator built the whole history in 6.1 s with it and 4.5 s without.
 """
 
 from __future__ import annotations
