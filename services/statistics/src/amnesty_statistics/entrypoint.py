@@ -93,8 +93,9 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
                 await monitor.measure()
             REGISTRY.register(figures)
             started.feed = change_feed(run.pool, settings, queries)
+            stop = asyncio.Event()
+            projecting = asyncio.create_task(projection.run(stop))
             tasks = [
-                asyncio.create_task(projection.run()),
                 asyncio.create_task(monitor.run()),
                 asyncio.create_task(refresh_figures(figures, queries, settings.figures_refresh_s)),
                 asyncio.create_task(started.feed.run()),
@@ -114,6 +115,8 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
             try:
                 yield
             finally:
+                stop.set()
+                await projecting  # it ends itself, a switch of version in progress first (see run)
                 for task in tasks:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

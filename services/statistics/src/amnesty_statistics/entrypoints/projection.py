@@ -113,10 +113,19 @@ class LiveProjection:
                 )
             log.info("retired read model version dropped", version=version)
 
-    async def run(self) -> None:
-        """Check the active version every few seconds, until cancelled."""
+    async def run(self, stop: asyncio.Event) -> None:
+        """Check the active version every few seconds, until ``stop`` is set.
+
+        Ended by ``stop``, never cancelled: cancelled while a switch of version stopped the old
+        consumer, the cancellation was swallowed (aiokafka's fetcher awaits its own task under
+        ``suppress(CancelledError)``), the loop went on and started the new version's consumer, and the
+        service never stopped. A switch in progress now ends first.
+        """
         while True:
-            await asyncio.sleep(self._settings.version_poll_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._settings.version_poll_s)
+            if stop.is_set():
+                return
             try:
                 await self.follow_active()
             except Exception:  # the next check tries again; consumption goes on meanwhile
