@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,3 +87,23 @@ def test_anything_else_is_no_person_id(value: str) -> None:
 def test_a_case_number_is_normalized_like_a_person_id() -> None:
     assert normalize_identifier(" " + "\u0661" * 17 + " ") == "1" * 17
     assert is_case_number("1" * 17)
+
+
+def _by_definition(value: str) -> str:
+    """The canonical spelling as the module's docstring defines it, one character at a time."""
+    folded = unicodedata.normalize("NFKC", value).strip()
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() else c.upper() if c.isascii() else c for c in folded
+    )
+
+
+# The ASCII fast path answers what the definition does: any ASCII text (control characters and
+# whitespace too), and any text at all.
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)))
+def test_an_ascii_spelling_is_normalized_by_the_definition(value: str) -> None:
+    assert normalize_identifier(value) == _by_definition(value)
+
+
+@given(st.text())
+def test_any_spelling_is_normalized_by_the_definition(value: str) -> None:
+    assert normalize_identifier(value) == _by_definition(value)

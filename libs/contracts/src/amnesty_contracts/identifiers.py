@@ -25,6 +25,10 @@ CASE_NUMBER: Final = r"[0-9]{17}"
 PERSON_ID_PATTERN: Final = f"^(?:{TAX_NUMBER}|{SERVICE_NUMBER})$"
 CASE_NUMBER_PATTERN: Final = f"^{CASE_NUMBER}$"
 
+# Compiled once: every submission is checked against them (re.fullmatch looks its cache up each call).
+_PERSON_ID: Final = re.compile(PERSON_ID_PATTERN)
+_CASE_NUMBER: Final = re.compile(CASE_NUMBER_PATTERN)
+
 
 def normalize_identifier(value: str) -> str:
     """The canonical spelling of a raw identifier: NFKC, trimmed, ASCII digits, upper-case Latin letters.
@@ -33,6 +37,11 @@ def normalize_identifier(value: str) -> str:
     alone, so every character that is a decimal digit is folded by its digit value as well.
     Idempotent: a canonical spelling is its own canonical spelling.
     """
+    if value.isascii():
+        # What the general path gives ASCII, without a Python call per character (every submission has
+        # one or two identifiers, nearly always ASCII): NFKC leaves ASCII as it is, and its only decimal
+        # digits are 0-9 already.
+        return value.strip().upper()
     folded = unicodedata.normalize("NFKC", value).strip()
     return "".join(_canonical_character(c) for c in folded)
 
@@ -47,9 +56,9 @@ def _canonical_character(character: str) -> str:
 
 def is_person_id(canonical: str) -> bool:
     """Whether a canonical spelling is a tax number or a service number."""
-    return re.fullmatch(PERSON_ID_PATTERN, canonical) is not None
+    return _PERSON_ID.fullmatch(canonical) is not None
 
 
 def is_case_number(canonical: str) -> bool:
     """Whether a canonical spelling is an ERDR proceeding number."""
-    return re.fullmatch(CASE_NUMBER_PATTERN, canonical) is not None
+    return _CASE_NUMBER.fullmatch(canonical) is not None

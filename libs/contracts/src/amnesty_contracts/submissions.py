@@ -8,6 +8,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Annotated, Any, Final, Literal, Self
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -174,5 +175,15 @@ def canonical_submission(submission: Submission) -> bytes:
     keeps something to compare later must key it (an HMAC), since a plain hash of a 10-digit identifier
     is reversed by brute force in seconds.
     """
-    content = submission.model_dump(mode="json", exclude_none=True)
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return canonical_json(submission.model_dump(mode="json", exclude_none=True))
+
+
+def canonical_json(content: Mapping[str, Any]) -> bytes:
+    """The bytes `json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` wrote
+    first (intake's submission log keeps digests of them), in a tenth of the time for a submission's
+    content: field names, printable strings, integers and booleans, which orjson writes alike."""
+    try:
+        return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        # orjson writes integers of at most 64 bits; an article part may be any positive integer.
+        return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

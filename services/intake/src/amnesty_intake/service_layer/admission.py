@@ -23,6 +23,7 @@ from amnesty_contracts import (
     new_event_id,
     parse_submission,
     rejected_message,
+    ukraine_today,
 )
 from amnesty_eventstore import AppendRequest, DbConnection, NewEvent
 from amnesty_eventstore.consumption import Delivery
@@ -126,8 +127,9 @@ class Admission:
     def screen(self, items: Sequence[Incoming]) -> list[Screened]:
         """Parse each item and digest the valid ones' content; touches no state."""
         screened = []
+        today = ukraine_today()  # the latest date a submission may report, once for the batch
         for item in items:
-            parsed = parse_submission(item.raw)
+            parsed = parse_submission(item.raw, today=today)
             content = None if isinstance(parsed, Rejection) else self._content(parsed)
             screened.append(Screened(item, parsed, content))
         return screened
