@@ -77,9 +77,12 @@ async def running(
         watch = asyncio.gather(watch_oldest_transaction(pool), watch_consumer_lag(service, lambda: pipelines))
         try:
             async with _relaying(service, schema, pool, endpoints, signer if relay else None):
-                await broker.start()
-                _settle_heap()
                 try:
+                    # Inside: a start that fails part way (one subscriber joined its group, the next
+                    # could not) stops what it started, rather than leave a member in the group until
+                    # its session times out.
+                    await broker.start()
+                    _settle_heap()
                     yield Running(service, schema, pool, broker)
                 finally:
                     await broker.stop()
@@ -101,7 +104,11 @@ async def _relaying(
         yield
         return
     producer = create_producer(endpoints.kafka_client_options(service).aiokafka(), f"amnesty-{service}-relay")
-    await producer.start()
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()  # a start that failed may have opened connections: closed, not left
+        raise
     stop = asyncio.Event()
     task = asyncio.create_task(OutboxRelay(pool, schema, producer, service=service, signer=signer).run(stop))
     try:

@@ -68,14 +68,22 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
         # Read at start: without its keys the service refuses to start, before it consumes anything.
         signer = signer_of(SERVICE, settings)
         verifier = verifier_of(SERVICE, settings, producers_of(settings))
-        async with running(
-            SERVICE, endpoints, migrations=[MIGRATIONS], signer=signer, schema=settings.schema_name
-        ) as run:
+        async with (
+            running(
+                SERVICE, endpoints, migrations=[MIGRATIONS], signer=signer, schema=settings.schema_name
+            ) as run,
+            # Each part's way out registered as soon as the part exists, so that a start that fails
+            # half way (the lag reader's broker connection, the API's pool) ends what it had started,
+            # in the reverse order. The projection's loop starts last: left running, it would keep
+            # the process alive.
+            contextlib.AsyncExitStack() as parts,
+        ):
             await save_region_names(run.pool, settings.schema_name)
             queries = StatsQueries(run.pool, settings.schema_name)
             figures = BusinessFigures()
             figures.update(await queries.totals())  # before the first scrape: never an empty gauge set
             projection = LiveProjection(run.pool, run.broker, settings, verifier)
+            parts.push_async_callback(projection.stop)
             await projection.follow_active()
             ends = TopicEnds(
                 endpoints.kafka_client_options(SERVICE),
@@ -83,6 +91,7 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
                 f"amnesty-{settings.consumer_group}-lag",
             )
             await ends.start()
+            parts.push_async_callback(ends.stop)
             monitor = LagMonitor(
                 ends,
                 projection.stored_checkpoints,
@@ -92,15 +101,7 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
             with contextlib.suppress(Exception):  # measured again every second by the monitor's task
                 await monitor.measure()
             REGISTRY.register(figures)
-            started.feed = change_feed(run.pool, settings, queries)
-            stop = asyncio.Event()
-            projecting = asyncio.create_task(projection.run(stop))
-            tasks = [
-                asyncio.create_task(monitor.run()),
-                asyncio.create_task(refresh_figures(figures, queries, settings.figures_refresh_s)),
-                asyncio.create_task(started.feed.run()),
-                asyncio.create_task(watch_consumer_lag(SERVICE, lambda: projection.pipelines)),
-            ]
+            parts.callback(REGISTRY.unregister, figures)
             # The API has its own small pool with a short statement timeout: however many slow or
             # abandoned API requests there are, the projection's pool stays the projection's.
             api_pool = await create_pool(
@@ -110,27 +111,40 @@ def build_app(settings: StatisticsSettings) -> FastAPI:
                 statement_timeout_s=settings.api_statement_timeout_s,
                 application_name=API_APPLICATION_NAME,
             )
+            parts.push_async_callback(api_pool.close)
+            started.feed = change_feed(run.pool, settings, queries)
+            for job in (
+                monitor.run(),
+                refresh_figures(figures, queries, settings.figures_refresh_s),
+                started.feed.run(),
+                watch_consumer_lag(SERVICE, lambda: projection.pipelines),
+            ):
+                parts.push_async_callback(_cancelled, asyncio.create_task(job))
+            stop = asyncio.Event()
+            projecting = asyncio.create_task(projection.run(stop))
+            # Ends itself, a switch of version in progress first (see LiveProjection.run); before the
+            # other tasks are cancelled and before the consumer it feeds stops.
+            parts.push_async_callback(_ended, projecting, stop)
             started.queries = StatsQueries(api_pool, settings.schema_name)
             started.readiness[:] = [*run.readiness(), monitor.readiness()]
-            try:
-                yield
-            finally:
-                stop.set()
-                await projecting  # it ends itself, a switch of version in progress first (see run)
-                for task in tasks:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                await api_pool.close()
-                REGISTRY.unregister(figures)
-                await projection.stop()
-                await ends.stop()
+            yield
 
     app = service_app(SERVICE, lifespan=lifespan, readiness=started.readiness)
     app.include_router(stats_router(started.the_queries, disconnect_poll_s=settings.api_disconnect_poll_s))
     app.add_exception_handler(ClientGoneError, _nobody_to_answer)
     mount_live_page(app, started.the_feed)
     return app
+
+
+async def _ended(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+    stop.set()
+    await task
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _nobody_to_answer(_: Request, __: Exception) -> Response:

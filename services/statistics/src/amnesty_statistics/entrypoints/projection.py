@@ -100,11 +100,17 @@ class LiveProjection:
         assert self._consumer is not None, "the projection is not started"
         return await self._consumer.stored_checkpoints(partitions)
 
-    async def follow_active(self) -> None:
-        """Consume into the active version (moving there if it changed); drop versions retired long ago."""
+    async def follow_active(self, stop: asyncio.Event | None = None) -> None:
+        """Consume into the active version (moving there if it changed); drop versions retired long ago.
+
+        A move that ``stop`` catches half way (set while the old version's consumer stopped) starts no
+        new consumer: it would join its group only to be stopped at once.
+        """
         active = await self._versions.active(self._pool)
         if active != self.version:
-            await self._move_to(active)
+            await self._move_to(active, stop)
+            if stop is not None and stop.is_set():
+                return
         grace = self._settings.retired_grace_s
         for version in await self._versions.with_status(self._pool, "retired", older_than_s=grace):
             async with self._pool.acquire() as conn:
@@ -127,7 +133,7 @@ class LiveProjection:
             if stop.is_set():
                 return
             try:
-                await self.follow_active()
+                await self.follow_active(stop)
             except Exception:  # the next check tries again; consumption goes on meanwhile
                 log.exception("checking the active read model version failed")
 
@@ -135,7 +141,7 @@ class LiveProjection:
         if self._pipeline is not None:
             await self._pipeline.stop()
 
-    async def _move_to(self, version: int) -> None:
+    async def _move_to(self, version: int, stop: asyncio.Event | None = None) -> None:
         consumer = projection_consumer(self._pool, self._settings, version, self._verifier)
         # Not persistent: this object starts and stops it, and a retired version's subscriber must not
         # come back if the broker is ever restarted.
@@ -150,6 +156,8 @@ class LiveProjection:
             fetching=self._settings.fetching,
         )
         await self.stop()
+        if stop is not None and stop.is_set():
+            return
         await pipeline.subscriber.start()
         previous, self.version = self.version, version
         self._pipeline, self._consumer = pipeline, consumer
