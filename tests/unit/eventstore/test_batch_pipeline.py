@@ -4,6 +4,7 @@ batch rewinds its partitions and the batch fetched meanwhile is dropped, so noth
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -163,6 +164,35 @@ async def test_partitions_are_handed_over_only_once_the_batch_in_flight_committe
     await p.handle(batch(0, 0))
     await p.on_partitions_revoked({TopicPartition("t", 0)})
     assert consumer.applied == [[0, 1, 2]]
+
+
+async def test_a_rebalance_during_a_wait_for_the_batch_in_flight_waits_for_it_too() -> None:
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 0))
+    # The consume loop waits for batch 0 (the next batch fetched); meanwhile the partition is revoked.
+    waiting = asyncio.create_task(p.handle(batch(0, 3)))
+    await asyncio.sleep(0)
+    await p.on_partitions_revoked({TopicPartition("t", 0)})
+    assert consumer.applied == [[0, 1, 2]], "handed over before its batch in flight committed"
+    await waiting
+    await p.settle()
+
+
+async def test_a_stop_that_cancels_the_wait_for_the_batch_in_flight_lets_it_commit() -> None:
+    """FastStream stops a subscriber by cancelling its consume loop, which may be waiting for the
+    previous batch: the batch still commits, and ``stop`` waits for it."""
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 0))
+    loop = asyncio.create_task(p.handle(batch(0, 3)))
+    await asyncio.sleep(0)  # the loop waits for batch 0
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+    assert await p.settle() is True
+    assert consumer.applied == [[0, 1, 2]]
+    assert consumer.events == ["prepare 0", "commit-start 0", "prepare 3", "commit-end 0"]
 
 
 async def test_assigned_partitions_resume_at_their_checkpoint_or_their_beginning() -> None:

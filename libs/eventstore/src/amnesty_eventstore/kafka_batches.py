@@ -172,9 +172,21 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         return gaps
 
     async def settle(self) -> bool:
-        """Wait for the batch in flight; whether it committed (True when there was none)."""
-        in_flight, self._in_flight = self._in_flight, None
-        return True if in_flight is None else await in_flight
+        """Wait for the batch in flight; whether it committed (True when there was none).
+
+        Shielded, and the batch stays in flight until it ends: a waiter that is cancelled (FastStream
+        cancels its consume loop when the subscriber stops, while it waits here for the previous batch)
+        neither cancels the commit, which would roll the batch back for nothing, nor loses it, so the
+        next waiter (``stop``, or a rebalance handing the partitions over) still waits for it. Every
+        waiter gets the same answer.
+        """
+        in_flight = self._in_flight
+        if in_flight is None:
+            return True
+        committed = await asyncio.shield(in_flight)
+        if self._in_flight is in_flight:
+            self._in_flight = None
+        return committed
 
     async def _commit(self, deliveries: Sequence[Delivery], handler: BatchHandler | None) -> bool:
         try:
