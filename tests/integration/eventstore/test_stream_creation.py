@@ -81,7 +81,9 @@ async def rows(pool: Pool, schema: str) -> dict[str, list[tuple[Any, ...]]]:
         "events": [
             tuple(r)
             for r in await pool.fetch(
-                f'SELECT stream_id, stream_version, event_id, data FROM "{schema}".events ORDER BY position'
+                # As jsonb: the schema before 0010 stores payloads as jsonb, the current one as json.
+                f'SELECT stream_id, stream_version, event_id, data::jsonb FROM "{schema}".events '
+                "ORDER BY position"
             )
         ],
         "outbox": [
