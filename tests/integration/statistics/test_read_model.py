@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import pytest
 
 from amnesty_contracts import Event
-from amnesty_eventstore import EVENTSTORE_MIGRATIONS, DbConnection, Pool, migrate
+from amnesty_eventstore import EVENTSTORE_MIGRATIONS, DbConnection, MigrationSource, Pool, migrate
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER
 from amnesty_runtime.processing import policy_consumer
@@ -206,3 +207,42 @@ async def test_daily_figures_has_a_column_per_metric(admin_pool: Pool, schema: s
         "revoked": 0,
         "open_cases_change": 0,
     }
+
+
+async def _state_type(pool: Pool, schema: str, version: int) -> str:
+    data_type: str = await pool.fetchval(
+        "SELECT data_type FROM information_schema.columns "
+        "WHERE table_schema = $1 AND table_name = $2 AND column_name = 'state'",
+        schema,
+        f"persons_v{version}",
+    )
+    return data_type
+
+
+async def test_the_persons_states_are_kept_as_json_in_every_version(
+    admin_pool: Pool, fresh_schema: str, tmp_path: Path
+) -> None:
+    """Migration 0004: version 1 (created by 0001 as jsonb, with a person in it) rewritten as json and
+    still read as before; a version created afterwards made so."""
+    for migration in MIGRATIONS.migrations():
+        if migration.name < "0004":
+            (tmp_path / migration.name).write_text(migration.sql, encoding="utf-8")
+    await migrate(admin_pool, fresh_schema, [EVENTSTORE_MIGRATIONS, MigrationSource("statistics", tmp_path)])
+    f = EventFactory()
+    await consumer(admin_pool, fresh_schema).apply(deliveries([f.case_opened("p", "c", "2025-01-10")]))
+    assert await _state_type(admin_pool, fresh_schema, 1) == "jsonb"
+    async with admin_pool.acquire() as conn:
+        before = await ReadModel(fresh_schema, 1).lock_persons(conn, ["p"])
+
+    await migrate(admin_pool, fresh_schema, [EVENTSTORE_MIGRATIONS, MIGRATIONS])
+    async with admin_pool.acquire() as conn:
+        assert await ReadModel(fresh_schema, 1).lock_persons(conn, ["p"]) == before
+        version = await ProjectionVersions(fresh_schema).create(conn)
+    assert await _state_type(admin_pool, fresh_schema, 1) == "json"
+    assert await _state_type(admin_pool, fresh_schema, version) == "json"
+    await consumer(admin_pool, fresh_schema).apply(
+        deliveries([f.voluntary_return("p", "2025-01-20")], start=1)
+    )
+    async with admin_pool.acquire() as conn:
+        after = await ReadModel(fresh_schema, 1).lock_persons(conn, ["p"])
+    assert len(after["p"].endings) == 1

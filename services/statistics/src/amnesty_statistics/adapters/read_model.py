@@ -102,11 +102,11 @@ class ReadModel:
                 # ON CONFLICT DO NOTHING waits for the other transaction's insert to commit; the row is
                 # then this transaction's to lock, and nothing else may be written (``written``).
                 "WITH new_persons AS (INSERT INTO {persons_vN} AS p (person, state) "
-                "SELECT * FROM unnest($10::text[], $11::jsonb[]) "
+                "SELECT * FROM unnest($10::text[], $11::json[]) "
                 "ON CONFLICT (person) DO NOTHING RETURNING person), "
                 "written AS (SELECT count(*) = cardinality($10::text[]) AS ok FROM new_persons), "
                 "persons AS (UPDATE {persons_vN} AS p SET state = u.state "
-                "FROM unnest($8::text[], $9::jsonb[]) AS u(person, state), written "
+                "FROM unnest($8::text[], $9::json[]) AS u(person, state), written "
                 "WHERE written.ok AND p.person = u.person), "
                 "input AS (SELECT u.* FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], "
                 "$5::text[], $6::text[], $7::bigint[]) "
