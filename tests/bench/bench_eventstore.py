@@ -284,7 +284,7 @@ CREATE TABLE {schema}.raw_events (
     schema_version integer NOT NULL DEFAULT 1,
     occurred_on date,
     recorded_at timestamptz NOT NULL DEFAULT now(),
-    data jsonb NOT NULL,
+    data json NOT NULL,  -- as the store's (migration 0011)
     metadata jsonb NOT NULL DEFAULT '{{}}',
     UNIQUE (stream_id, stream_version)
 );
@@ -301,14 +301,14 @@ class Raw:
         return (
             f"INSERT INTO {self.schema}.raw_events "
             "(stream_id, stream_version, event_id, type, occurred_on, data) "
-            "VALUES ($1, $2, $3, $4, $5, convert_from($6, 'UTF8')::jsonb)"
+            "VALUES ($1, $2, $3, $4, $5, convert_from($6, 'UTF8')::json)"
         )
 
     def _insert_many(self) -> str:
         return (
             f"INSERT INTO {self.schema}.raw_events "
             "(stream_id, stream_version, event_id, type, occurred_on, data) "
-            "SELECT $1, v, i, t, o, convert_from(p, 'UTF8')::jsonb "
+            "SELECT $1, v, i, t, o, convert_from(p, 'UTF8')::json "
             "FROM unnest($2::int[], $3::uuid[], $4::text[], $5::date[], $6::bytea[]) AS u(v, i, t, o, p)"
         )
 
@@ -316,7 +316,7 @@ class Raw:
         return (
             f"INSERT INTO {self.schema}.raw_events "
             "(stream_id, stream_version, event_id, type, occurred_on, data) "
-            "SELECT s, 1, i, t, o, convert_from(p, 'UTF8')::jsonb "
+            "SELECT s, 1, i, t, o, convert_from(p, 'UTF8')::json "
             "FROM unnest($1::text[], $2::uuid[], $3::text[], $4::date[], $5::bytea[]) AS u(s, i, t, o, p)"
         )
 

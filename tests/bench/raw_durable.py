@@ -36,10 +36,10 @@ _CHECKPOINTS: Final = (
     " PRIMARY KEY (topic, partition))"
 )
 _EVENTS: Final = [
-    # The event store's shape (migration 0001): commit order, unique ids and stream versions.
+    # The event store's shape (migrations 0001, 0011): commit order, unique ids and stream versions.
     "CREATE TABLE events (position bigint GENERATED ALWAYS AS IDENTITY,"
     " transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(), stream_id text NOT NULL,"
-    " stream_version integer NOT NULL, event_id uuid PRIMARY KEY, data jsonb NOT NULL,"
+    " stream_version integer NOT NULL, event_id uuid PRIMARY KEY, data json NOT NULL,"
     " recorded_at timestamptz NOT NULL DEFAULT now(), UNIQUE (stream_id, stream_version))",
     "CREATE INDEX events_commit_order ON events (transaction_id, position)",
     "CREATE TABLE outbox (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, event_id uuid NOT NULL,"
@@ -54,7 +54,7 @@ TABLES: Final[Mapping[Role, list[str]]] = {
     "eligibility": [_CHECKPOINTS, *_EVENTS],
     "statistics": [
         _CHECKPOINTS,
-        "CREATE TABLE persons (person text PRIMARY KEY, state jsonb NOT NULL)",
+        "CREATE TABLE persons (person text PRIMARY KEY, state json NOT NULL)",
         "CREATE TABLE daily (metric text, day date, region text, value bigint NOT NULL,"
         " PRIMARY KEY (metric, day, region))",
         "CREATE TABLE totals (metric text, region text, value bigint NOT NULL, PRIMARY KEY (metric, region))",
@@ -146,7 +146,7 @@ def _columns(rows: Iterable[tuple[object, ...]]) -> list[list[object]]:
 async def _append(conn: asyncpg.Connection, events: list[tuple[str, bytes]], versions: Iterator[int]) -> None:
     await conn.execute(
         "INSERT INTO events (stream_id, stream_version, event_id, data)"
-        " SELECT s, v, i, d::jsonb FROM unnest($1::text[], $2::integer[], $3::uuid[], $4::text[])"
+        " SELECT s, v, i, d::json FROM unnest($1::text[], $2::integer[], $3::uuid[], $4::text[])"
         " AS u(s, v, i, d)",
         *_columns((stream, next(versions), uuid.uuid4(), data.decode()) for stream, data in events),
     )
@@ -169,7 +169,7 @@ async def _project(
         totals[(metric, region)] += n
     await conn.execute(
         "INSERT INTO persons (person, state)"
-        " SELECT p, s::jsonb FROM unnest($1::text[], $2::text[]) AS u(p, s)"
+        " SELECT p, s::json FROM unnest($1::text[], $2::text[]) AS u(p, s)"
         " ON CONFLICT (person) DO UPDATE SET state = EXCLUDED.state",
         *_columns((person, state.decode()) for person, state in states.items()),
     )
