@@ -7,13 +7,22 @@ points elsewhere (the role's own schema), which proves every statement names its
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
-from amnesty_eventstore import EventStore, Pool, create_pool, migrate
+from amnesty_eventstore import (
+    EVENTSTORE_MIGRATIONS,
+    EventStore,
+    MigrationSource,
+    Pool,
+    create_pool,
+    migrate,
+)
 from amnesty_runtime.stack import Endpoints
 
 ROLE = "intake"
@@ -46,3 +55,21 @@ async def pool(endpoints: Endpoints, schema: str) -> AsyncIterator[Pool]:
 async def store(pool: Pool, schema: str) -> AsyncIterator[EventStore]:
     async with EventStore(pool, schema) as store:
         yield store
+
+
+@contextlib.asynccontextmanager
+async def schema_before(
+    admin: asyncpg.Connection, pool: Pool, tmp_path: Path, migration: str
+) -> AsyncIterator[str]:
+    """A schema of its own with the event store's migrations before ``migration`` only: the store as
+    an earlier release left it."""
+    name = f"es_test_{uuid.uuid4().hex}"
+    for earlier in EVENTSTORE_MIGRATIONS.migrations():
+        if earlier.name < migration:
+            (tmp_path / earlier.name).write_text(earlier.sql, encoding="utf-8")
+    await admin.execute(f'CREATE SCHEMA "{name}" AUTHORIZATION "{ROLE}"')
+    try:
+        await migrate(pool, name, [MigrationSource("eventstore", tmp_path)])
+        yield name
+    finally:
+        await admin.execute(f'DROP SCHEMA "{name}" CASCADE')

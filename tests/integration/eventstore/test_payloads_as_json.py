@@ -13,11 +13,9 @@ import pytest
 
 from amnesty_eventstore import (
     ANY,
-    EVENTSTORE_MIGRATIONS,
     AppendRequest,
     AppendResult,
     EventIdConflict,
-    MigrationSource,
     NewEvent,
     Pool,
     append_many_in,
@@ -25,7 +23,7 @@ from amnesty_eventstore import (
     read_streams,
 )
 
-from .conftest import ROLE
+from .conftest import schema_before
 
 pytestmark = pytest.mark.integration
 
@@ -45,16 +43,8 @@ def _events() -> list[NewEvent]:
 @pytest.fixture
 async def before_0011(admin: asyncpg.Connection, pool: Pool, tmp_path: Path) -> AsyncIterator[str]:
     """A schema with the event store's migrations up to 0010: payloads stored as jsonb."""
-    name = f"es_test_{uuid.uuid4().hex}"
-    for migration in EVENTSTORE_MIGRATIONS.migrations():
-        if migration.name < "0011":
-            (tmp_path / migration.name).write_text(migration.sql, encoding="utf-8")
-    await admin.execute(f'CREATE SCHEMA "{name}" AUTHORIZATION "{ROLE}"')
-    try:
-        await migrate(pool, name, [MigrationSource("eventstore", tmp_path)])
+    async with schema_before(admin, pool, tmp_path, "0011") as name:
         yield name
-    finally:
-        await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 async def test_a_payload_is_stored_as_the_text_appended(pool: Pool, schema: str) -> None:

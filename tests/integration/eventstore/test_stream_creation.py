@@ -21,22 +21,19 @@ import pytest
 
 from amnesty_eventstore import (
     ANY,
-    EVENTSTORE_MIGRATIONS,
     NO_STREAM,
     AppendRequest,
     AppendResult,
     ConcurrencyError,
     DbConnection,
     EventIdConflict,
-    MigrationSource,
     NewEvent,
     Pool,
     append_many_in,
-    migrate,
 )
 from amnesty_eventstore.appending import AppendOutcome
 
-from .conftest import ROLE
+from .conftest import schema_before
 
 pytestmark = pytest.mark.integration
 
@@ -50,16 +47,8 @@ def events(n: int) -> list[NewEvent]:
 @pytest.fixture
 async def before_0010(admin: asyncpg.Connection, pool: Pool, tmp_path: Path) -> AsyncIterator[str]:
     """A schema with the event store's migrations up to 0009: the general path for every append."""
-    name = f"es_test_{uuid.uuid4().hex}"
-    for migration in EVENTSTORE_MIGRATIONS.migrations():
-        if migration.name < "0010":
-            (tmp_path / migration.name).write_text(migration.sql, encoding="utf-8")
-    await admin.execute(f'CREATE SCHEMA "{name}" AUTHORIZATION "{ROLE}"')
-    try:
-        await migrate(pool, name, [MigrationSource("eventstore", tmp_path)])
+    async with schema_before(admin, pool, tmp_path, "0010") as name:
         yield name
-    finally:
-        await admin.execute(f'DROP SCHEMA "{name}" CASCADE')
 
 
 def comparable(outcomes: Sequence[AppendOutcome]) -> list[tuple[Any, ...]]:
