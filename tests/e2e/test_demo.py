@@ -18,10 +18,10 @@ import psutil
 import pytest
 
 from amnesty_runtime.settings import SERVICE_PORTS
+from amnesty_runtime.stack.ports import free_port
 from amnesty_runtime.stack.processes import ProcessRecord, ProcessTable
 from amnesty_simulator.calibration import calibrate, read_figures
 from amnesty_simulator.world import scaled
-from tests.support.processes import free_port
 from tests.support.stack_dirs import second_stack_dir
 from tests.support.waiting import eventually
 

@@ -25,10 +25,11 @@ from aiokafka import AIOKafkaProducer
 from amnesty_eventstore import Pool
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
+from amnesty_runtime.stack.ports import free_port
 from tests.support.intake import encoded, recorded_submission_id, submission
 from tests.support.kafka import read_all
 from tests.support.pipeline import Pipeline, pipeline_under_test
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ import pytest
 
 from amnesty_eventstore import Pool
 from amnesty_runtime.stack import Stack
+from amnesty_runtime.stack.ports import free_port
 from amnesty_runtime.stack.services import Instance
 from tests.security.conftest import loose_paths, process_of, umask_of
-from tests.support.processes import free_port
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from amnesty_runtime.stack.ports import free_port
 from tests.support.intake import PSEUDONYM_KEY, TOKEN
-from tests.support.processes import free_port
 from tests.support.provenance import key_environment
 
 

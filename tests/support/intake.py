@@ -14,8 +14,9 @@ from amnesty_eventstore import Pool
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
+from amnesty_runtime.stack.ports import free_port
 from tests.support.kafka import create_topics, delete_topics, end_offsets, kafka_test_broker
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess
 from tests.support.provenance import key_environment
 from tests.support.waiting import checkpoints_cover, eventually
 

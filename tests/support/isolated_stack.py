@@ -23,10 +23,10 @@ import psutil
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Endpoints, Stack
 from amnesty_runtime.stack.errors import StackError
+from amnesty_runtime.stack.ports import free_port
 from amnesty_runtime.stack.principals import ADMIN
 from amnesty_runtime.stack.processes import ProcessRecord
 from amnesty_runtime.stack.topics import wait_for_kafka
-from tests.support.processes import free_port
 from tests.support.small_disk import SmallDisk, small_disk
 from tests.support.stack_dirs import second_stack_dir
 

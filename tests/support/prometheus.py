@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import httpx2
 
-from tests.support.processes import free_port
+from amnesty_runtime.stack.ports import free_port
 
 PROMETHEUS: Final = Path("/usr/bin/prometheus")
 SCRAPE_INTERVAL_S: Final = 1

@@ -17,10 +17,11 @@ from amnesty_eventstore import Pool
 from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, create_producer
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.stack import Endpoints
+from amnesty_runtime.stack.ports import free_port
 from amnesty_statistics.settings import StatisticsSettings
 from tests.support.domain_events import encoded
 from tests.support.kafka import create_topics, delete_topics, end_offsets
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.processes import ServiceProcess
 from tests.support.provenance import key_environment, signer
 from tests.support.waiting import eventually
 

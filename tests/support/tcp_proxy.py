@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from tests.support.processes import free_port
+from amnesty_runtime.stack.ports import free_port
 
 LOOPBACK = "127.0.0.1"
 _CHUNK = 64 * 1024

@@ -7,7 +7,7 @@ from typer.testing import CliRunner, Result
 
 from amnesty_runtime.cli import amnesty
 from amnesty_runtime.settings import SERVICES
-from tests.support.processes import free_port
+from amnesty_runtime.stack.ports import free_port
 
 
 def point_at_nothing(patch: pytest.MonkeyPatch) -> None:

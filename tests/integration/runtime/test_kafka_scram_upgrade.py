@@ -13,8 +13,8 @@ from amnesty_contracts.topics import ALL_TOPICS, UPSTREAM
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Stack
 from amnesty_runtime.stack.java import find_java
+from amnesty_runtime.stack.ports import free_port
 from amnesty_runtime.stack.principals import ADMIN, UPSTREAM_PRINCIPAL
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.integration
 

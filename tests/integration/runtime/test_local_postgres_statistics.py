@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 
 from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack.ports import free_port
 from amnesty_runtime.stack.postgres import SUPERUSER, LocalPostgres
 from amnesty_runtime.stack.processes import ProcessTable
 from amnesty_runtime.stack.secrets import local_secret
-from tests.support.processes import free_port
 from tests.support.stack_dirs import second_stack_dir
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import Stack, StackError
 from amnesty_runtime.stack.java import find_java
 from amnesty_runtime.stack.kafka import LocalKafka
+from amnesty_runtime.stack.ports import free_port
 from amnesty_runtime.stack.processes import ProcessTable
-from tests.support.processes import free_port
 from tests.support.stack_dirs import second_stack_dir
 
 pytestmark = pytest.mark.integration

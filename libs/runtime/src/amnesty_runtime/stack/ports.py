@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import socket
+from pathlib import Path
+from typing import Final
 
 from amnesty_runtime.stack.errors import StackError
 
@@ -28,9 +31,32 @@ def require_free(port: int, what: str, setting: str) -> None:
         )
 
 
+# Below the kernel's ephemeral range (where Linux starts it by default) and above the stack's and the
+# services' default ports (8000-8002, 19092, 19093).
+_LOWEST_PORT: Final = 20_000
+_EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on now (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port on 127.0.0.1 free now, never handed out before by this process, outside the ephemeral range.
+
+    A port the kernel picks for a bind to port 0 is an ephemeral one, which any outgoing connection on
+    the machine may take before the process it is meant for binds it: a Kafka broker takes seconds to
+    start, and in a full test run (thousands of connections) one exited with its port taken.
+    """
+    ephemeral = ephemeral_start()
+    while True:
+        port = random.randrange(_LOWEST_PORT, ephemeral)  # noqa: S311  # spread, not secrecy
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
+
+
+def ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (Linux's default where it cannot be read)."""
+    try:
+        start = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        start = 32_768
+    return max(start, _LOWEST_PORT + 1_000)

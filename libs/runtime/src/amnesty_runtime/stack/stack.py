@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_runtime.settings import SERVICES, InfraSettings
 from amnesty_runtime.stack.endpoints import Endpoints, resolve
+from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.kafka import LocalKafka
 from amnesty_runtime.stack.kafka_access import provision_access
 from amnesty_runtime.stack.owner_only import tighten
@@ -82,9 +83,16 @@ class Stack:
                 endpoints.admin_database_url, DASHBOARD_READER, endpoints.role_password(DASHBOARD_READER)
             )
         postgres_ready = time.monotonic() - started
-        await wait_for_kafka(
-            endpoints.kafka_admin, self.settings.ready_timeout_s, alive=broker.alive if broker else None
-        )
+        try:
+            await wait_for_kafka(
+                endpoints.kafka_admin, self.settings.ready_timeout_s, alive=broker.alive if broker else None
+            )
+        except StackError as exc:
+            if broker is None or broker.alive():
+                raise
+            # Why it exited is in its log (a port taken, a storage it could not read): shown here, since
+            # the data folder may be gone by the time anyone looks (a test's, a CI machine's).
+            raise StackError(f"{exc}\n{self.kafka.log_tail()}") from exc
         if endpoints.local_kafka:
             await provision_access(endpoints.kafka_admin, endpoints.kafka_credentials.passwords())
         kafka_ready = time.monotonic() - started
