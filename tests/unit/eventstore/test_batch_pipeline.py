@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pytest
 from aiokafka import TopicPartition
 
 from amnesty_eventstore import DbConnection
@@ -166,19 +167,6 @@ async def test_partitions_are_handed_over_only_once_the_batch_in_flight_committe
     assert consumer.applied == [[0, 1, 2]]
 
 
-async def test_a_rebalance_during_a_wait_for_the_batch_in_flight_waits_for_it_too() -> None:
-    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
-    p = pipeline(consumer, kafka)
-    await p.handle(batch(0, 0))
-    # The consume loop waits for batch 0 (the next batch fetched); meanwhile the partition is revoked.
-    waiting = asyncio.create_task(p.handle(batch(0, 3)))
-    await asyncio.sleep(0)
-    await p.on_partitions_revoked({TopicPartition("t", 0)})
-    assert consumer.applied == [[0, 1, 2]], "handed over before its batch in flight committed"
-    await waiting
-    await p.settle()
-
-
 async def test_a_stop_that_cancels_the_wait_for_the_batch_in_flight_lets_it_commit() -> None:
     """FastStream stops a subscriber by cancelling its consume loop, which may be waiting for the
     previous batch: the batch still commits, and ``stop`` waits for it."""
@@ -193,6 +181,30 @@ async def test_a_stop_that_cancels_the_wait_for_the_batch_in_flight_lets_it_comm
     assert await p.settle() is True
     assert consumer.applied == [[0, 1, 2]]
     assert consumer.events == ["prepare 0", "commit-start 0", "prepare 3", "commit-end 0"]
+
+
+async def test_a_revocation_waits_for_the_batch_the_loop_started_meanwhile_too() -> None:
+    """Both wait for batch 0; the loop, resumed first, starts the batch it had fetched (for the revoked
+    partition): the revocation waits for that one as well before it hands the partition over."""
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle(batch(0, 0))
+    loop = asyncio.create_task(p.handle(batch(0, 3)))
+    await asyncio.sleep(0)  # the loop waits for batch 0
+    await p.on_partitions_revoked({TopicPartition("t", 0)})
+    assert consumer.applied == [[0, 1, 2], [3, 4, 5]]
+    await loop
+
+
+@pytest.mark.timeout(60)
+async def test_a_stop_ends_the_pause_after_a_failed_batch() -> None:
+    consumer, kafka = FakeConsumer(fail=[1]), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    p._backoff._delay = 30.0  # failed often already: the next pause is the longest, 30 s
+    await p.handle(batch(0, 0))
+    await asyncio.sleep(0.05)  # the batch has failed and pauses
+    await asyncio.wait_for(p.stop(), 5)  # not 30 s: the pause ended with the stop
+    assert consumer.events == ["prepare 0", "commit-start 0", "commit-failed 0"]
 
 
 async def test_assigned_partitions_resume_at_their_checkpoint_or_their_beginning() -> None:

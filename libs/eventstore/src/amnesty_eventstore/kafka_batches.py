@@ -42,17 +42,23 @@ Prepare = Callable[[Sequence[Delivery]], BatchHandler]
 
 
 class _Backoff:
-    """Pause before a failed batch comes again: 0.5 s, doubling to 30 s; reset by a success."""
+    """Pause before a failed batch comes again: 0.5 s, doubling to 30 s; reset by a success. A pause
+    ends at once when the pipeline stops: the batch comes again after the restart, not here."""
 
     def __init__(self) -> None:
         self._delay = 0.0
+        self._stopping = asyncio.Event()
 
     def succeeded(self) -> None:
         self._delay = 0.0
 
+    def stop(self) -> None:
+        self._stopping.set()
+
     async def failed(self) -> None:
         self._delay = min(30.0, self._delay * 2 or 0.5)
-        await asyncio.sleep(self._delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), self._delay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +139,15 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         self.subscriber = subscriber
         self._kafka = lambda: subscriber.consumer
 
+    def stopping(self) -> None:
+        """The service is stopping: a failed batch's pause before it comes again ends now. The batch in
+        flight is shielded from its waiters' cancellation (``settle``), so a stop would otherwise sit
+        out the pause, up to 30 s."""
+        self._backoff.stop()
+
     async def stop(self) -> None:
         """Stop the subscriber, then let the batch in flight commit (before the pool closes)."""
+        self.stopping()
         if self.subscriber is not None:
             await self.subscriber.stop()
         await self.settle()
@@ -237,7 +250,10 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         if revoked:  # aiokafka calls this with nothing on every join, a first one too
             # A rebalance: rare, and what an operator looks for when a group pauses (no identifiers here).
             log.info("partitions revoked", group=self._consumer.group, partitions=_named(revoked))
-        await self.settle()
+        # The consume loop may have waited for the same batch and started the one it had fetched
+        # (for these partitions, before the revocation) the moment that batch ended: that one too.
+        while self._in_flight is not None:
+            await self.settle()
         if revoked and self._forget is not None:
             self._forget()  # another member may write what the service remembers of them
         for tp in revoked:

@@ -85,6 +85,8 @@ async def running(
                     _settle_heap()
                     yield Running(service, schema, pool, broker)
                 finally:
+                    for pipeline in pipelines:
+                        pipeline.stopping()
                     await broker.stop()
                     for pipeline in pipelines:
                         await pipeline.settle()
