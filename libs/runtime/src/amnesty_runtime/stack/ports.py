@@ -35,6 +35,7 @@ def require_free(port: int, what: str, setting: str) -> None:
 # services' default ports (8000-8002, 19092, 19093).
 _LOWEST_PORT: Final = 20_000
 _EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_ATTEMPTS: Final = 1_000
 _handed_out: set[int] = set()
 
 
@@ -43,20 +44,31 @@ def free_port() -> int:
 
     A port the kernel picks for a bind to port 0 is an ephemeral one, which any outgoing connection on
     the machine may take before the process it is meant for binds it: a Kafka broker takes seconds to
-    start, and in a full test run (thousands of connections) one exited with its port taken.
+    start, and in a full test run (thousands of connections) one exited with its port taken. Where the
+    ephemeral range leaves no room below it, the kernel's choice it is.
     """
-    ephemeral = ephemeral_start()
-    while True:
-        port = random.randrange(_LOWEST_PORT, ephemeral)  # noqa: S311  # spread, not secrecy
+    low, high = _LOWEST_PORT, ephemeral_range()[0]
+    if high - low < _ATTEMPTS:
+        return _kernels_choice()
+    for _ in range(_ATTEMPTS):
+        port = random.randrange(low, high)  # noqa: S311  # spread, not secrecy
         if port not in _handed_out and port_is_free(port):
             _handed_out.add(port)
             return port
+    raise StackError(f"no free port on {LOOPBACK} between {low} and {high} after {_ATTEMPTS} tries")
 
 
-def ephemeral_start() -> int:
-    """The first port of the kernel's ephemeral range (Linux's default where it cannot be read)."""
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's ephemeral port range (Linux's default where it cannot be read)."""
     try:
-        start = int(_EPHEMERAL_RANGE.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        start = 32_768
-    return max(start, _LOWEST_PORT + 1_000)
+        first, last = (int(n) for n in _EPHEMERAL_RANGE.read_text().split()[:2])
+    except (OSError, ValueError):
+        return 32_768, 60_999
+    return first, last
+
+
+def _kernels_choice() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
