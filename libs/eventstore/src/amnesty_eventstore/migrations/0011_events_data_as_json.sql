@@ -8,8 +8,9 @@
 -- lacks, is asked only of a retry (is the stored event the same as the one sent again?): both sides
 -- are compared as jsonb there, as before.
 --
--- The column's change rewrites the table once (ACCESS EXCLUSIVE while it runs: a few seconds for a
--- few hundred thousand events); append_events_packed (0010) is replaced for the two casts.
+-- The column's change rewrites the table and its indexes once, ACCESS EXCLUSIVE while it runs: 4.1 s
+-- for 350,000 events of about 600 bytes on the 2-core machine. append_events_packed (0010) is replaced
+-- whole for its two casts: a function's body cannot be patched, and applied migrations never change.
 
 ALTER TABLE events ALTER COLUMN data TYPE json USING data::json;
 
