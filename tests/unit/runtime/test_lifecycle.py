@@ -72,7 +72,7 @@ def log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(lifecycle, "watch_oldest_transaction", _forever)
     monkeypatch.setattr(lifecycle, "watch_consumer_lag", _forever)
     monkeypatch.setattr(lifecycle, "OutboxRelay", _Relay)
-    monkeypatch.setattr(lifecycle, "_settle_heap", lambda: None)
+    monkeypatch.setattr(lifecycle, "settle_heap", lambda: None)
     return log
 
 

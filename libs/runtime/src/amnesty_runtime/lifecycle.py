@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from amnesty_eventstore.kafka_batches import BatchPipeline
 from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer
 from amnesty_eventstore.signatures import Signer
 from amnesty_runtime.brokers import kafka_broker
+from amnesty_runtime.heap import settle_heap
 from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
 from amnesty_runtime.stack import Endpoints
@@ -82,7 +82,7 @@ async def running(
                     # could not) stops what it started, rather than leave a member in the group until
                     # its session times out.
                     await broker.start()
-                    _settle_heap()
+                    settle_heap()
                     yield Running(service, schema, pool, broker)
                 finally:
                     for pipeline in pipelines:
@@ -119,21 +119,3 @@ async def _relaying(
         stop.set()
         await task
         await producer.stop()
-
-
-def _settle_heap() -> None:
-    """Tune the cyclic garbage collector for a batch service, once everything is loaded.
-
-    What start-up built (modules, pydantic schemas, pools) lives as long as the process: frozen, it is
-    no longer scanned by every full collection. A batch makes and drops tens of thousands of small
-    objects, nearly all freed by reference counting; with the default threshold (700) the collector
-    would run dozens of times per batch for nothing. Measured on the pipeline: 10-20% less CPU per
-    message in each service. The older generations are collected rarely too: eligibility's person cache
-    holds many long-lived objects, and at 1,000 returns/s a middle collection every second took up to
-    140 ms of CPU, pausing decisions. Now a young collection comes every 100,000 net allocations, a
-    middle one after fifty of them and a full one after ten middle ones: at that rate about every ten
-    seconds and every two minutes, so the cycles the old generation gathers are still freed.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 10)
