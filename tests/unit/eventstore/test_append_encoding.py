@@ -109,6 +109,24 @@ def test_an_empty_append_or_a_repeated_event_id_is_refused() -> None:
         encode_appends([AppendRequest("s", [e, e])])
 
 
+@pytest.mark.parametrize("text", ["a\x00b", "\\\x00"], ids=["NUL", "backslash then NUL"])
+@pytest.mark.parametrize("given_as", ["mapping", "bytes"])
+def test_a_payload_holding_nul_is_refused(text: str, given_as: str) -> None:
+    # The store compares a retry's payload as jsonb, which cannot hold U+0000 (see appending.py).
+    payload = {"note": text}
+    data = payload if given_as == "mapping" else orjson.dumps(payload)
+    nul = NewEvent(uuid.uuid4(), "Probe", data)
+
+    with pytest.raises(ValueError, match=f"event {nul.event_id}: its payload holds U\\+0000"):
+        encode_appends([AppendRequest("s-1", [event(1)]), AppendRequest("s-2", [nul])])
+
+
+def test_an_escaped_backslash_before_u0000_is_text_not_nul() -> None:
+    literal = NewEvent(uuid.uuid4(), "Probe", {"note": "C:\\u0000\\dir"})
+
+    assert encode_appends([AppendRequest("s-1", [literal])]).payloads == [literal.payload_json()]
+
+
 def test_each_append_gets_its_own_outcome_from_the_groups_rows() -> None:
     conflicting = uuid.uuid4()
     requests = [

@@ -9,6 +9,7 @@ not an SQL error, so it leaves a caller's transaction usable.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ AppendOutcome = AppendResult | ConcurrencyError | EventIdConflict
 """What became of one append: its result, or why nothing was written."""
 
 EVENT_ID_CONSTRAINT = "events_pkey"
+
+# A JSON escape of U+0000: "\u0000" after an even number of backslashes (after an odd number the
+# backslash is itself escaped, and the text is a literal "\u0000", which is fine).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +115,26 @@ def encode_appends(requests: Sequence[AppendRequest]) -> EncodedAppends:
         types=[event.type for event in events],
         schema_versions=[event.schema_version for event in events],
         occurred_ons=[event.occurred_on for event in events],
-        payloads=[event.payload_json() for event in events],
+        payloads=_comparable([event.payload_json() for event in events], events),
         metadatas=[orjson.dumps(event.metadata).decode() if event.metadata else None for event in events],
         # Whole-array NULLs let the function skip the outbox when no event goes there.
         topics=[event.topic for event in events] if routed else None,
         keys=[event_key(event) for event in events] if any(e.key is not None for e in routed) else None,
         headers=[_headers(event) for event in events] if any(e.headers for e in routed) else None,
     )
+
+
+def _comparable(payloads: list[bytes], events: Sequence[NewEvent]) -> list[bytes]:
+    """Refuse a payload holding U+0000: events.data is json, which takes it, but a retry is recognised by
+    comparing payloads as jsonb, which cannot hold it, so the retry would fail instead of being answered
+    as a duplicate. (Before migration 0011 the jsonb column refused such a payload at its first append.)
+    """
+    for payload, event in zip(payloads, events, strict=True):
+        if b"\\u0000" in payload and _NUL_ESCAPE.search(payload):
+            raise ValueError(
+                f"event {event.event_id}: its payload holds U+0000, which the store cannot compare"
+            )
+    return payloads
 
 
 def event_key(event: NewEvent) -> bytes | None:
