@@ -1,18 +1,33 @@
-"""Publishing to amnesty.upstream.v1 like any upstream system: as fast as possible, or N times real time."""
+"""Publishing to amnesty.upstream.v1 like any upstream system: as fast as possible, or N times real time.
+
+A chunk goes as record batches built here (the outbox relay's ``publish_in_batches``): ``send()`` per
+message cost 21-27 µs of CPU each, batches 8-10 µs (100,000 submissions, best of 2), CPU the services
+share with the simulator on one machine while it publishes the whole history.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from aiokafka import AIOKafkaProducer
 
+from amnesty_eventstore.record_batches import publish_in_batches
 from amnesty_runtime.kafka_client import KafkaClientOptions
 from amnesty_simulator.submissions import Outgoing
 
 CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 async def publish(
@@ -23,7 +38,8 @@ async def publish(
     speed: float | None,
     sent: Callable[[int, date], None] = lambda _count, _day: None,
 ) -> float:
-    """Send the messages in order; ``speed``: simulated seconds per real second (None: as fast as possible).
+    """Send the messages in order (each key's partition as Kafka's default partitioner gives it, in order
+    within it); ``speed``: simulated seconds per real second (None: as fast as possible).
 
     ``sent(count, day)`` is called as each chunk is acknowledged, with the simulated day reached.
     Returns the wall time spent.
@@ -45,8 +61,7 @@ async def publish(
             if speed is not None:
                 due = (chunk[0].at - messages[0].at).total_seconds() / speed
                 await asyncio.sleep(max(0.0, due - (time.monotonic() - started)))
-            futures = [await producer.send(topic, m.value, key=m.key) for m in chunk]
-            await asyncio.gather(*futures)
+            await publish_in_batches(producer, [_Record(topic, m.key, m.value) for m in chunk])
             sent(len(chunk), chunk[-1].at.date())
     finally:
         await producer.stop()
