@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TypeVar
@@ -197,13 +199,21 @@ RelayT = TypeVar("RelayT", bound=OutboxRelay)
 
 @contextlib.asynccontextmanager
 async def running_relay(
-    endpoints: Endpoints, pool: Pool, schema: str, relay_class: type[RelayT], *, poll_interval_s: float
+    endpoints: Endpoints,
+    pool: Pool,
+    schema: str,
+    relay_class: type[RelayT],
+    *,
+    poll_interval_s: float,
+    lease_check_s: float = 10.0,
 ) -> AsyncIterator[tuple[RelayT, asyncio.Task[None]]]:
     """A relay of ``schema`` running as a task with its own producer; stopped and awaited on the way out."""
     producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
     await producer.start()
     stop = asyncio.Event()
-    relay = relay_class(pool, schema, producer, service="test", poll_interval_s=poll_interval_s)
+    relay = relay_class(
+        pool, schema, producer, service="test", poll_interval_s=poll_interval_s, lease_check_s=lease_check_s
+    )
     running = asyncio.create_task(relay.run(stop))
     try:
         yield relay, running
@@ -244,6 +254,73 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
             lambda: end_offsets(endpoints.kafka_admin, fresh_topic),
             lambda n: n == STREAMS * PER_STREAM,
         )
+
+
+class ShowsItsLeaseSession(OutboxRelay):
+    """A relay that notes the keepalive settings its lease's session runs with, at its first pass."""
+
+    keepalives: tuple[str, ...] | None = None
+
+    async def publish_pending(
+        self, lease: DbConnection | None = None, *, conn: DbConnection | None = None
+    ) -> int:
+        if lease is not None and self.keepalives is None:
+            row = await lease.fetchrow(
+                "SELECT current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'), "
+                "current_setting('tcp_keepalives_count'), current_setting('tcp_user_timeout')"
+            )
+            self.keepalives = tuple(row) if row is not None else ()
+        return await super().publish_pending(lease, conn=conn)
+
+
+async def test_the_lease_session_has_the_server_probe_a_silent_leader(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str
+) -> None:
+    # A leader's host that vanishes sends no reset: the server must find out itself, and end the
+    # session that holds the lease, in seconds rather than the operating system's two hours.
+    async with running_relay(
+        endpoints, admin_pool, fresh_schema, ShowsItsLeaseSession, poll_interval_s=0.2
+    ) as (relay, _):
+        await eventually(lambda: _noted(relay), lambda noted: noted is not None)
+    # Seconds, seconds, probes, milliseconds.
+    assert relay.keepalives == ("10", "5", "3", "30000")
+
+
+async def _noted(relay: ShowsItsLeaseSession) -> tuple[str, ...] | None:
+    return relay.keepalives
+
+
+async def test_a_leader_whose_lease_connection_goes_silent_stands_down_and_leads_again(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    if not endpoints.local_postgres:
+        pytest.skip("the server runs elsewhere: its processes cannot be stopped from here")
+    async with running_relay(
+        endpoints, admin_pool, fresh_schema, OutboxRelay, poll_interval_s=0.2, lease_check_s=1.0
+    ):
+        first = await eventually(
+            lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid is not None
+        )
+        # The lease's server process stops answering, as a session across a partitioned network does.
+        os.kill(first, signal.SIGSTOP)
+        try:
+            await eventually(_leading, lambda leading: leading == 0)
+        finally:
+            os.kill(first, signal.SIGCONT)
+        # Resumed, the server finds the client gone and ends the session: the lease is free again.
+        second = await eventually(
+            lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid not in (None, first)
+        )
+        assert second != first
+        await _append_events(admin_pool, fresh_schema, fresh_topic)
+        await eventually(
+            lambda: end_offsets(endpoints.kafka_admin, fresh_topic),
+            lambda n: n == STREAMS * PER_STREAM,
+        )
+
+
+async def _leading() -> float | None:
+    return REGISTRY.get_sample_value("amnesty_outbox_relay_leading", {"service": "test"})
 
 
 async def test_a_relay_whose_lock_connection_fails_in_any_way_closes_it_and_leads_again(

@@ -11,6 +11,13 @@ schema's ``relay_lease`` table, in a transaction it keeps open on a connection o
 advisory lock (one namespace for the whole database), only the schema's owner can take that lock, so
 no other service's role can hold a relay off its leadership. The lease's transaction writes nothing, so
 it takes no transaction id and holds back no reader's horizon.
+
+A leader whose process crashes loses the lease with its socket. A leader whose host vanishes (power, a
+partitioned network) sends no reset: with the operating system's keepalives the server would notice
+after about two hours, and no relay would publish meanwhile. The lease's session therefore has the
+server probe a silent client after 10 s and give up after 3 unanswered probes 5 s apart, or 30 s of
+unacknowledged data; and the leader, on its side, takes a lease check unanswered for ``lease_check_s`` as
+the lease lost, rather than wait out TCP's retransmissions (about a quarter of an hour).
 """
 
 from __future__ import annotations
@@ -41,6 +48,19 @@ log = structlog.get_logger(__name__)
 
 EVENT_ID_HEADER = "event-id"
 """The header naming the event a published message carries, so a consumer knows it without parsing."""
+
+# Set on the lease's session, for its transaction only: any role may set them (see the module).
+LEASE_SESSION = (
+    "SET LOCAL idle_in_transaction_session_timeout = 0; "
+    "SET LOCAL tcp_keepalives_idle = 10; "
+    "SET LOCAL tcp_keepalives_interval = 5; "
+    "SET LOCAL tcp_keepalives_count = 3; "
+    "SET LOCAL tcp_user_timeout = 30000; "
+)
+
+
+class LeaseLost(Exception):  # noqa: N818 - what happened, as the log names it
+    """The lease's connection did not answer: the leader stands down and competes again."""
 
 
 def create_producer(client: Mapping[str, Any], client_id: str) -> AIOKafkaProducer:
@@ -84,6 +104,7 @@ class OutboxRelay:
         signer: Signer | None = None,
         batch_size: int = 5000,
         poll_interval_s: float = 1.0,
+        lease_check_s: float = 10.0,
     ) -> None:
         self._pool = pool
         self._store = store_schema(schema)
@@ -92,6 +113,7 @@ class OutboxRelay:
         self._signer = signer
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._lease_check_s = lease_check_s
         self._wake = asyncio.Event()
         self._pending_measured_at = 0.0
 
@@ -106,7 +128,11 @@ class OutboxRelay:
         transaction, so that the deletes commit), else on a connection of the pool.
         """
         if lease is not None:
-            await lease.execute("SELECT 1")
+            try:
+                await lease.execute("SELECT 1", timeout=self._lease_check_s)
+            except TimeoutError as exc:
+                silent = f"the lease's connection did not answer in {self._lease_check_s:g} s"
+                raise LeaseLost(silent) from exc
         if conn is None:
             async with self._pool.acquire() as pooled:
                 return await self._pass(pooled)
@@ -177,10 +203,11 @@ class OutboxRelay:
             await lease_held.start()
             try:
                 # The lease is meant to stay open as long as the relay leads; a dead leader's session
-                # ends with its socket. SHARE ROW EXCLUSIVE conflicts with itself, and it is not the
-                # ACCESS EXCLUSIVE mode, whose WAL record would take a transaction id.
+                # ends with its socket, or with the keepalives' verdict (see the module). SHARE ROW
+                # EXCLUSIVE conflicts with itself, and it is not the ACCESS EXCLUSIVE mode, whose WAL
+                # record would take a transaction id.
                 await lease.execute(
-                    "SET LOCAL idle_in_transaction_session_timeout = 0; "
+                    LEASE_SESSION
                     + self._store.sql("LOCK TABLE {relay_lease} IN SHARE ROW EXCLUSIVE MODE NOWAIT")
                 )
                 return lease_held
