@@ -32,6 +32,7 @@ class FakeConsumer:
         self.applied: list[list[int]] = []
         self.events: list[str] = []
         self.checkpoints = checkpoints or {}
+        self.unreadable = 0  # how many reads of the checkpoints fail yet (the database away)
         self._calls = 0
 
     async def apply(
@@ -51,6 +52,9 @@ class FakeConsumer:
         return BatchOutcome(len(deliveries), 0)
 
     async def stored_checkpoints(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        if self.unreadable:
+            self.unreadable -= 1
+            raise OSError("the database went away")
         return {tp: self.checkpoints[tp] for tp in partitions if tp in self.checkpoints}
 
 
@@ -233,11 +237,40 @@ async def test_a_first_batch_from_beyond_the_checkpoint_is_dropped_and_read_agai
     await p.handle([*batch(0, 199), *batch(1, 7)])
     await p.settle()
     assert consumer.applied == []
-    assert sorted(kafka.seeks) == [(0, 99), (1, 7)]
+    # Partition 1 has no checkpoint: its first batch too must start at its beginning (offset 0 here).
+    assert sorted(kafka.seeks) == [(0, 99), (1, 0)]
     await p.handle(batch(0, 99))  # read again from the checkpoint
     await p.handle(batch(0, 150))  # later batches follow what was applied: no check
     await p.settle()
     assert consumer.applied == [[99, 100, 101], [150, 151, 152]]
+
+
+async def test_partitions_whose_checkpoints_cannot_be_read_stay_paused_until_they_can() -> None:
+    """Resumed without their checkpoints, they would be fetched from Kafka's committed offsets, ahead of
+    the checkpoints, and the first batch from there would skip what lies between."""
+    consumer, kafka = FakeConsumer(checkpoints={("t", 0): 42}), FakeKafka(("t", 0), ("t", 1))
+    consumer.unreadable = 2
+    p = pipeline(consumer, kafka)
+
+    await p.on_partitions_assigned(kafka.assignment())
+    assert kafka.events == ["pause [0, 1]"]
+
+    await asyncio.sleep(0.6)  # the first try again, 0.5 s on, fails too
+    assert kafka.events == ["pause [0, 1]"]
+    await asyncio.sleep(1.1)  # the next, 1 s after that, reads them
+    assert kafka.events == ["pause [0, 1]", "seek 0 42", "resume [0, 1]"]
+    assert kafka.to_beginning == [1]
+
+
+async def test_a_revocation_ends_the_tries_to_read_the_checkpoints() -> None:
+    consumer, kafka = FakeConsumer(checkpoints={("t", 0): 42}), FakeKafka(("t", 0))
+    consumer.unreadable = 1
+    p = pipeline(consumer, kafka)
+    await p.on_partitions_assigned(kafka.assignment())
+
+    await p.on_partitions_revoked(kafka.assignment())
+    await asyncio.sleep(0.6)
+    assert kafka.events == ["pause [0]"], "nothing resumed for a member that no longer holds them"
 
 
 async def test_the_lag_is_what_the_broker_holds_beyond_what_was_applied() -> None:

@@ -134,6 +134,8 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         # Where each newly assigned partition was sought to, until its first batch has shown it starts
         # there: a batch fetched before the seek took effect starts further on.
         self._sought: dict[tuple[str, int], int] = {}
+        # Reads the checkpoints of partitions assigned while they could not be read (they stay paused).
+        self._positioning: asyncio.Task[None] | None = None
 
     def attach(self, subscriber: Any) -> None:
         self.subscriber = subscriber
@@ -144,13 +146,23 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         flight is shielded from its waiters' cancellation (``settle``), so a stop would otherwise sit
         out the pause, up to 30 s."""
         self._backoff.stop()
+        if self._positioning is not None:
+            self._positioning.cancel()  # its partitions are read from their checkpoints after the restart
 
     async def stop(self) -> None:
         """Stop the subscriber, then let the batch in flight commit (before the pool closes)."""
         self.stopping()
+        await self._stop_positioning()
         if self.subscriber is not None:
             await self.subscriber.stop()
         await self.settle()
+
+    async def _stop_positioning(self) -> None:
+        positioning, self._positioning = self._positioning, None
+        if positioning is not None:
+            positioning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await positioning
 
     async def handle(self, deliveries: Sequence[Delivery]) -> None:
         """Prepare this batch, wait for the previous one, then start committing this one."""
@@ -254,6 +266,7 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         # (for these partitions, before the revocation) the moment that batch ended: that one too.
         while self._in_flight is not None:
             await self.settle()
+        await self._stop_positioning()
         if revoked and self._forget is not None:
             self._forget()  # another member may write what the service remembers of them
         for tp in revoked:
@@ -269,22 +282,62 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         # where Kafka's committed offsets say, ahead of the checkpoints, while the checkpoints are read.
         kafka.pause(*assigned)
         try:
-            stored = await self._consumer.stored_checkpoints((tp.topic, tp.partition) for tp in assigned)
-            fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in stored]
-            for tp in assigned:
-                if (offset := stored.get((tp.topic, tp.partition))) is not None:
-                    kafka.seek(tp, offset)
-            self._sought |= stored
-            if fresh:
-                # No checkpoint: nothing of the partition was applied, whatever Kafka has committed.
-                await kafka.seek_to_beginning(*fresh)
-        finally:
-            kafka.resume(*assigned)
+            await self._seek_to_checkpoints(kafka, assigned)
+        except Exception:
+            # The checkpoints could not be read (the database away). Resumed now, the partitions would
+            # be fetched from Kafka's committed offsets, and a batch from there would be applied and
+            # skip what lies between: they stay paused until a task has read their checkpoints.
+            log.exception(
+                "reading the checkpoints of assigned partitions failed; they stay paused until it works",
+                group=self._consumer.group,
+            )
+            self._positioning = asyncio.create_task(self._seek_later(set(assigned)))
+            return
+        kafka.resume(*assigned)
+
+    async def _seek_to_checkpoints(self, kafka: Any, assigned: set[TopicPartition]) -> None:
+        stored = await self._consumer.stored_checkpoints((tp.topic, tp.partition) for tp in assigned)
+        fresh = [tp for tp in assigned if (tp.topic, tp.partition) not in stored]
         for tp in assigned:
-            self._applied[(tp.topic, tp.partition)] = stored.get((tp.topic, tp.partition), 0)
-        with contextlib.suppress(KafkaError):  # the lag of a fresh partition then counts from offset 0
-            for tp, beginning in (await kafka.beginning_offsets(fresh) if fresh else {}).items():
-                self._applied[(tp.topic, tp.partition)] = beginning
+            if (offset := stored.get((tp.topic, tp.partition))) is not None:
+                kafka.seek(tp, offset)
+        sought = dict(stored)
+        if fresh:
+            # No checkpoint: nothing of the partition was applied, whatever Kafka has committed. Its
+            # first batch is held to its beginning as another's to its checkpoint (``_gaps``).
+            await kafka.seek_to_beginning(*fresh)
+            with contextlib.suppress(KafkaError):  # then its lag counts from 0, and no batch is held
+                for tp, beginning in (await kafka.beginning_offsets(fresh)).items():
+                    sought[(tp.topic, tp.partition)] = beginning
+        self._sought |= sought
+        for tp in assigned:
+            self._applied[(tp.topic, tp.partition)] = sought.get((tp.topic, tp.partition), 0)
+
+    async def _seek_later(self, partitions: set[TopicPartition]) -> None:
+        """Read the checkpoints of ``partitions`` (paused) until it works, then resume those still
+        assigned: 0.5 s, doubling to 30 s, between tries."""
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            kafka = self._kafka()
+            still = partitions & set(kafka.assignment()) if kafka is not None else set()
+            if not still:
+                return
+            try:
+                await self._seek_to_checkpoints(kafka, still)
+            except Exception:
+                log.exception(
+                    "reading the checkpoints of assigned partitions failed again", group=self._consumer.group
+                )
+                delay = min(30.0, delay * 2)
+                continue
+            kafka.resume(*still)
+            log.info(
+                "partitions resumed at their checkpoints",
+                group=self._consumer.group,
+                partitions=_named(still),
+            )
+            return
 
 
 def _named(partitions: set[TopicPartition]) -> list[str]:
