@@ -9,7 +9,7 @@ import os
 import signal
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -30,12 +30,17 @@ pytestmark = pytest.mark.integration
 STREAMS, PER_STREAM = 30, 10
 
 
+class Killed(BaseException):
+    """The process ending where it stands: nothing of the relay's catches it (as SIGKILL would not let
+    it; not SystemExit, which asyncio re-raises out of its event loop from whatever task raised it)."""
+
+
 class KilledAfterPublishing(OutboxRelay):
     """A relay that dies after Kafka acknowledged its batch and before it deleted the rows."""
 
     async def _publish(self, messages: list[OutboxMessage]) -> None:
         await super()._publish(messages)
-        raise SystemExit("killed between publishing and marking published")
+        raise Killed("killed between publishing and marking published")
 
 
 class FailsItsFirstPass(OutboxRelay):
@@ -122,7 +127,7 @@ async def test_what_a_killed_relay_resends_is_dropped_by_the_consumer(
     producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
     await producer.start()
     try:
-        with pytest.raises(SystemExit):
+        with pytest.raises(Killed):
             await KilledAfterPublishing(admin_pool, fresh_schema, producer, service="test").publish_pending()
         assert (
             await admin_pool.fetchval(f'SELECT count(*) FROM "{fresh_schema}".outbox') == STREAMS * PER_STREAM
@@ -206,13 +211,20 @@ async def running_relay(
     *,
     poll_interval_s: float,
     lease_check_s: float = 10.0,
+    stop_grace_s: float = 5.0,
 ) -> AsyncIterator[tuple[RelayT, asyncio.Task[None]]]:
     """A relay of ``schema`` running as a task with its own producer; stopped and awaited on the way out."""
     producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
     await producer.start()
     stop = asyncio.Event()
     relay = relay_class(
-        pool, schema, producer, service="test", poll_interval_s=poll_interval_s, lease_check_s=lease_check_s
+        pool,
+        schema,
+        producer,
+        service="test",
+        poll_interval_s=poll_interval_s,
+        lease_check_s=lease_check_s,
+        stop_grace_s=stop_grace_s,
     )
     running = asyncio.create_task(relay.run(stop))
     try:
@@ -254,6 +266,32 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
             lambda: end_offsets(endpoints.kafka_admin, fresh_topic),
             lambda n: n == STREAMS * PER_STREAM,
         )
+
+
+class NeverAcknowledged(OutboxRelay):
+    """A relay whose broker is away: the idempotent producer retries a batch for as long as that lasts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.publishing = asyncio.Event()
+
+    async def _publish(self, messages: list[OutboxMessage]) -> None:
+        self.publishing.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_relay_stopped_while_kafka_does_not_acknowledge_stops_and_keeps_the_rows(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    await _append_events(admin_pool, fresh_schema, fresh_topic)
+    async with running_relay(
+        endpoints, admin_pool, fresh_schema, NeverAcknowledged, poll_interval_s=0.2, stop_grace_s=0.5
+    ) as (relay, _):
+        await asyncio.wait_for(relay.publishing.wait(), 30)
+    # Out of the block: running_relay stopped the relay and awaited it for at most 10 s.
+    pending = await admin_pool.fetchval(f"SELECT count(*) FROM {fresh_schema}.outbox")
+    assert pending == STREAMS * PER_STREAM, "unacknowledged rows stay in the outbox, to go again"
+    assert not await admin_pool.fetchval(LOCK_HOLDER, fresh_schema), "the lease went with the relay"
 
 
 class ShowsItsLeaseSession(OutboxRelay):

@@ -19,8 +19,10 @@ class _StartError(Exception):
 class _Part:
     """A broker, producer or pool that records what was done to it; its start may fail."""
 
-    def __init__(self, log: list[str], name: str, *, start_fails: bool = False) -> None:
-        self._log, self._name, self._start_fails = log, name, start_fails
+    def __init__(
+        self, log: list[str], name: str, *, start_fails: bool = False, stop_hangs: bool = False
+    ) -> None:
+        self._log, self._name, self._start_fails, self._stop_hangs = log, name, start_fails, stop_hangs
 
     async def start(self) -> None:
         self._log.append(f"{self._name} started")
@@ -28,6 +30,9 @@ class _Part:
             raise _StartError(self._name)
 
     async def stop(self) -> None:
+        if self._stop_hangs:  # an idempotent producer flushing to a broker that is away
+            self._log.append(f"{self._name} stopping")
+            await asyncio.Event().wait()
         self._log.append(f"{self._name} stopped")
 
     async def close(self) -> None:
@@ -108,3 +113,17 @@ async def test_a_producer_whose_start_fails_is_stopped(
         await _start(signer=object())
 
     assert log == ["producer started", "producer stopped", "pool closed"]
+
+
+async def test_a_producer_that_cannot_flush_does_not_hold_the_stop(
+    log: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lifecycle, "kafka_broker", lambda *_a: _Part(log, "broker"))
+    monkeypatch.setattr(lifecycle, "create_producer", lambda *_a: _Part(log, "producer", stop_hangs=True))
+    monkeypatch.setattr(lifecycle, "PRODUCER_STOP_S", 0.1)
+    endpoints: Endpoints = _Endpoints()  # type: ignore[assignment]  # only the URLs are asked for
+
+    async with lifecycle.running("intake", endpoints, signer=object()):  # type: ignore[arg-type]
+        pass
+
+    assert log[-2:] == ["producer stopping", "pool closed"]

@@ -63,6 +63,10 @@ class LeaseLost(Exception):  # noqa: N818 - what happened, as the log names it
     """The lease's connection did not answer: the leader stands down and competes again."""
 
 
+class _StoppedMidPass(Exception):  # noqa: N818
+    """The relay was stopped while Kafka had not acknowledged a pass (see ``_publish_or_stop``)."""
+
+
 def create_producer(client: Mapping[str, Any], client_id: str) -> AIOKafkaProducer:
     """A producer that neither loses nor duplicates on its own retries, and keeps per-partition order.
 
@@ -105,6 +109,7 @@ class OutboxRelay:
         batch_size: int = 5000,
         poll_interval_s: float = 1.0,
         lease_check_s: float = 10.0,
+        stop_grace_s: float = 5.0,
     ) -> None:
         self._pool = pool
         self._store = store_schema(schema)
@@ -114,6 +119,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._lease_check_s = lease_check_s
+        self._stop_grace_s = stop_grace_s
+        self._stop = asyncio.Event()  # run()'s
         self._wake = asyncio.Event()
         self._pending_measured_at = 0.0
 
@@ -141,7 +148,7 @@ class OutboxRelay:
     async def _pass(self, conn: DbConnection) -> int:
         messages = await self._next_batch(conn)
         if messages:
-            await self._publish(messages)
+            await self._publish_or_stop(messages)
             await conn.execute(
                 self._store.sql("DELETE FROM {outbox} WHERE id = ANY($1::bigint[])"), [m.id for m in messages]
             )
@@ -157,9 +164,17 @@ class OutboxRelay:
         ends a term of leadership, the relay competes again: a relay that stopped would stall every
         consumer of its topics without a sound.
         """
+        self._stop = stop
         while not stop.is_set():
             try:
                 await self._lead(stop)
+            except _StoppedMidPass:
+                log.warning(
+                    "outbox relay stopped before Kafka acknowledged its pass; those rows stay in the "
+                    "outbox and go again after the restart",
+                    service=self._service,
+                )
+                return
             except Exception:
                 log.exception("outbox relay lost its leadership; standing down", service=self._service)
                 await _wait(stop, self._poll_interval_s)
@@ -269,6 +284,29 @@ class OutboxRelay:
                 (r[0], str(r[1]), r[2], r[3], r[4], r[5]) for r in rows
             )
         ]
+
+    async def _publish_or_stop(self, messages: list[OutboxMessage]) -> None:
+        """Publish, unless the relay is stopped meanwhile and Kafka does not acknowledge within the grace.
+
+        The producer is idempotent, so it retries a batch until the broker takes it and never gives up:
+        with the broker away, a pass waits for as long as the outage lasts, and so did a stop. A pass
+        stopped that way leaves its rows in the outbox (deleted only once acknowledged), to go again.
+        """
+        publishing = asyncio.ensure_future(self._publish(messages))
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({publishing, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not publishing.done():
+                await asyncio.wait({publishing}, timeout=self._stop_grace_s)
+        finally:
+            stopped.cancel()
+            if not publishing.done():
+                publishing.cancel()
+                with contextlib.suppress(asyncio.CancelledError, KafkaError):
+                    await publishing
+        if publishing.cancelled():
+            raise _StoppedMidPass
+        publishing.result()
 
     async def _publish(self, messages: list[OutboxMessage]) -> None:
         # Record batches built per partition and queued whole (``record_batches``); every acknowledgement

@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+import structlog
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import (
@@ -30,6 +32,8 @@ from amnesty_runtime.heap import settle_heap
 from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
 from amnesty_runtime.stack import Endpoints
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,4 +122,23 @@ async def _relaying(
     finally:
         stop.set()
         await task
-        await producer.stop()
+        await _stopped(producer, service)
+
+
+PRODUCER_STOP_S = 10.0
+"""How long a stopping service waits for its relay's producer to flush."""
+
+
+async def _stopped(producer: AIOKafkaProducer, service: str) -> None:
+    """Stop the producer, waiting at most ``PRODUCER_STOP_S``: an idempotent producer flushes what it
+    queued before it stops, and retries a batch for as long as the broker is away, so with the broker
+    down a stop would wait for as long as the outage. What it had not delivered is still in the outbox
+    (rows are deleted once acknowledged), and goes after the restart."""
+    try:
+        await asyncio.wait_for(producer.stop(), PRODUCER_STOP_S)
+    except TimeoutError:
+        log.warning(
+            "the relay's producer did not flush in time; its undelivered rows stay in the outbox",
+            service=service,
+            waited_s=PRODUCER_STOP_S,
+        )
