@@ -155,6 +155,32 @@ async def test_the_failed_batch_fetched_again_before_its_failure_was_seen_comes_
     assert consumer.applied == [[0, 1, 2]]
 
 
+async def test_a_batch_whose_preparation_fails_is_rewound_like_a_failed_commit() -> None:
+    """Raised to FastStream, the error would leave the consumer past the batch: the next batch's
+    checkpoint would skip it."""
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    fails = [True]
+
+    def prepare(deliveries: Sequence[Delivery]) -> BatchHandler:
+        if fails.pop(0) if fails else False:
+            raise ValueError("a bug in the service's preparation")
+
+        async def handle(_conn: DbConnection, _deliveries: Sequence[Delivery]) -> None:
+            return None
+
+        return handle
+
+    p = BatchPipeline(consumer, prepare)  # type: ignore[arg-type]
+    p.attach(FakeSubscriber(kafka))
+    await p.handle(batch(0, 0))
+    await p.settle()
+    assert consumer.applied == []
+    assert kafka.seeks == [(0, 0)], "rewound to its first offset"
+    await p.handle(batch(0, 0))  # comes again
+    await p.settle()
+    assert consumer.applied == [[0, 1, 2]]
+
+
 async def test_a_failure_of_the_last_batch_still_rewinds_it() -> None:
     consumer, kafka = FakeConsumer(fail=[1]), FakeKafka(("t", 0))
     p = pipeline(consumer, kafka)

@@ -27,6 +27,7 @@ from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage, Topic
 
+from amnesty_eventstore.connections import DbConnection
 from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
 
 log = structlog.get_logger(__name__)
@@ -168,7 +169,7 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         """Prepare this batch, wait for the previous one, then start committing this one."""
         if not deliveries:
             return
-        handler = self._prepare(deliveries) if self._prepare is not None else None
+        handler = self._prepared(deliveries)
         if not await self.settle():
             # Fetched while the previous batch failed: drop it, it comes again. Fetched before that
             # batch's rewind, it lies beyond it (seek back to the rewind); fetched after, it is that
@@ -185,6 +186,26 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             log.warning("batch fetched before its partitions were sought to their checkpoints: read again")
             return
         self._in_flight = asyncio.create_task(self._commit(deliveries, handler))
+
+    def _prepared(self, deliveries: Sequence[Delivery]) -> BatchHandler | None:
+        """What applies the batch; when preparing it fails, a handler that fails the batch in its turn.
+
+        Raised from here, the error would end in FastStream's consume loop, with the offsets already
+        acknowledged and the consumer's position past the batch: nothing would seek back, and the next
+        batch's checkpoint would skip this one. Failed in the commit, it is rewound and comes again
+        after a pause, as any failed batch does.
+        """
+        if self._prepare is None:
+            return None
+        try:
+            return self._prepare(deliveries)
+        except Exception as exc:
+            failure = exc
+
+            async def fail(_conn: DbConnection, _deliveries: Sequence[Delivery]) -> None:
+                raise failure
+
+            return fail
 
     def _gaps(self, deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
         """The partitions this batch starts beyond their checkpoint, for the first batch after their
