@@ -171,7 +171,13 @@ CaseNumber = Annotated[
     ),
     AfterValidator(_case_number),
 ]
-ArticlePart = Annotated[int, Field(strict=True, gt=0, description="part of the article")]
+MAX_ARTICLE_PART: Final = 2**53 - 1
+"""The largest article part taken: JSON sets no bound, but its consumers do. Beyond 64 bits orjson cannot
+write a number, and such an article part used to pass intake's checks and then fail every attempt to
+store it: its batch came again forever, never dead-lettered. The bound is I-JSON's (RFC 7493): every
+JSON reader takes these integers exactly, JavaScript's too, and so does the OpenAPI document, which
+writes bounds as floating-point numbers."""
+ArticlePart = Annotated[int, Field(strict=True, gt=0, le=MAX_ARTICLE_PART, description="part of the article")]
 Pseudonym = Annotated[
     str,
     Field(
