@@ -325,6 +325,38 @@ async def test_a_revocation_makes_the_service_forget_what_it_keeps_in_memory() -
     assert forgotten == ["forgot"]
 
 
+async def test_a_failed_batch_makes_the_service_forget_what_it_keeps_in_memory() -> None:
+    """A commit whose answer was lost may have gone through: what the service remembers may be behind."""
+    consumer, kafka = FakeConsumer(fail=[1]), FakeKafka(("t", 0))
+    forgotten: list[str] = []
+    p = BatchPipeline(consumer, None, lambda: forgotten.append("forgot"))  # type: ignore[arg-type]
+    p.attach(FakeSubscriber(kafka))
+    await p.handle(batch(0, 0))
+    await p.settle()
+    assert forgotten == ["forgot"]
+
+
+async def test_an_assignment_makes_the_service_forget_even_with_nothing_revoked() -> None:
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    forgotten: list[str] = []
+    p = BatchPipeline(consumer, None, lambda: forgotten.append("forgot"))  # type: ignore[arg-type]
+    p.attach(FakeSubscriber(kafka))
+    await p.on_partitions_revoked(set())
+    await p.on_partitions_assigned(kafka.assignment())
+    assert forgotten == ["forgot"]
+
+
+async def test_a_batch_started_after_its_partitions_were_revoked_is_dropped() -> None:
+    """Fetched before the rebalance, waiting behind the batch in flight: another member applies those
+    partitions now; the partitions still here are read again from the batch's start."""
+    consumer, kafka = FakeConsumer(), FakeKafka(("t", 0))
+    p = pipeline(consumer, kafka)
+    await p.handle([*batch(0, 0), *batch(1, 0)])  # partition 1 no longer this member's
+    await p.settle()
+    assert consumer.applied == []
+    assert kafka.seeks == [(0, 0)]
+
+
 def test_the_fakes_have_the_shape_of_the_real_consumer() -> None:
     real: Any = CheckpointedConsumer
     for name in ("apply", "stored_checkpoints", "group"):

@@ -178,6 +178,14 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._seek({tp: min(o, self._rewound.get(tp, o)) for tp, o in first.items()})
             return
         self._rewound.clear()
+        if revoked := self._no_longer_assigned(deliveries):
+            # Fetched before a rebalance took some of its partitions, and started after it: another
+            # member applies them now, and what this one would remember of them (``forget``) would be
+            # stale. The partitions still here are read again from this batch's start.
+            first = _first_offsets(deliveries)
+            self._seek({tp: o for tp, o in first.items() if tp not in revoked})
+            log.info("batch fetched before its partitions were revoked: dropped", group=self._consumer.group)
+            return
         if gaps := self._gaps(deliveries):
             # Fetched from where Kafka's committed offsets (ahead of the checkpoints: they are committed
             # before a batch is applied) put the partition, before the assignment's seek to its checkpoint
@@ -206,6 +214,13 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                 raise failure
 
             return fail
+
+    def _no_longer_assigned(self, deliveries: Sequence[Delivery]) -> set[tuple[str, int]]:
+        kafka = self._kafka()
+        if kafka is None:
+            return set()
+        assigned = {(tp.topic, tp.partition) for tp in kafka.assignment()}
+        return {d.coordinates for d in deliveries} - assigned
 
     def _gaps(self, deliveries: Sequence[Delivery]) -> dict[tuple[str, int], int]:
         """The partitions this batch starts beyond their checkpoint, for the first batch after their
@@ -244,6 +259,10 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             first = _first_offsets(deliveries)
             self._seek(first)
             self._rewound = first
+            if self._forget is not None:
+                # It may have committed all the same (the commit's answer lost on the way): what the
+                # service remembers of its partitions may be behind the store now.
+                self._forget()
             await self._backoff.failed()
             return False
         self._backoff.succeeded()
@@ -296,6 +315,10 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("partitions assigned", group=self._consumer.group, partitions=_named(assigned))
+        if self._forget is not None:
+            # Also when this member held nothing to revoke: what it remembers from an earlier time it
+            # held these partitions may be behind what another member wrote since.
+            self._forget()
         kafka = self._kafka()
         if kafka is None or not assigned:
             return
