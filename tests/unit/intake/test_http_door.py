@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from amnesty_contracts import MAX_MESSAGE_BYTES
 from amnesty_intake.entrypoint import build_app
-from amnesty_intake.entrypoints.http import MAX_BODY_BYTES, MAX_ITEMS
+from amnesty_intake.entrypoints.http import MAX_BODY_BYTES, MAX_ITEMS, _items
 from amnesty_intake.settings import IntakeSettings
 from tests.support.http_api import assert_every_schema_is_typed, assert_problem
 
@@ -125,3 +125,19 @@ def test_a_failure_inside_the_door_is_a_500_problem_without_the_submission(clien
     response = client.post("/v1/submissions", json={"person_id": "3012345678"}, headers=AUTHORISED)
     assert_problem(response, 500)
     assert "3012345678" not in response.text
+
+
+def test_an_array_item_sent_within_the_limit_is_judged_within_it() -> None:
+    # Written compactly, just under the limit; with json's default separators (a space after each ","
+    # and ":") the same item comes out 8,000 bytes larger, beyond it.
+    item = {f"k{n:05}": 1 for n in range(4000)} | {"source": "army-plus"}
+    compact = json.dumps(item, separators=(",", ":")).encode()
+    item["pad"] = "x" * (MAX_MESSAGE_BYTES - len(compact) - len(',"pad":""') - 10)
+    body = json.dumps([item], separators=(",", ":")).encode()
+    assert len(json.dumps(item).encode()) > MAX_MESSAGE_BYTES
+
+    (incoming,), sources = _items(body)
+
+    assert json.loads(incoming.raw) == item
+    assert len(incoming.raw) <= MAX_MESSAGE_BYTES
+    assert sources == ["army-plus"]

@@ -110,12 +110,17 @@ async def _read_capped(request: Request, timeout_s: float) -> bytes:
 
 
 def _item_bytes(value: object) -> bytes:
-    """One item of an array as the bytes it is judged on. A string with a lone surrogate (valid JSON,
-    `"\\ud800"`, but not encodable as UTF-8) is kept escaped, so the item is judged, not the request."""
+    """One item of an array as the bytes it is judged on, written compactly: with json's default
+    separators (a space after each `,` and `:`) an item sent compact within the 64 KiB limit could come
+    out beyond it, and be refused as too large. A string with a lone surrogate (valid JSON, `"\\ud800"`,
+    but not encodable as UTF-8) is kept escaped, so the item is judged, not the request."""
     try:
-        return json.dumps(value, ensure_ascii=False).encode()
+        return json.dumps(value, ensure_ascii=False, separators=COMPACT).encode()
     except UnicodeEncodeError:
-        return json.dumps(value).encode()
+        return json.dumps(value, separators=COMPACT).encode()
+
+
+COMPACT = (",", ":")
 
 
 def _items(body: bytes) -> tuple[list[Incoming], list[object]]:
