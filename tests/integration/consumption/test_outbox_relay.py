@@ -339,6 +339,8 @@ async def test_a_leader_whose_lease_connection_goes_silent_stands_down_and_leads
         first = await eventually(
             lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid is not None
         )
+        # Leading (the gauge is shared with the tests before: the lock is taken a moment before it is set).
+        await eventually(_leading, lambda leading: leading == 1)
         # The lease's server process stops answering, as a session across a partitioned network does.
         os.kill(first, signal.SIGSTOP)
         try:
