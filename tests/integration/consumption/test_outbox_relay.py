@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY
 
@@ -212,6 +214,7 @@ async def running_relay(
     poll_interval_s: float,
     lease_check_s: float = 10.0,
     stop_grace_s: float = 5.0,
+    renewable: bool = False,
 ) -> AsyncIterator[tuple[RelayT, asyncio.Task[None]]]:
     """A relay of ``schema`` running as a task with its own producer; stopped and awaited on the way out."""
     producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
@@ -225,6 +228,9 @@ async def running_relay(
         poll_interval_s=poll_interval_s,
         lease_check_s=lease_check_s,
         stop_grace_s=stop_grace_s,
+        new_producer=(lambda: create_producer(endpoints.kafka_admin.aiokafka(), "relay-test"))
+        if renewable
+        else None,
     )
     running = asyncio.create_task(relay.run(stop))
     try:
@@ -232,7 +238,7 @@ async def running_relay(
     finally:
         stop.set()
         await asyncio.wait_for(running, 10)
-        await producer.stop()
+        await relay.producer.stop()
 
 
 async def test_the_running_relay_publishes_what_is_appended_later(
@@ -292,6 +298,45 @@ async def test_a_relay_stopped_while_kafka_does_not_acknowledge_stops_and_keeps_
     pending = await admin_pool.fetchval(f"SELECT count(*) FROM {fresh_schema}.outbox")
     assert pending == STREAMS * PER_STREAM, "unacknowledged rows stay in the outbox, to go again"
     assert not await admin_pool.fetchval(LOCK_HOLDER, fresh_schema), "the lease went with the relay"
+
+
+async def test_after_the_broker_refused_a_batch_for_good_the_relay_publishes_again_once_it_takes_it(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str
+) -> None:
+    # The idempotent producer counts the refused batch as sent, so the broker refuses every later batch
+    # of the partition (OutOfOrderSequenceNumber): without a new producer the relay stalls for good.
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(**endpoints.kafka_admin.aiokafka())
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "2000"})])
+        async with running_relay(
+            endpoints, admin_pool, fresh_schema, OutboxRelay, poll_interval_s=0.2, renewable=True
+        ) as (relay, _):
+            # One batch taken first: the broker then holds the producer's numbering for the partition.
+            await _append_probe(admin_pool, fresh_schema, topic, 1, {"n": 1})
+            await eventually(lambda: end_offsets(endpoints.kafka_admin, topic), lambda n: n == 1)
+            first = relay.producer
+            await _append_probe(admin_pool, fresh_schema, topic, 2, {"pad": "x" * 5000})  # beyond the limit
+            await eventually(lambda: _producer_of(relay), lambda producer: producer is not first)
+            # An operator raises the topic's limit: the row that waited in the outbox goes now.
+            await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": "1048588"})]
+            )
+            await eventually(lambda: end_offsets(endpoints.kafka_admin, topic), lambda n: n == 2)
+        await admin.delete_topics([topic])
+    finally:
+        await admin.close()
+
+
+async def _append_probe(pool: Pool, schema: str, topic: str, version: int, data: dict[str, Any]) -> None:
+    async with pool.acquire() as conn:
+        probe = NewEvent(uuid.uuid4(), "Probe", data, topic=topic, key="person-0")
+        await append_in(conn, schema, "person-0", [probe], version - 1)
+
+
+async def _producer_of(relay: OutboxRelay) -> object:
+    return relay.producer
 
 
 class ShowsItsLeaseSession(OutboxRelay):

@@ -55,8 +55,8 @@ async def _forever(*_args: object) -> None:
 
 
 class _Relay:
-    def __init__(self, *_args: object, **_kwargs: object) -> None:
-        pass
+    def __init__(self, _pool: object, _schema: object, producer: object, **_kwargs: object) -> None:
+        self.producer = producer
 
     async def run(self, stop: asyncio.Event) -> None:
         await stop.wait()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +110,7 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         lease_check_s: float = 10.0,
         stop_grace_s: float = 5.0,
+        new_producer: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
         self._pool = pool
         self._store = store_schema(schema)
@@ -120,9 +121,15 @@ class OutboxRelay:
         self._poll_interval_s = poll_interval_s
         self._lease_check_s = lease_check_s
         self._stop_grace_s = stop_grace_s
+        self._new_producer = new_producer
         self._stop = asyncio.Event()  # run()'s
         self._wake = asyncio.Event()
         self._pending_measured_at = 0.0
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The producer publishing now (``new_producer`` may have replaced the one given): the one to stop."""
+        return self._producer
 
     async def publish_pending(
         self, lease: DbConnection | None = None, *, conn: DbConnection | None = None
@@ -238,13 +245,15 @@ class OutboxRelay:
             try:
                 published = await self.publish_pending(lease, conn=leader)
                 failures = 0
-            except (KafkaError, OSError, TimeoutError):
+            except (KafkaError, OSError, TimeoutError) as exc:
                 if lease.is_closed() or leader.is_closed():
                     raise  # the lease went with its connection, or the leader lost its own: stand down
                 # The broker's trouble: unpublished rows stay in the outbox; try again after a pause
                 # instead of dying quietly. Any other failure ends this term of leadership.
                 failures += 1
                 log.exception("outbox relay pass failed; retrying", service=self._service, failures=failures)
+                if isinstance(exc, KafkaError) and not exc.retriable:
+                    await self._renew_producer()
                 await _wait(stop, min(30.0, 0.5 * 2**failures))
                 continue
             if published == self._batch_size:
@@ -254,6 +263,33 @@ class OutboxRelay:
             await asyncio.wait(waits, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waits:
                 waiter.cancel()
+
+    async def _renew_producer(self) -> None:
+        """Publish with a new producer from now on, after the broker refused a batch for good.
+
+        An idempotent producer numbers each partition's batches, and aiokafka counts a refused batch as
+        sent: the broker, still expecting that number, refuses every later batch of the partition
+        (OutOfOrderSequenceNumber), and the relay would have stalled there until a restart even once
+        the cause was gone (a topic's size limit raised, an ACL granted again). A new producer has a
+        new producer id, whose numbering starts afresh.
+        """
+        if self._new_producer is None:
+            return
+        fresh = self._new_producer()
+        try:
+            await fresh.start()
+        except Exception:
+            await fresh.stop()
+            log.exception(
+                "a new producer for the relay could not start; the old one goes on", service=self._service
+            )
+            return
+        old, self._producer = self._producer, fresh
+        try:
+            await asyncio.wait_for(old.stop(), self._stop_grace_s)
+        except Exception:  # what it had not delivered is still in the outbox
+            log.warning("the relay's replaced producer did not stop in time", service=self._service)
+        log.info("outbox relay publishes with a new producer", service=self._service)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

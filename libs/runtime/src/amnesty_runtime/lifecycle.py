@@ -109,20 +109,26 @@ async def _relaying(
     if signer is None:
         yield
         return
-    producer = create_producer(endpoints.kafka_client_options(service).aiokafka(), f"amnesty-{service}-relay")
+    client = endpoints.kafka_client_options(service).aiokafka()
+
+    def new_producer() -> AIOKafkaProducer:
+        return create_producer(client, f"amnesty-{service}-relay")
+
+    producer = new_producer()
     try:
         await producer.start()
     except BaseException:
         await producer.stop()  # a start that failed may have opened connections: closed, not left
         raise
     stop = asyncio.Event()
-    task = asyncio.create_task(OutboxRelay(pool, schema, producer, service=service, signer=signer).run(stop))
+    relay = OutboxRelay(pool, schema, producer, service=service, signer=signer, new_producer=new_producer)
+    task = asyncio.create_task(relay.run(stop))
     try:
         yield
     finally:
         stop.set()
         await task
-        await _stopped(producer, service)
+        await _stopped(relay.producer, service)
 
 
 PRODUCER_STOP_S = 10.0
