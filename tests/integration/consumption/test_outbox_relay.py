@@ -263,15 +263,7 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
         )
         # The server ends the leader's session: with it goes the lock.
         assert await admin_pool.fetchval("SELECT pg_terminate_backend($1)", first)
-        second = await eventually(
-            lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid not in (None, first)
-        )
-        assert second != first
-        await _append_events(admin_pool, fresh_schema, fresh_topic)
-        await eventually(
-            lambda: end_offsets(endpoints.kafka_admin, fresh_topic),
-            lambda n: n == STREAMS * PER_STREAM,
-        )
+        await _another_term_leads_and_publishes(endpoints, admin_pool, fresh_schema, fresh_topic, first)
 
 
 class NeverAcknowledged(OutboxRelay):
@@ -393,19 +385,20 @@ async def test_a_leader_whose_lease_connection_goes_silent_stands_down_and_leads
         finally:
             os.kill(first, signal.SIGCONT)
         # Resumed, the server finds the client gone and ends the session: the lease is free again.
-        second = await eventually(
-            lambda: admin_pool.fetchval(LOCK_HOLDER, fresh_schema), lambda pid: pid not in (None, first)
-        )
-        assert second != first
-        await _append_events(admin_pool, fresh_schema, fresh_topic)
-        await eventually(
-            lambda: end_offsets(endpoints.kafka_admin, fresh_topic),
-            lambda n: n == STREAMS * PER_STREAM,
-        )
+        await _another_term_leads_and_publishes(endpoints, admin_pool, fresh_schema, fresh_topic, first)
 
 
 async def _leading() -> float | None:
     return REGISTRY.get_sample_value("amnesty_outbox_relay_leading", {"service": "test"})
+
+
+async def _another_term_leads_and_publishes(
+    endpoints: Endpoints, pool: Pool, schema: str, topic: str, first: int
+) -> None:
+    """The lease is held from another session than ``first``, and what is appended then is published."""
+    await eventually(lambda: pool.fetchval(LOCK_HOLDER, schema), lambda pid: pid not in (None, first))
+    await _append_events(pool, schema, topic)
+    await eventually(lambda: end_offsets(endpoints.kafka_admin, topic), lambda n: n == STREAMS * PER_STREAM)
 
 
 async def test_a_relay_whose_lock_connection_fails_in_any_way_closes_it_and_leads_again(
