@@ -359,10 +359,10 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _seek_later(self, partitions: set[TopicPartition]) -> None:
         """Read the checkpoints of ``partitions`` (paused) until it works, then resume those still
-        assigned: 0.5 s, doubling to 30 s, between tries."""
-        delay = 0.5
+        assigned; between tries, a failed batch's pause (``_Backoff``)."""
+        backoff = _Backoff()
         while True:
-            await asyncio.sleep(delay)
+            await backoff.failed()
             kafka = self._kafka()
             still = partitions & set(kafka.assignment()) if kafka is not None else set()
             if not still:
@@ -373,7 +373,6 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
                 log.exception(
                     "reading the checkpoints of assigned partitions failed again", group=self._consumer.group
                 )
-                delay = min(30.0, delay * 2)
                 continue
             kafka.resume(*still)
             log.info(
