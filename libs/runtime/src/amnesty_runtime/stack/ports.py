@@ -47,7 +47,7 @@ def free_port() -> int:
     start, and in a full test run (thousands of connections) one exited with its port taken. Where the
     ephemeral range leaves no room below it, the kernel's choice it is.
     """
-    low, high = _LOWEST_PORT, ephemeral_range()[0]
+    low, high = _LOWEST_PORT, ephemeral_start()
     if high - low < _ATTEMPTS:
         return _kernels_choice()
     for _ in range(_ATTEMPTS):
@@ -58,13 +58,12 @@ def free_port() -> int:
     raise StackError(f"no free port on {LOOPBACK} between {low} and {high} after {_ATTEMPTS} tries")
 
 
-def ephemeral_range() -> tuple[int, int]:
-    """The kernel's ephemeral port range (Linux's default where it cannot be read)."""
+def ephemeral_start() -> int:
+    """The first port of the kernel's ephemeral range (Linux's default where it cannot be read)."""
     try:
-        first, last = (int(n) for n in _EPHEMERAL_RANGE.read_text().split()[:2])
-    except (OSError, ValueError):
-        return 32_768, 60_999
-    return first, last
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def _kernels_choice() -> int:
