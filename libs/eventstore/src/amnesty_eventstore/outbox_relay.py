@@ -85,6 +85,21 @@ def create_producer(client: Mapping[str, Any], client_id: str) -> AIOKafkaProduc
     )
 
 
+async def stop_producer(producer: AIOKafkaProducer, within_s: float, service: str) -> None:
+    """Stop a relay's producer, waiting at most ``within_s``: an idempotent producer flushes what it
+    queued before it stops, and retries a batch for as long as the broker is away, so with the broker
+    down a stop would wait for as long as the outage. What it had not delivered is still in the outbox
+    (rows are deleted once acknowledged), and goes again."""
+    try:
+        await asyncio.wait_for(producer.stop(), within_s)
+    except TimeoutError:
+        log.warning(
+            "a relay's producer did not flush in time; its undelivered rows stay in the outbox",
+            service=service,
+            waited_s=within_s,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxMessage:
     id: int
@@ -285,10 +300,7 @@ class OutboxRelay:
             )
             return
         old, self._producer = self._producer, fresh
-        try:
-            await asyncio.wait_for(old.stop(), self._stop_grace_s)
-        except Exception:  # what it had not delivered is still in the outbox
-            log.warning("the relay's replaced producer did not stop in time", service=self._service)
+        await stop_producer(old, self._stop_grace_s, self._service)
         log.info("outbox relay publishes with a new producer", service=self._service)
 
     def _on_notify(self, *_: object) -> None:

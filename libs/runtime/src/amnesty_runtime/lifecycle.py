@@ -12,7 +12,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-import structlog
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
@@ -25,15 +24,13 @@ from amnesty_eventstore import (
     watch_oldest_transaction,
 )
 from amnesty_eventstore.kafka_batches import BatchPipeline
-from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer
+from amnesty_eventstore.outbox_relay import OutboxRelay, create_producer, stop_producer
 from amnesty_eventstore.signatures import Signer
 from amnesty_runtime.brokers import kafka_broker
 from amnesty_runtime.heap import settle_heap
 from amnesty_runtime.processing import watch_consumer_lag
 from amnesty_runtime.service import ReadinessCheck, database_ready, kafka_ready
 from amnesty_runtime.stack import Endpoints
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,23 +125,8 @@ async def _relaying(
     finally:
         stop.set()
         await task
-        await _stopped(relay.producer, service)
+        await stop_producer(relay.producer, PRODUCER_STOP_S, service)
 
 
 PRODUCER_STOP_S = 10.0
 """How long a stopping service waits for its relay's producer to flush."""
-
-
-async def _stopped(producer: AIOKafkaProducer, service: str) -> None:
-    """Stop the producer, waiting at most ``PRODUCER_STOP_S``: an idempotent producer flushes what it
-    queued before it stops, and retries a batch for as long as the broker is away, so with the broker
-    down a stop would wait for as long as the outage. What it had not delivered is still in the outbox
-    (rows are deleted once acknowledged), and goes after the restart."""
-    try:
-        await asyncio.wait_for(producer.stop(), PRODUCER_STOP_S)
-    except TimeoutError:
-        log.warning(
-            "the relay's producer did not flush in time; its undelivered rows stay in the outbox",
-            service=service,
-            waited_s=PRODUCER_STOP_S,
-        )
