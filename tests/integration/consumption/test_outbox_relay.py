@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY
 
@@ -267,7 +268,10 @@ async def test_a_relay_that_loses_its_lock_connection_stands_down_and_leads_agai
 
 
 class NeverAcknowledged(OutboxRelay):
-    """A relay whose broker is away: the idempotent producer retries a batch for as long as that lasts."""
+    """A relay whose broker does not acknowledge: the idempotent producer retries a batch for as long as
+    the broker is away. Faked here: the one local broker cannot be made to withhold acknowledgements
+    (a topic's min.insync.replicas of 2 on it was acknowledged all the same, measured: Kafka 4 caps it
+    at the replication factor), and stopping it would stop every other test's."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -276,6 +280,20 @@ class NeverAcknowledged(OutboxRelay):
     async def _publish(self, messages: list[OutboxMessage]) -> None:
         self.publishing.set()
         await asyncio.Event().wait()
+
+
+@contextlib.asynccontextmanager
+async def topic_of_one_partition(endpoints: Endpoints, **configs: str) -> AsyncIterator[tuple[str, Any]]:
+    """A new topic of one partition with ``configs``, and an admin client to alter it; deleted after."""
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(**endpoints.kafka_admin.aiokafka())
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs=configs)])
+        yield topic, admin
+        await admin.delete_topics([topic])
+    finally:
+        await admin.close()
 
 
 async def test_a_relay_stopped_while_kafka_does_not_acknowledge_stops_and_keeps_the_rows(
@@ -297,28 +315,24 @@ async def test_after_the_broker_refused_a_batch_for_good_the_relay_publishes_aga
 ) -> None:
     # The idempotent producer counts the refused batch as sent, so the broker refuses every later batch
     # of the partition (OutOfOrderSequenceNumber): without a new producer the relay stalls for good.
-    topic = f"test.{uuid.uuid4().hex[:12]}"
-    admin = AIOKafkaAdminClient(**endpoints.kafka_admin.aiokafka())
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "2000"})])
-        async with running_relay(
-            endpoints, admin_pool, fresh_schema, OutboxRelay, poll_interval_s=0.2, renewable=True
-        ) as (relay, _):
-            # One batch taken first: the broker then holds the producer's numbering for the partition.
-            await _append_probe(admin_pool, fresh_schema, topic, 1, {"n": 1})
-            await eventually(lambda: end_offsets(endpoints.kafka_admin, topic), lambda n: n == 1)
-            first = relay.producer
-            await _append_probe(admin_pool, fresh_schema, topic, 2, {"pad": "x" * 5000})  # beyond the limit
-            await eventually(lambda: _producer_of(relay), lambda producer: producer is not first)
-            # An operator raises the topic's limit: the row that waited in the outbox goes now.
-            await admin.alter_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": "1048588"})]
-            )
-            await eventually(lambda: end_offsets(endpoints.kafka_admin, topic), lambda n: n == 2)
-        await admin.delete_topics([topic])
-    finally:
-        await admin.close()
+    async with (
+        topic_of_one_partition(endpoints, **{"max.message.bytes": "2000"}) as (topic, admin),
+        running_relay(
+            endpoints, admin_pool, fresh_schema, CountsRefusals, poll_interval_s=0.2, renewable=True
+        ) as (relay, _),
+    ):
+        # One batch taken first: the broker then holds the producer's numbering for the partition.
+        await _append_probe(admin_pool, fresh_schema, topic, 1, {"n": 1})
+        await eventually(lambda: end_offsets(endpoints.kafka_admin, topic), lambda n: n == 1)
+        first = relay.producer
+        await _append_probe(admin_pool, fresh_schema, topic, 2, {"pad": "x" * 5000})  # beyond the limit
+        await eventually(lambda: _refused(relay), lambda n: n >= 1)
+        # An operator raises the topic's limit: the row that waited in the outbox goes now.
+        await admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": "1048588"})]
+        )
+        await eventually(lambda: end_offsets(endpoints.kafka_admin, topic), lambda n: n == 2)
+        assert relay.producer is not first, "published by a new producer"
 
 
 async def _append_probe(pool: Pool, schema: str, topic: str, version: int, data: dict[str, Any]) -> None:
@@ -327,8 +341,21 @@ async def _append_probe(pool: Pool, schema: str, topic: str, version: int, data:
         await append_in(conn, schema, "person-0", [probe], version - 1)
 
 
-async def _producer_of(relay: OutboxRelay) -> object:
-    return relay.producer
+class CountsRefusals(OutboxRelay):
+    """A relay that counts the passes the broker refused."""
+
+    refused = 0
+
+    async def _publish(self, messages: list[OutboxMessage]) -> None:
+        try:
+            await super()._publish(messages)
+        except KafkaError:
+            self.refused += 1
+            raise
+
+
+async def _refused(relay: CountsRefusals) -> int:
+    return relay.refused
 
 
 class ShowsItsLeaseSession(OutboxRelay):

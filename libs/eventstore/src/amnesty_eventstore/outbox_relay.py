@@ -33,7 +33,7 @@ import asyncpg
 import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
@@ -267,7 +267,7 @@ class OutboxRelay:
                 # instead of dying quietly. Any other failure ends this term of leadership.
                 failures += 1
                 log.exception("outbox relay pass failed; retrying", service=self._service, failures=failures)
-                if isinstance(exc, KafkaError) and not exc.retriable:
+                if isinstance(exc, OutOfOrderSequenceNumber):
                     await self._renew_producer()
                 await _wait(stop, min(30.0, 0.5 * 2**failures))
                 continue
@@ -280,13 +280,14 @@ class OutboxRelay:
                 waiter.cancel()
 
     async def _renew_producer(self) -> None:
-        """Publish with a new producer from now on, after the broker refused a batch for good.
+        """Publish with a new producer from now on, after the broker answered OutOfOrderSequenceNumber.
 
-        An idempotent producer numbers each partition's batches, and aiokafka counts a refused batch as
-        sent: the broker, still expecting that number, refuses every later batch of the partition
-        (OutOfOrderSequenceNumber), and the relay would have stalled there until a restart even once
-        the cause was gone (a topic's size limit raised, an ACL granted again). A new producer has a
-        new producer id, whose numbering starts afresh.
+        An idempotent producer numbers each partition's batches, and aiokafka counts a batch the broker
+        refused for good (one over a topic's size limit, say) as sent: the broker, still expecting that
+        number, refuses every later batch of the partition so, and the relay would have stalled there
+        until a restart even once the cause was gone. A new producer has a new producer id, whose
+        numbering starts afresh. Only that answer calls for one: other refusals (a record too large
+        for any request, a topic not authorized) move no number, and a new producer would not help.
         """
         if self._new_producer is None:
             return
