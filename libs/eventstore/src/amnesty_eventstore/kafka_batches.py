@@ -178,12 +178,12 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
             self._seek({tp: min(o, self._rewound.get(tp, o)) for tp, o in first.items()})
             return
         self._rewound.clear()
-        if revoked := self._no_longer_assigned(deliveries):
+        if self._no_longer_assigned(deliveries):
             # Fetched before a rebalance took some of its partitions, and started after it: another
             # member applies them now, and what this one would remember of them (``forget``) would be
-            # stale. The partitions still here are read again from this batch's start.
-            first = _first_offsets(deliveries)
-            self._seek({tp: o for tp, o in first.items() if tp not in revoked})
+            # stale. The partitions still here are read again from this batch's start (``_seek`` leaves
+            # the others alone).
+            self._seek(_first_offsets(deliveries))
             log.info("batch fetched before its partitions were revoked: dropped", group=self._consumer.group)
             return
         if gaps := self._gaps(deliveries):
