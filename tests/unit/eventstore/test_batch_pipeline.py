@@ -282,6 +282,7 @@ async def test_partitions_whose_checkpoints_cannot_be_read_stay_paused_until_the
     assert kafka.events == ["pause [0, 1]"]
 
     await asyncio.sleep(0.6)  # the first try again, 0.5 s on, fails too
+    assert consumer.unreadable == 0, "it was tried"
     assert kafka.events == ["pause [0, 1]"]
     await asyncio.sleep(1.1)  # the next, 1 s after that, reads them
     assert kafka.events == ["pause [0, 1]", "seek 0 42", "resume [0, 1]"]
