@@ -45,7 +45,8 @@ def free_port() -> int:
     A port the kernel picks for a bind to port 0 is an ephemeral one, which any outgoing connection on
     the machine may take before the process it is meant for binds it: a Kafka broker takes seconds to
     start, and in a full test run (thousands of connections) one exited with its port taken. Where the
-    ephemeral range leaves no room below it, the kernel's choice it is.
+    ephemeral range leaves no room below it (fewer ports than tries), the kernel's choice it is, an
+    ephemeral port after all.
     """
     low, high = _LOWEST_PORT, ephemeral_start()
     if high - low < _ATTEMPTS:
