@@ -185,5 +185,6 @@ def canonical_json(content: Mapping[str, Any]) -> bytes:
     try:
         return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
-        # orjson writes integers of at most 64 bits; an article part may be any positive integer.
+        # orjson writes integers of at most 64 bits. A submission's are within 2^53 (ArticlePart); the
+        # fallback keeps the encoder total for any other content.
         return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
