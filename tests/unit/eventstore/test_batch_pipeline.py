@@ -300,6 +300,22 @@ async def test_a_revocation_ends_the_tries_to_read_the_checkpoints() -> None:
     assert kafka.events == ["pause [0]"], "nothing resumed for a member that no longer holds them"
 
 
+async def test_a_stopped_pipeline_has_ended_its_tries_to_read_the_checkpoints() -> None:
+    """Stopped as the service stops it (the broker stops the subscribers), the task is over before the
+    pool closes: cancelled but not awaited, it could still be reading from a closing pool."""
+    consumer, kafka = FakeConsumer(checkpoints={("t", 0): 42}), FakeKafka(("t", 0))
+    consumer.unreadable = 1
+    p = pipeline(consumer, kafka)
+    await p.on_partitions_assigned(kafka.assignment())
+    (task,) = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+
+    p.stopping()
+    await p.stopped()
+    assert task.done()
+    await asyncio.sleep(0.6)
+    assert kafka.events == ["pause [0]"]
+
+
 async def test_the_lag_is_what_the_broker_holds_beyond_what_was_applied() -> None:
     consumer, kafka = FakeConsumer(checkpoints={("t", 0): 2}), FakeKafka(("t", 0), ("t", 1), ("u", 0))
     p = pipeline(consumer, kafka)

@@ -29,6 +29,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage, Topic
 
 from amnesty_eventstore.connections import DbConnection
 from amnesty_eventstore.consumption import BatchHandler, CheckpointedConsumer, Delivery
+from amnesty_eventstore.pauses import pause
 
 log = structlog.get_logger(__name__)
 
@@ -58,8 +59,7 @@ class _Backoff:
 
     async def failed(self) -> None:
         self._delay = min(30.0, self._delay * 2 or 0.5)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), self._delay)
+        await pause(self._stopping, self._delay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,12 @@ class BatchPipeline(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._stop_positioning()
         if self.subscriber is not None:
             await self.subscriber.stop()
+        await self.settle()
+
+    async def stopped(self) -> None:
+        """The broker has stopped the subscriber (after ``stopping``): the task reading checkpoints has
+        ended and the batch in flight committed, so neither uses the pool once it closes."""
+        await self._stop_positioning()
         await self.settle()
 
     async def _stop_positioning(self) -> None:
@@ -410,7 +416,7 @@ def subscribe_checkpointed(
     (optional) is called when partitions are revoked, to drop what the service keeps in memory of them.
     ``persistent=False`` for a subscriber added at run time and stopped later (e.g. a projection moving
     to a new version), so the broker object does not keep it. Returns the pipeline (its ``subscriber``
-    is FastStream's): ``await pipeline.settle()`` once the broker has stopped, or ``await
+    is FastStream's): ``await pipeline.stopped()`` once the broker has stopped, or ``await
     pipeline.stop()``, so the last transaction ends before the pool closes. ``membership`` says whether
     this process is a static member of the group (``Membership``); ``fetching`` how long the broker
     may gather a batch (``Fetching``).

@@ -37,6 +37,7 @@ from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
+from amnesty_eventstore.pauses import pause
 from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES, publish_in_batches
 from amnesty_eventstore.schemas import store_schema
 from amnesty_eventstore.signatures import Signer
@@ -199,7 +200,7 @@ class OutboxRelay:
                 return
             except Exception:
                 log.exception("outbox relay lost its leadership; standing down", service=self._service)
-                await _wait(stop, self._poll_interval_s)
+                await pause(stop, self._poll_interval_s)
             finally:
                 OUTBOX_RELAY_LEADING.labels(self._service).set(0)
 
@@ -250,7 +251,7 @@ class OutboxRelay:
                 return lease_held
             except asyncpg.LockNotAvailableError:
                 await lease_held.rollback()
-            await _wait(stop, self._poll_interval_s)
+            await pause(stop, self._poll_interval_s)
         return None
 
     async def _relay_until(self, stop: asyncio.Event, lease: DbConnection, leader: DbConnection) -> None:
@@ -269,7 +270,7 @@ class OutboxRelay:
                 log.exception("outbox relay pass failed; retrying", service=self._service, failures=failures)
                 if isinstance(exc, OutOfOrderSequenceNumber):
                     await self._renew_producer()
-                await _wait(stop, min(30.0, 0.5 * 2**failures))
+                await pause(stop, min(30.0, 0.5 * 2**failures))
                 continue
             if published == self._batch_size:
                 continue  # a backlog: keep going without waiting for a notification
@@ -376,8 +377,3 @@ class OutboxRelay:
 
 def _unsigned(_topic: str, _key: bytes | None, _value: bytes) -> list[tuple[str, bytes]]:
     return []
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

@@ -90,7 +90,7 @@ async def running(
                         pipeline.stopping()
                     await broker.stop()
                     for pipeline in pipelines:
-                        await pipeline.settle()
+                        await pipeline.stopped()
         finally:
             watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):

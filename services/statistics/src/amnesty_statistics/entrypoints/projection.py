@@ -21,6 +21,7 @@ from amnesty_eventstore import EVENTSTORE_MIGRATIONS, Pool, migrate
 from amnesty_eventstore.collector import collector_paused
 from amnesty_eventstore.consumption import CheckpointedConsumer, Delivery
 from amnesty_eventstore.kafka_batches import BatchPipeline
+from amnesty_eventstore.pauses import pause
 from amnesty_eventstore.schemas import store_schema
 from amnesty_eventstore.signatures import Verifier
 from amnesty_runtime.brokers import kafka_broker
@@ -128,9 +129,7 @@ class LiveProjection:
         service never stopped. A switch in progress now ends first.
         """
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._settings.version_poll_s)
-            if stop.is_set():
+            if await pause(stop, self._settings.version_poll_s):
                 return
             try:
                 await self.follow_active(stop)
@@ -313,7 +312,7 @@ class _Building:
                         break
                 return target
         finally:
-            await pipeline.settle()  # the broker has stopped: the batch in flight, if any, ends here
+            await pipeline.stopped()  # the broker has stopped: the batch in flight, if any, ends here
 
 
 @contextlib.asynccontextmanager
