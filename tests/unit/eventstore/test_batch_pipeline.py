@@ -378,3 +378,25 @@ def test_the_fakes_have_the_shape_of_the_real_consumer() -> None:
     real: Any = CheckpointedConsumer
     for name in ("apply", "stored_checkpoints", "group"):
         assert hasattr(real, name)
+
+
+async def test_a_batch_reaches_its_pipeline_without_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastStream's dependency injection resolves a context field (the message) in a thread pool: a
+    thread's round trip per batch, on the latency path, waiting for the GIL behind the event loop. The
+    records come as the handler's argument instead."""
+    import fast_depends.utils
+    from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+    from amnesty_eventstore.kafka_batches import subscribe_checkpointed
+
+    async def no_thread(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("a batch went through a worker thread")
+
+    monkeypatch.setattr(fast_depends.utils, "run_in_threadpool", no_thread)
+    consumer = FakeConsumer()
+    broker = KafkaBroker("localhost:9092")
+    pipeline = subscribe_checkpointed(broker, consumer, "t", max_records=10)  # type: ignore[arg-type]
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish_batch(b"{}", b"{}", topic="t")
+        await pipeline.settle()
+    assert [len(applied) for applied in consumer.applied] == [2]
