@@ -41,7 +41,9 @@ MAY_READ = {
     OPERATOR: {UPSTREAM, REJECTED},
 }
 MAY_WRITE = {
-    "intake": {CASES, REJECTED},
+    # upstream: its relay publishes what `amnesty rejected redrive` queued; refused, the row would
+    # hold up the outbox behind it (case events and dead letters) for good.
+    "intake": {UPSTREAM, CASES, REJECTED},
     "eligibility": {DECISIONS, REJECTED},
     "statistics": {REJECTED},  # its dead letters: events refused as forged
     UPSTREAM_PRINCIPAL: {UPSTREAM},

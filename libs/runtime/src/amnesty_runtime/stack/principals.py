@@ -77,9 +77,10 @@ def contract_acls() -> list[Acl]:
     """
     return sorted(
         [
-            # intake: reads submissions, records cases and dead letters.
+            # intake: reads submissions, records cases and dead letters, and sends re-driven originals
+            # back to its own input (`amnesty rejected redrive` queues them on intake's outbox).
             *_topics("intake", Operation.READ, UPSTREAM),
-            *_topics("intake", Operation.WRITE, CASES, REJECTED),
+            *_topics("intake", Operation.WRITE, UPSTREAM, CASES, REJECTED),
             *_groups("intake", "intake", "amnesty-intake"),
             # eligibility: reads cases, records decisions and dead letters.
             *_topics("eligibility", Operation.READ, CASES),
