@@ -6,7 +6,11 @@ from __future__ import annotations
 import base64
 import json
 
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+
+from amnesty_contracts import MAX_MESSAGE_BYTES
 from amnesty_eventstore.consumption import Delivery
+from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES
 from amnesty_intake.domain.admission import Verdict
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_intake.service_layer.admission import Incoming
@@ -71,6 +75,20 @@ async def test_bad_bytes_are_dead_lettered_with_their_reason_and_the_rest_is_rec
     ]
     assert [json.loads(d.value)["reason"] for d in store.dead_letters] == ["invalid-json", "unknown-type"]
     assert len(store.events) == 1
+
+
+async def test_the_dead_letter_of_a_message_with_a_huge_key_fits_in_a_kafka_request() -> None:
+    """A key near the broker's limit, copied whole into the dead letter with the relay's headers, made
+    a record no request can carry: the relay retried it for good and held up the outbox behind it."""
+    store = FakeIntakeStore()
+    key = b"k" * 970_000
+    (outcome,) = await admission(store).admit(store, [Incoming(b"x" * 70_000, key, "up", 0, 1)])
+    assert (outcome.verdict, outcome.reason) == (Verdict.REJECTED, "too-large")
+    (letter,) = store.dead_letters
+    assert letter.key == key[:MAX_MESSAGE_BYTES]
+    relay_headers = [("event_id", b"0" * 36), ("signature", b"s" * 200)]
+    size = DefaultRecordBatchBuilder.estimate_size_in_bytes(letter.key, letter.value, relay_headers)
+    assert size <= MAX_REQUEST_BYTES
 
 
 async def test_the_kafka_door_prepares_the_whole_batch_and_records_what_the_consumer_leaves() -> None:

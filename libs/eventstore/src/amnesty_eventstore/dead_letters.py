@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from uuid import UUID
 
-from amnesty_contracts import RejectedMessage, new_event_id
+from amnesty_contracts import MAX_MESSAGE_BYTES, RejectedMessage, new_event_id
 from amnesty_eventstore.connections import DbConnection
 from amnesty_eventstore.schemas import store_schema
 
@@ -28,7 +28,15 @@ class DeadLetter:
 
     @classmethod
     def of(cls, key: bytes | None, message: RejectedMessage) -> DeadLetter:
-        """The dead letter of a message received with ``key``: the contract's rejected message as JSON."""
+        """The dead letter of a message received with ``key``: the contract's rejected message as JSON.
+
+        The key is kept as received up to 64 KiB (the contract's limit for a message), and cut there.
+        The rejection holds at most 64 KiB of the original too, so every dead letter fits in a Kafka
+        request. A key as long as the broker takes (near 1 MiB) made one that did not: the relay
+        could never publish it, and everything queued behind it in the outbox waited for good.
+        """
+        if key is not None and len(key) > MAX_MESSAGE_BYTES:
+            key = key[:MAX_MESSAGE_BYTES]
         return cls(key, message.model_dump_json().encode())
 
 
