@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from amnesty_runtime.stack import Endpoints
+from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.topics import DAY_MS, UNLIMITED, TopicSpec, ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -47,3 +48,18 @@ async def test_a_topic_gets_its_retention_and_keeps_it_as_configured_later(
         assert await config(admin, name, "max.message.bytes") == "2000000"
     finally:
         await admin.delete_topics([name])
+
+
+async def test_a_topic_kafka_refuses_to_create_fails_the_start_with_kafkas_reason(
+    endpoints: Endpoints, admin: AIOKafkaAdminClient
+) -> None:
+    """CreateTopics answers a refusal per topic and aiokafka raises nothing for it: unread, the stack
+    said it had created a topic that did not exist, and the services stalled without a word."""
+    refused, fine = f"test.refused.{uuid.uuid4().hex[:8]}", f"test.created.{uuid.uuid4().hex[:8]}"
+    specs = [TopicSpec(refused, 1, {"retention.ms": "not-a-number"}), TopicSpec(fine, 1, {})]
+    try:
+        with pytest.raises(StackError, match=rf"{refused}: .*InvalidConfigurationError"):
+            await ensure_topics(endpoints.kafka_admin, specs, timeout_s=10)
+        assert refused not in await admin.list_topics()
+    finally:
+        await admin.delete_topics([fine])

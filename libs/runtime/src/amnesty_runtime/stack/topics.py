@@ -6,10 +6,11 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from amnesty_contracts.topics import TOPICS
 from amnesty_runtime.kafka_client import KafkaClientOptions
@@ -78,22 +79,58 @@ async def ensure_topics(
         if not missing:
             return []
         deadline = time.monotonic() + timeout_s
+        created: list[str] = []
         while True:
             try:
-                await admin.create_topics(
+                response = await admin.create_topics(
                     [NewTopic(s.name, s.partitions, 1, topic_configs=s.config) for s in missing]
                 )
-                return [s.name for s in missing]
-            except TopicAlreadyExistsError:
-                # Another process created them between our list and create: the goal is reached.
-                return []
             except KafkaError:
-                # The controller can refuse creation for a moment after the broker first answers.
+                # The controller can refuse requests for a moment after the broker first answers.
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.5)
+                continue
+            refused = _refusals(response.topic_errors)
+            created += [s.name for s in missing if s.name not in refused]
+            retry = [s for s in missing if s.name in refused and refused[s.name].retriable]
+            final = {name: error for name, error in refused.items() if not error.retriable}
+            if final:
+                raise StackError(
+                    "Kafka refused to create "
+                    + "; ".join(f"{name}: {error.description}" for name, error in sorted(final.items()))
+                )
+            if not retry:
+                return created
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"Kafka did not create {', '.join(s.name for s in retry)} within {timeout_s:.0f}s: "
+                    + "; ".join(refused[s.name].description for s in retry)
+                )
+            missing = retry
+            await asyncio.sleep(0.5)
     finally:
         await admin.close()
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    retriable: bool
+    description: str
+
+
+def _refusals(topic_errors: list[tuple[Any, ...]]) -> dict[str, _Refusal]:
+    """The topics CreateTopics did not create, from its per-topic errors (aiokafka raises none of
+    them: its answer must be read). One that exists already, created meanwhile by another process, is
+    no refusal: the goal is reached."""
+    refused: dict[str, _Refusal] = {}
+    for name, code, *rest in topic_errors:
+        if code in (0, TopicAlreadyExistsError.errno):
+            continue
+        error = for_code(code)
+        message = rest[0] if rest and rest[0] else error.description
+        refused[name] = _Refusal(error.retriable, f"{message} ({error.__name__}, {code})")
+    return refused
 
 
 async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
