@@ -75,6 +75,33 @@ async def test_concurrent_migrators_apply_once(endpoints: Endpoints, schema: str
             await p.close()
 
 
+async def test_a_migrator_waits_out_another_longer_than_its_statement_timeout(
+    endpoints: Endpoints, schema: str
+) -> None:
+    """A replica starting beside one that migrates a large table waits for it, however long: cut off
+    by the pool's statement timeout (30 s), it failed to start."""
+    holder = await asyncpg.connect(endpoints.database_url("intake"))
+    pool = await create_pool(
+        endpoints.database_url("intake"), min_size=1, max_size=1, statement_timeout_s=0.5
+    )
+    try:
+        await holder.execute(
+            "SELECT pg_advisory_lock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
+        )
+        waiting = asyncio.create_task(migrate(pool, schema))
+        await asyncio.sleep(1.5)
+        assert not waiting.done()
+        await holder.execute(
+            "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
+        )
+        assert len(await waiting) == len(EVENTSTORE_MIGRATIONS.migrations())
+        # The session's own timeout is back for the store's queries.
+        assert await pool.fetchval("SHOW statement_timeout") == "500ms"
+    finally:
+        await holder.close()
+        await pool.close()
+
+
 async def test_a_changed_applied_migration_is_refused(
     endpoints: Endpoints, schema: str, service_migrations: MigrationSource, tmp_path: Path
 ) -> None:

@@ -107,10 +107,15 @@ async def _migrate(conn: DbConnection, schema: str, sources: Sequence[MigrationS
     store = store_schema(schema)
     available = [m for source in sources for m in source.migrations()]
     # A session lock, held across the per-file transactions; keyed by schema so services don't wait
-    # for each other.
-    await conn.execute(
-        "SELECT pg_advisory_lock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
-    )
+    # for each other. Waited for as long as another process's migrations take: under the pool's
+    # statement timeout, a replica starting beside one rewriting a large table gave up after 30 s.
+    await conn.execute("SET statement_timeout = 0")
+    try:
+        await conn.execute(
+            "SELECT pg_advisory_lock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
+        )
+    finally:
+        await conn.execute("RESET statement_timeout")  # the session's own value, as it connected
     try:
         await conn.execute(
             store.sql(
