@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from amnesty_runtime.settings import InfraSettings
@@ -141,3 +144,21 @@ def test_the_table_keeps_each_instance_address_and_down_stops_the_simulator_firs
     )
     processes = LocalProcesses(InfraSettings(local_dir=tmp_path), table)
     assert processes.users() == ["simulator", "intake-2", "intake-10", "eligibility-1", "statistics-2"]
+
+
+def test_stopping_the_simulator_ends_what_its_shell_started(tmp_path: Path) -> None:
+    """The demo runs the simulator under ``/bin/sh -c "amnesty simulate … && touch marker"``; dash
+    passes no SIGTERM on, so signalling the shell alone left the simulator publishing, orphaned."""
+    processes = LocalProcesses(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
+    record = processes.start("simulator", ["/bin/sh", "-c", "sleep 60 && true"], {})
+    shell = psutil.Process(record.pid)
+    deadline = time.monotonic() + 10
+    while not shell.children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (child,) = shell.children()
+    try:
+        assert processes.stop(["simulator"]) == ["simulator"]
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
+    finally:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()

@@ -10,6 +10,7 @@ wall-clock time is kept beside it, for records written before and for systems wi
 from __future__ import annotations
 
 import json
+import os
 import signal
 from contextlib import suppress
 from dataclasses import asdict, dataclass
@@ -48,17 +49,31 @@ class ProcessRecord:
     def alive(self) -> bool:
         return self.process() is not None
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 60.0) -> None:
-        """Signal the process and wait for it to exit; kill it if it outlives the timeout."""
+    def stop(
+        self, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 60.0, *, group: bool = False
+    ) -> None:
+        """Signal the process and wait for it to exit; kill it if it outlives the timeout.
+
+        ``group``: the process leads a session of its own (``start_new_session``), and its whole group
+        is signalled and waited for. The demo's simulator runs under ``/bin/sh -c``, and dash passes no
+        SIGTERM on: signalled alone, the shell went and the simulator went on publishing, untracked.
+        """
         proc = self.process()
         if proc is None:
             return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout_s)
-        except psutil.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        members = [proc]
+        with suppress(psutil.NoSuchProcess):
+            members += proc.children(recursive=True)  # before the signal: orphans are re-parented
+        with suppress(ProcessLookupError, psutil.NoSuchProcess):
+            if group and os.getpgid(proc.pid) == proc.pid:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
+        _, alive = psutil.wait_procs(members if group else [proc], timeout=timeout_s)
+        for survivor in alive:
+            with suppress(psutil.NoSuchProcess):
+                survivor.kill()
+        psutil.wait_procs(alive, timeout=10)
 
 
 def start_ticks(pid: int) -> int | None:

@@ -193,7 +193,7 @@ class LocalProcesses:
         for name in names:
             record = self.running(name)
             if record is not None:
-                record.stop(timeout_s=30)
+                record.stop(timeout_s=30, group=True)
                 stopped.append(name)
             self._table.remove(name)
         return stopped
