@@ -93,3 +93,18 @@ def test_a_service_with_a_refused_setting_says_which_in_one_line_and_exits_2(
         f"Error: invalid setting batch_wait_ms ({variable}) of {service.capitalize()}Settings: "
         "Input should be less than or equal to 500"
     ]
+
+
+def test_a_stack_failure_is_printed_as_it_reads_not_as_markup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A StackError quotes log tails: bracketed text ("[main]", a pydantic "[type=…]") vanished as
+    markup, and "[/a/path]" crashed the printing with a MarkupError instead of saying why."""
+    from amnesty_runtime.stack import stack as stack_module
+    from amnesty_runtime.stack.errors import StackError
+
+    async def failing_up(_self: object) -> None:
+        raise StackError("broker log: [main] ERROR in [/tmp/kafka.log]")
+
+    monkeypatch.setattr(stack_module.Stack, "up", failing_up)
+    result = run(["stack", "up"])
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert "broker log: [main] ERROR in [/tmp/kafka.log]" in result.output

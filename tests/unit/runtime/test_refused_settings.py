@@ -7,13 +7,13 @@ import pytest
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from amnesty_runtime.settings import ServiceSettings, settings_or_exit
+from amnesty_runtime.settings import Port, ServiceSettings, settings_or_exit
 
 
 class _Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AMNESTY_SOMESERVICE_", extra="ignore")
 
-    http_port: int = 8100
+    http_port: Port = 8100
     signing_secret: SecretStr = Field(default=SecretStr("x" * 32), min_length=32)
 
 
@@ -51,3 +51,28 @@ def test_the_refused_value_is_never_printed(
 def test_settings_that_are_fine_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AMNESTY_SOMESERVICE_BATCH_WAIT_MS", "20")
     assert settings_or_exit(_Settings).batch_wait_ms == 20
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("AMNESTY_SOMESERVICE_LOG_LEVEL", "chatty", "log_level"),
+        ("AMNESTY_SOMESERVICE_HTTP_PORT", "99999", "http_port"),
+        ("AMNESTY_PG_PORT", "0", "pg_port"),
+    ],
+)
+def test_a_level_or_port_that_cannot_work_is_refused_when_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, named: str
+) -> None:
+    """Accepted, they failed later: an unknown level with a traceback when logging was set up, a port
+    at its bind, after the service had migrated and joined its consumer group."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as exited:
+        settings_or_exit(_Settings)
+    assert exited.value.code == 2
+    assert f"invalid setting {named} ({variable})" in capsys.readouterr().err
+
+
+def test_a_level_is_taken_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMNESTY_SOMESERVICE_LOG_LEVEL", "debug")
+    assert settings_or_exit(_Settings).log_level == "DEBUG"

@@ -8,15 +8,24 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amnesty_contracts.topics import REJECTED, UPSTREAM
 from amnesty_eventstore.kafka_batches import Fetching, Membership
 from amnesty_runtime.http_server import ServerLimits
 from amnesty_runtime.kafka_client import SCRAM_SHA_512, KafkaClientOptions, SaslMechanism, SecurityProtocol
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+"""A TCP port: refused when read, not when a bind or a connection fails after the service has started."""
+
+LogLevel = Annotated[
+    Literal["CRITICAL", "FATAL", "ERROR", "WARNING", "WARN", "INFO", "DEBUG"],
+    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+]
+"""A logging level by name, in any case (logging itself takes only the upper-case one)."""
 
 SERVICES: tuple[str, ...] = ("intake", "eligibility", "statistics")
 """The services, each with its own PostgreSQL schema and login role of the same name."""
@@ -73,16 +82,16 @@ class InfraSettings(BaseSettings):
     statistics_database_url: str | None = None
     home: Path = Field(default_factory=find_project_root, description="The project's root directory.")
     local_dir: Path | None = Field(default=None, description="Data, logs and jars of the local stack.")
-    pg_port: int = 54329
-    kafka_port: int = 19092
-    kafka_controller_port: int = 19093
-    kafka_proxied_port: int | None = Field(
+    pg_port: Port = 54329
+    kafka_port: Port = 19092
+    kafka_controller_port: Port = 19093
+    kafka_proxied_port: Port | None = Field(
         default=None,
         description="An extra client listener of the local broker on this port, advertised at "
         "kafka_proxy_port: for a TCP proxy in front of the broker (clients reconnect to the address the "
         "broker advertises, so a proxy given only as the bootstrap address would be bypassed).",
     )
-    kafka_proxy_port: int | None = Field(
+    kafka_proxy_port: Port | None = Field(
         default=None, description="Where the proxy of kafka_proxied_port listens (the advertised port)."
     )
     kafka_heap: str = Field(default="768m", description="The local broker's -Xmx (the machine has 2 cores).")
@@ -160,7 +169,7 @@ class ServiceSettings(BaseSettings):
 
     infra: InfraSettings = Field(default_factory=InfraSettings, exclude=True)
     http_host: str = Field(default="127.0.0.1", description="Interface to bind; 0.0.0.0 inside a container.")
-    http_port: int
+    http_port: Port
     http_concurrency: int = Field(
         default=200, gt=0, description="Connections and requests at once; past it the server answers 503."
     )
@@ -174,7 +183,7 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="JSON lines (true) or readable lines (false); unset: JSON unless at a terminal.",
     )
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     log_file: Path | None = Field(
         default=None, description="Write the log to this file, rotated by size, instead of to stderr."
     )

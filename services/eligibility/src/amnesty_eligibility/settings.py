@@ -9,7 +9,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from amnesty_contracts import CASES, DECISIONS, REJECTED
-from amnesty_runtime.settings import SERVICE_PORTS, ServiceSettings
+from amnesty_runtime.settings import SERVICE_PORTS, Port, ServiceSettings
 
 ACTIVE_RULE_SET: Final = "2026-06-12"
 """The rule set shipped as the law in force (rule_sets/2026-06-12.toml)."""
@@ -18,7 +18,7 @@ ACTIVE_RULE_SET: Final = "2026-06-12"
 class EligibilitySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AMNESTY_ELIGIBILITY_", extra="ignore")
 
-    http_port: int = SERVICE_PORTS["eligibility"]
+    http_port: Port = SERVICE_PORTS["eligibility"]
     rule_set: str = Field(
         default=ACTIVE_RULE_SET, description="Version of a rule set shipped in the package: the law applied."
     )

@@ -9,7 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from amnesty_contracts import CASES, REJECTED, UPSTREAM
-from amnesty_runtime.settings import SERVICE_PORTS, ServiceSettings
+from amnesty_runtime.settings import SERVICE_PORTS, Port, ServiceSettings
 
 
 class Profile(StrEnum):
@@ -23,7 +23,7 @@ class Profile(StrEnum):
 class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AMNESTY_INTAKE_", extra="ignore", populate_by_name=True)
 
-    http_port: int = SERVICE_PORTS["intake"]
+    http_port: Port = SERVICE_PORTS["intake"]
     profile: Profile = Field(default=Profile.PRODUCTION, validation_alias="AMNESTY_PROFILE")
     pseudonym_key: SecretStr | None = Field(default=None, validation_alias="AMNESTY_PSEUDONYM_KEY")
     pseudonym_key_file: Path | None = Field(default=None, validation_alias="AMNESTY_PSEUDONYM_KEY_FILE")

@@ -11,13 +11,13 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from amnesty_contracts import CASES, DECISIONS, REJECTED
-from amnesty_runtime.settings import ServiceSettings
+from amnesty_runtime.settings import Port, ServiceSettings
 
 
 class StatisticsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AMNESTY_STATISTICS_", extra="ignore", populate_by_name=True)
 
-    http_port: int = 8000
+    http_port: Port = 8000
     schema_name: str = Field(default="statistics", description="The PostgreSQL schema (the service's own).")
     consumer_group: str = Field(
         default="statistics", description="Base name: version N of the read model consumes as <group>-vN."

@@ -16,6 +16,7 @@ from typing import Annotated
 import asyncpg
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from amnesty_contracts import DenialReason, PendingReason
@@ -86,7 +87,7 @@ def whatif(
     try:
         active = load_rule_set(settings.rule_set, settings.rules_file)
     except RuleFileError as exc:
-        console.print(f"[red]rule set:[/red] {exc}")
+        console.print(f"[red]rule set:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from exc
     dsn = resolve(settings.infra).database_url(SERVICE)
     try:
@@ -109,7 +110,7 @@ def whatif(
         )
         raise typer.Exit(1) from exc
     except (OSError, asyncpg.PostgresError) as exc:
-        console.print(f"[red]database:[/red] {exc}")
+        console.print(f"[red]database:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print(render(comparison))
     console.print(

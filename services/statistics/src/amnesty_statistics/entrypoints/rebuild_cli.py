@@ -44,7 +44,7 @@ def rebuild_statistics(quiet: progress.QuietOption = False) -> None:
         # On uvloop, as the service runs: the rebuild reads both topics from the start.
         report = uvloop.run(_rebuild(settings, quiet=quiet))
     except RebuildInProgressError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     # No verifying keys: a rebuild never counts events it cannot check, so it does not start.
     except MissingKeyError as exc:
