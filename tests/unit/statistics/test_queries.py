@@ -16,6 +16,7 @@ from amnesty_statistics.domain.queries import (
     parse_filters,
     parse_series,
     period_count,
+    series_range,
     summarize,
     too_many_periods,
 )
@@ -124,6 +125,30 @@ def test_too_long_a_series_is_refused() -> None:
         )
         is None
     )
+
+
+@pytest.mark.parametrize("period", list(Period))
+def test_a_series_left_open_by_its_parameters_stays_answerable_whatever_day_the_data_holds(
+    period: Period,
+) -> None:
+    """A mistyped registration date (intake takes any real past date, 1025-05-01 say) was the default
+    start of every series, and the live page's, which asks without from, showed nothing but an error."""
+    query = SeriesQuery(SeriesMetric.CASES_OPENED, period, Filters())
+    start, end = series_range(query, date(1025, 5, 1), date(2025, 6, 1))
+    assert end == date(2025, 6, 1)
+    assert start >= date(2000, 1, 1)
+    assert too_many_periods(query, start, end) is None
+    # Days with figures over more periods than a series may have: the last ones.
+    start, end = series_range(query, date(2000, 1, 1), date(2098, 6, 1))
+    assert end == date(2098, 6, 1)
+    assert period_count(period, start, end) == min(MAX_PERIODS, period_count(period, date(2000, 1, 1), end))
+
+
+def test_a_series_range_keeps_what_its_parameters_say() -> None:
+    asked = SeriesQuery(SeriesMetric.CASES_OPENED, Period.DAY, Filters(date(2024, 1, 1), date(2024, 12, 31)))
+    assert series_range(asked, date(1025, 5, 1), date(2025, 6, 1)) == (date(2024, 1, 1), date(2024, 12, 31))
+    to_only = SeriesQuery(SeriesMetric.CASES_OPENED, Period.MONTH, Filters(end=date(2024, 12, 31)))
+    assert series_range(to_only, date(2022, 1, 3), date(2025, 6, 1)) == (date(2022, 1, 3), date(2024, 12, 31))
 
 
 def test_a_summary_adds_up_by_regime_and_reason() -> None:

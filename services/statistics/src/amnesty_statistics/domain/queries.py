@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -137,6 +137,29 @@ def period_count(period: Period, start: date, end: date) -> int:
     if period is Period.WEEK:
         return (end.toordinal() - end.weekday() - (start.toordinal() - start.weekday())) // 7 + 1
     return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def series_range(query: SeriesQuery, first: date, last: date) -> tuple[date, date]:
+    """The range of a series given the first and last days with figures, for what ``from`` and ``to``
+    leave open: the days with figures, within the days a query may name, and, when ``from`` is left
+    open, at most the last ``MAX_PERIODS`` periods. A mistyped date far back (intake takes any real
+    past date) made the default range of the live page's series too long, and the page showed nothing.
+    """
+    start = query.filters.start or max(first, EARLIEST)
+    end = query.filters.end or min(last, LATEST)
+    if query.filters.start is None and period_count(query.period, start, end) > MAX_PERIODS:
+        start = _periods_before(query.period, end, MAX_PERIODS - 1)
+    return start, end
+
+
+def _periods_before(period: Period, day: date, periods: int) -> date:
+    """The first day of the period ``periods`` periods before the one holding ``day``."""
+    if period is Period.DAY:
+        return day - timedelta(days=periods)
+    if period is Period.WEEK:
+        return day - timedelta(days=day.weekday() + 7 * periods)
+    month = day.year * 12 + day.month - 1 - periods
+    return date(month // 12, month % 12 + 1, 1)
 
 
 def too_many_periods(query: SeriesQuery, start: date, end: date) -> InvalidParameter | None:

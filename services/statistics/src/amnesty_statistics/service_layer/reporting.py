@@ -14,6 +14,7 @@ from amnesty_statistics.domain.queries import (
     SeriesMetric,
     SeriesQuery,
     return_rate,
+    series_range,
     too_many_periods,
 )
 
@@ -41,7 +42,7 @@ async def series(queries: StatsQueries, query: SeriesQuery) -> list[dict[str, An
         bounds = await queries.bounds(metrics)
         if bounds is None:
             return []
-        start, end = filters.start or bounds[0], filters.end or bounds[1]
+        start, end = series_range(query, *bounds)
         if start > end:
             return []
     else:
