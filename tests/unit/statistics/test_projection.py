@@ -88,6 +88,10 @@ def _reclassified(f: EventFactory) -> list[Event]:
     ]
 
 
+def _reclassified_on_its_registration_day(f: EventFactory) -> list[Event]:
+    return [*_opened(f), f.reclassified("p", "c1", "408", "2025-01-10")]
+
+
 def _closed_then_an_earlier_return(f: EventFactory) -> list[Event]:
     return [*_opened(f), f.closed("p", "c1", "2025-05-01"), f.voluntary_return("p", "2025-04-01")]
 
@@ -183,6 +187,14 @@ STORIES: dict[str, tuple[Story, Counts]] = {
             cell(OPEN, "2025-03-01", article="408"): 1,
             cell(RETURNS, "2025-04-01", article="408"): 1,
             cell(OPEN, "2025-04-01", article="408"): -1,
+        },
+    ),
+    "a case opened counts under the article it was opened with, even reclassified the same day": (
+        _reclassified_on_its_registration_day,
+        {
+            cell(CASES, "2025-01-10", article="407"): 1,
+            # Open from that day on: under the article it has at the day's end.
+            cell(OPEN, "2025-01-10", article="408"): 1,
         },
     ),
     "the earliest ending ends the case, whatever arrived first": (

@@ -62,15 +62,9 @@ def contributions(state: PersonState) -> Counts:
     history = _reclassifications_by_case(state.reclassifications.values())
     cells: list[Cell] = []
     for case in state.cases.values():
-        changes = history.get(case.number, ())
-        cells.append(
-            Cell(
-                Metric.CASES_OPENED,
-                case.registered_on,
-                case.region,
-                _article_on(case, changes, case.registered_on),
-            )
-        )
+        # The article it was opened with, as the prosecutors' monthly series count cases opened: a
+        # reclassification dated on (or before) the registration day moves the open case, not this.
+        cells.append(Cell(Metric.CASES_OPENED, case.registered_on, case.region, case.article))
     for ending in state.endings.values():
         metric = _ENDING_METRIC.get(ending.kind)
         if metric is not None:
