@@ -12,6 +12,7 @@ from typing import cast
 import pytest
 
 from amnesty_eventstore import DbConnection, GroupCommit, Pool
+from amnesty_eventstore.group_commit import GroupCommitClosedError
 
 
 class FakeConnection:
@@ -168,8 +169,27 @@ async def test_closing_commits_what_is_queued(pool: FakePool, work: FakeWork) ->
     await asyncio.sleep(0)
     await group.close()
     assert [p.result() for p in pending] == [[f"S{i}"] for i in range(10)]
-    with pytest.raises(RuntimeError, match="not started"):
+    with pytest.raises(GroupCommitClosedError, match="not running"):
         await group.submit(["late"])
+
+
+async def test_work_submitted_while_closing_is_refused_not_left_waiting(
+    pool: FakePool, work: FakeWork
+) -> None:
+    """Queued after close() had joined the queue, nobody ran it: an HTTP request in flight at shutdown
+    waited for an answer for good."""
+    group = group_commit(pool, work)
+    group.start()
+    await asyncio.sleep(0)
+
+    async def late() -> list[str | Exception]:
+        await asyncio.sleep(0)
+        return await group.submit(["a"])
+
+    submitting = asyncio.create_task(late())
+    await group.close()
+    with pytest.raises(GroupCommitClosedError):
+        await asyncio.wait_for(submitting, 1)
 
 
 async def test_work_answering_the_wrong_number_of_outcomes_fails_its_callers(pool: FakePool) -> None:

@@ -41,6 +41,10 @@ Work = Callable[[DbConnection, Sequence[Item]], Awaitable[Sequence[Outcome | Exc
 exception of its own (a ConcurrencyError), raised to its caller, that leaves the transaction usable."""
 
 
+class GroupCommitClosedError(RuntimeError):
+    """Work submitted to a group commit that is not started, or is closing."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Pending(Generic[Item, Outcome]):
     items: Sequence[Item]
@@ -86,6 +90,7 @@ class GroupCommit(Generic[Item, Outcome]):
         self._in_flight: set[asyncio.Task[None]] = set()
         self._queue: asyncio.Queue[_Pending[Item, Outcome]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._callers = metrics.GROUP_CALLERS.labels(name)
         self._fallbacks = metrics.GROUP_FALLBACKS.labels(name)
         self._name = name
@@ -100,12 +105,18 @@ class GroupCommit(Generic[Item, Outcome]):
     def start(self) -> None:
         """Start the dispatcher (in the running event loop)."""
         if self._task is None:
+            self._closing = False
             self._task = asyncio.create_task(self._dispatch(), name=f"group-commit-{self._name}")
 
     async def close(self) -> None:
-        """Commit what is queued, then stop the dispatcher and hand back the writers' connections."""
+        """Commit what is queued, then stop the dispatcher and hand back the writers' connections.
+
+        Work submitted once closing has begun is refused: queued after the queue was joined, nobody
+        would have run it, and its caller would have waited for good.
+        """
         if self._task is None:
             return
+        self._closing = True
         await self._queue.join()
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -119,8 +130,8 @@ class GroupCommit(Generic[Item, Outcome]):
     async def submit(self, items: Sequence[Item]) -> list[Outcome | Exception]:
         """Queue ``items`` for the next group; their outcomes once it committed (an exception that failed
         this caller's own transaction is raised)."""
-        if self._task is None:
-            raise RuntimeError("the group commit is not started")
+        if self._task is None or self._closing:
+            raise GroupCommitClosedError(f"the group commit {self._name} is not running")
         weight = len(items) if self._weight is None else sum(self._weight(item) for item in items)
         pending: _Pending[Item, Outcome] = _Pending(items, weight, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(pending)
