@@ -194,6 +194,27 @@ async def test_a_single_object_is_rejected_with_its_exact_bytes(intake: IntakeUn
     assert message["original_sha256"] == hashlib.sha256(sent).hexdigest()
 
 
+async def test_a_bad_item_of_an_array_is_rejected_alone_with_its_exact_bytes(intake: IntakeUnderTest) -> None:
+    """Parsed whole first, one item with a repeated key made the whole body one rejected message: the
+    valid items around it were answered by nothing and kept nowhere."""
+    bad = b'{"type": "Detained", "type": "Detained"}'
+    body = b"[" + encoded(submission(submission_id="before")) + b",  " + bad + b" ,\n"
+    body += encoded(submission(submission_id="after", person_id="3012345679")) + b"]"
+    async with httpx2.AsyncClient(
+        base_url=intake.process.url, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as http:
+        answer = await http.post("/v1/submissions", content=body)
+    results = answer.json()["results"]
+    assert [(r["index"], r["status"], r.get("reason")) for r in results] == [
+        (0, "accepted", None),
+        (1, "rejected", "invalid-json"),
+        (2, "accepted", None),
+    ]
+    (message,) = await _rejected(intake)
+    assert base64.b64decode(str(message["original"])) == bad
+    assert message["original_sha256"] == hashlib.sha256(bad).hexdigest()
+
+
 async def test_an_oversized_body_is_refused_before_it_is_read(intake: IntakeUnderTest) -> None:
     # A raw request: the declared length is what counts, before a byte of the body is read.
     reader, writer = await asyncio.open_connection("127.0.0.1", intake.process.port)

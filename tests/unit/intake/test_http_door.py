@@ -141,3 +141,18 @@ def test_an_array_item_sent_within_the_limit_is_judged_within_it() -> None:
     assert json.loads(incoming.raw) == item
     assert len(incoming.raw) <= MAX_MESSAGE_BYTES
     assert sources == ["army-plus"]
+
+
+def test_each_item_of_an_array_is_judged_on_the_bytes_its_sender_wrote() -> None:
+    """Parsed whole first, one bad item (a NaN here) made the whole body one rejected message, its
+    valid items answered by nothing; and a valid item was judged on bytes written out again
+    (1e400 came back as Infinity, and was refused)."""
+    first = b'{"source": "army-plus", "n": 1}'
+    bad = b'{"source": "army-plus", "x": NaN}'
+    big = b'{"source": "erdr", "confidence": 1e400}'
+    body = b"[" + first + b",\n  " + bad + b" , " + big + b"]"
+
+    incoming, sources = _items(body)
+
+    assert [i.raw for i in incoming] == [first, bad, big]
+    assert sources == ["army-plus", None, "erdr"]

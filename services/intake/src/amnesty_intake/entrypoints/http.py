@@ -11,7 +11,6 @@ submissions are recorded together, in one transaction (a group commit).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,13 +23,13 @@ from pydantic import BaseModel, Field
 from amnesty_contracts import (
     MAX_MESSAGE_BYTES,
     SUBMISSION_ADAPTER,
-    Rejection,
     RejectionReason,
     parse_json_document,
 )
 from amnesty_eventstore import GroupCommit
 from amnesty_intake.domain.admission import Verdict
 from amnesty_intake.domain.senders import Sender, SourceTokens
+from amnesty_intake.entrypoints.request_items import TooManyItemsError, array_items
 from amnesty_intake.service_layer.admission import SERVICE, Admission, Incoming, Outcome, Screened, report
 from amnesty_runtime.problems import ProblemError, problem_openapi
 from amnesty_runtime.processing import count_batch
@@ -109,34 +108,28 @@ async def _read_capped(request: Request, timeout_s: float) -> bytes:
     return bytes(body)
 
 
-def _item_bytes(value: object) -> bytes:
-    """One item of an array as the bytes it is judged on, written compactly: with json's default
-    separators (a space after each `,` and `:`) an item sent compact within the 64 KiB limit could come
-    out beyond it, and be refused as too large. A string with a lone surrogate (valid JSON, `"\\ud800"`,
-    but not encodable as UTF-8) is kept escaped, so the item is judged, not the request."""
-    try:
-        return json.dumps(value, ensure_ascii=False, separators=COMPACT).encode()
-    except UnicodeEncodeError:
-        return json.dumps(value, separators=COMPACT).encode()
-
-
-COMPACT = (",", ":")
-
-
 def _items(body: bytes) -> tuple[list[Incoming], list[object]]:
-    """The items of a body and the `source` each names (None where it names none); CPU-bound."""
-    document = parse_json_document(body, max_bytes=MAX_BODY_BYTES)
-    if isinstance(document, Rejection) or not isinstance(document, list):
-        # One object (or an unreadable body): judged on the exact bytes received, so a rejection keeps
-        # the sender's original and its digest.
-        source = document.get("source") if isinstance(document, dict) else None
-        return [Incoming(body)], [source]
-    if len(document) > MAX_ITEMS:
-        raise ProblemError(413, f"at most {MAX_ITEMS} submissions per request", code="too-many-items")
-    # Items of an array are judged on their own bytes, re-serialised (a rejection's `original` is then
-    # the item as re-encoded); the 64 KiB limit applies per item.
-    sources: list[object] = [v.get("source") if isinstance(v, dict) else None for v in document]
-    return [Incoming(_item_bytes(v)) for v in document], sources
+    """The items of a body and the `source` each names (None where it names none); CPU-bound.
+
+    An array's items are judged each on the exact bytes its sender wrote (``request_items``), the 64 KiB
+    limit per item; one object, or a body whose array is broken, is judged whole, on its exact bytes.
+    """
+    try:
+        parts = array_items(body, MAX_ITEMS)
+    except TooManyItemsError:
+        raise ProblemError(
+            413, f"at most {MAX_ITEMS} submissions per request", code="too-many-items"
+        ) from None
+    if parts is None:
+        return [Incoming(body)], [_source(body, MAX_BODY_BYTES)]
+    return [Incoming(part) for part in parts], [_source(part, MAX_MESSAGE_BYTES) for part in parts]
+
+
+def _source(raw: bytes, max_bytes: int) -> object:
+    """The `source` a message names, for the token's check; None when it names none or is unreadable
+    (then it is rejected, and nothing of it is recorded but its dead letter)."""
+    document = parse_json_document(raw, max_bytes=max_bytes)
+    return document.get("source") if isinstance(document, dict) else None
 
 
 def _refuse_other_sources(sender: Sender, sources: Sequence[object]) -> None:
