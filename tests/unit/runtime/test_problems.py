@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -39,6 +39,10 @@ def _app() -> FastAPI:
     @app.get("/forbidden")
     async def forbidden() -> None:
         raise ProblemError(403, "not for you", code="forbidden-here")
+
+    @app.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
 
     @app.get("/crash")
     async def crash() -> None:
@@ -135,3 +139,56 @@ def test_an_exception_after_the_answer_started_ends_the_stream_and_is_logged(cli
     (entry,) = [e for e in logs if e["event"] == "unhandled-error"]
     assert entry["response_started"] is True
     assert SECRET not in str(entry)
+
+
+async def test_a_client_gone_mid_upload_is_no_failure_of_the_service() -> None:
+    """Starlette raises ClientDisconnect when the client goes while its body is read: counted as an
+    unhandled error with a 500, it raised false alarms."""
+    from amnesty_runtime.metrics import HTTP_REQUESTS, HTTP_UNHANDLED_ERRORS
+
+    app = _app()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/upload", "raw_path": b"/upload", "root_path": "", "query_string": b"",
+        "headers": [(b"content-length", b"100")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2),
+    }  # fmt: skip
+    arrivals: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b"part", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arrivals.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    def unhandled() -> float:
+        return sum(
+            s.value
+            for m in HTTP_UNHANDLED_ERRORS.collect()
+            for s in m.samples
+            if s.labels.get("service") == "problems-test"
+        )
+
+    def counted(status: str) -> float:
+        return sum(
+            s.value
+            for m in HTTP_REQUESTS.collect()
+            for s in m.samples
+            if s.name.endswith("_total")
+            and s.labels.get("route") == "/upload"
+            and s.labels.get("status") == status
+        )
+
+    before_unhandled, before_gone = unhandled(), counted("499")
+    with capture_logs() as logs:
+        async with app.router.lifespan_context(app):
+            await app(scope, receive, send)  # type: ignore[arg-type]
+    assert sent == []
+    assert [e["event"] for e in logs if e["event"] in ("unhandled-error", "client-disconnected")] == [
+        "client-disconnected"
+    ]
+    assert unhandled() == before_unhandled
+    assert counted("499") == before_gone + 1

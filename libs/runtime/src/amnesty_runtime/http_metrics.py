@@ -45,6 +45,14 @@ def _plain_route(app: object, arrived: Scope) -> BaseRoute | None:
     return None
 
 
+CLIENT_GONE: Final = "amnesty.client_gone"
+"""Set in a request's scope when its client went before it could be answered (``UnhandledErrors``)."""
+
+CLIENT_CLOSED_REQUEST: Final = 499
+"""The status counted for a request whose client went before its answer (nginx's convention): no
+answer was sent, and the service did not fail."""
+
+
 class HttpMetrics:
     """ASGI middleware counting and timing every HTTP request of a service."""
 
@@ -71,5 +79,7 @@ class HttpMetrics:
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"
             route = route_of(scope, arrived)
+            if scope.get(CLIENT_GONE):
+                status = CLIENT_CLOSED_REQUEST
             HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
             HTTP_REQUEST_SECONDS.labels(self.service, method, route).observe(time.perf_counter() - started)

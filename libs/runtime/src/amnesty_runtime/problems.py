@@ -22,9 +22,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from amnesty_runtime.http_metrics import arrival, route_of
+from amnesty_runtime.http_metrics import CLIENT_GONE, arrival, route_of
 from amnesty_runtime.metrics import HTTP_UNHANDLED_ERRORS
 
 PROBLEM_JSON: Final = "application/problem+json"
@@ -197,6 +198,10 @@ class UnhandledErrors:
 
         try:
             await self.app(scope, receive, tracking)
+        except ClientDisconnect:
+            # The client went while its body was read: nobody to answer, and nothing failed here.
+            scope[CLIENT_GONE] = True
+            log.info("client-disconnected", method=scope["method"], route=route_of(scope, arrived))
         except Exception as exc:  # the last stop for every exception of a request
             route = route_of(scope, arrived)
             HTTP_UNHANDLED_ERRORS.labels(self.service, route, type(exc).__name__).inc()
