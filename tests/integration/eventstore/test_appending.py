@@ -17,6 +17,7 @@ from amnesty_eventstore import (
     ConcurrencyError,
     EventIdConflict,
     EventStore,
+    ExpectedVersion,
     NewEvent,
     Pool,
     append_in,
@@ -91,6 +92,34 @@ async def test_a_retried_append_is_done_once_and_returns_the_original_result(
     assert [e.data for e in await store.read_stream("person-1")] == [{"n": 1}, {"n": 2}, {"n": 3}]
 
 
+@pytest.mark.parametrize("expected", [NO_STREAM, ANY, 1], ids=["no stream", "any", "exact"])
+async def test_a_retry_committed_in_the_same_group_as_its_original_is_a_duplicate(
+    store: EventStore, pool: Pool, schema: str, expected: ExpectedVersion
+) -> None:
+    """A retry queued while its original still waits goes in the same group: run in one statement, its
+    ids were not stored yet, so it was checked as a new append after the original, a ConcurrencyError
+    where it is answered as the done append it is in a transaction of its own."""
+    if expected == 1:
+        await store.append("person-r", [event(n=0)], NO_STREAM)
+    events = [event(n=1), event(n=2)]
+    other = [event(n=9)]
+    original, retry, unrelated = await asyncio.gather(
+        store.append("person-r", events, expected),
+        store.append("person-r", events, expected),
+        store.append("person-s", other, NO_STREAM),
+    )
+    assert retry == original
+    assert unrelated == AppendResult("person-s", 1, 1)
+    first = 2 if expected == 1 else 1
+    assert original == AppendResult("person-r", first, first + 1)
+    fresh = [event(n=1), event(n=2)]
+    async with pool.acquire() as conn:  # the same within one call of the batch API
+        again = await append_many_in(
+            conn, schema, [AppendRequest("person-t", fresh), AppendRequest("person-t", fresh)]
+        )
+    assert again == [AppendResult("person-t", 1, 2), AppendResult("person-t", 1, 2)]
+
+
 async def test_the_same_event_id_with_another_payload_is_an_event_id_conflict(store: EventStore) -> None:
     original = event(n=1)
     await store.append("person-1", [original])
@@ -143,8 +172,10 @@ async def test_one_failing_append_does_not_fail_the_others_of_its_group(pool: Po
 
 
 async def test_a_group_whose_statement_fails_is_retried_one_by_one(pool: Pool, schema: str) -> None:
-    # Two appends with the same new event id in one group fail its statement as a whole (a unique
-    # violation); each append is then retried alone, so only the second one fails.
+    # An append the store refuses before sending (a payload holding U+0000) fails its group's
+    # statement as a whole; each append is then retried alone, so only that one fails. (Two appends
+    # with the same new event id in one group go in two statements and fail nothing: the second is an
+    # event id conflict, in the group and alone alike.)
     shared = event(n=1)
     async with EventStore(pool, schema) as store, pool.acquire() as blocker:
         await store.append("blocked", [event()])
@@ -160,12 +191,13 @@ async def test_a_group_whose_statement_fails_is_retried_one_by_one(pool: Pool, s
                 *(store.append(f"s-{i}", [event(n=i)]) for i in range(5)),
                 store.append("x", [shared]),
                 store.append("y", [shared]),
+                store.append("z", [event(text="\u0000")]),
                 return_exceptions=True,
             )
             await asyncio.sleep(0.2)
         await first
         outcomes = await rest
-    assert [type(o) for o in outcomes] == [AppendResult] * 6 + [EventIdConflict]
+    assert [type(o) for o in outcomes] == [AppendResult] * 6 + [EventIdConflict, ValueError]
     group = {"name": f"eventstore-{schema}"}
     assert REGISTRY.get_sample_value("amnesty_group_commit_fallbacks_total", group) == 1
     assert REGISTRY.get_sample_value("amnesty_group_commit_callers_count", group) == 3

@@ -195,6 +195,40 @@ async def append_many_in(
     writes in that transaction. A conflicting append writes nothing and does not stop the others. SQL
     errors (e.g. two appends racing with the same new event id) fail the whole statement.
     """
+    rounds = _rounds(requests)
+    if len(rounds) == 1:
+        return await _append_statement(conn, schema, requests)
+    # An append repeating ids of an earlier one (a retry queued beside its original): in one statement
+    # its ids are not stored yet when it is checked, so it was taken for a new append after the
+    # original, a ConcurrencyError. A later statement of the same transaction sees them and answers it
+    # as a retry (a duplicate, or an event id conflict). One transaction (a savepoint inside the
+    # caller's) keeps the rounds all or nothing, as the one statement is.
+    outcomes: list[AppendOutcome | None] = [None] * len(requests)
+    async with conn.transaction():
+        for members in rounds:
+            answered = await _append_statement(conn, schema, [requests[i] for i in members])
+            for i, outcome in zip(members, answered, strict=True):
+                outcomes[i] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _rounds(requests: Sequence[AppendRequest]) -> list[list[int]]:
+    """The appends in statements to run one after another: each after every earlier append that
+    shares one of its event ids, and as early as that allows (nearly always all in one)."""
+    rounds: list[tuple[set[UUID], list[int]]] = []
+    for index, request in enumerate(requests):
+        ids = {event.event_id for event in request.events}
+        after = max((n + 1 for n, (taken, _) in enumerate(rounds) if not taken.isdisjoint(ids)), default=0)
+        if after == len(rounds):
+            rounds.append((set(), []))
+        rounds[after][0].update(ids)
+        rounds[after][1].append(index)
+    return [members for _, members in rounds]
+
+
+async def _append_statement(
+    conn: DbConnection, schema: str, requests: Sequence[AppendRequest]
+) -> list[AppendOutcome]:
     encoded = encode_appends(requests)
     rows = await conn.fetch(_append_sql(schema), *encoded.arguments())
     outcomes = decode_outcomes(requests, rows)
