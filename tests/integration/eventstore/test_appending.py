@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
+import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
@@ -249,6 +250,28 @@ async def test_a_conflict_leaves_the_callers_transaction_usable(pool: Pool, sche
             await append_in(conn, schema, "s", [event(n=3)], 1)
         rows = await conn.fetch(f"SELECT stream_version, data->>'n' FROM \"{schema}\".events ORDER BY 1")
     assert [tuple(r) for r in rows] == [(1, "1"), (2, "3")]
+
+
+async def test_an_id_raced_in_by_another_transaction_is_not_taken_for_a_recoverable_conflict(
+    pool: Pool, schema: str
+) -> None:
+    """The other transaction's insert is not visible when the append looks its ids up, so the append's
+    own insert fails on the key once that one commits: the caller's transaction is aborted, and an
+    EventIdConflict (documented as leaving it usable) had the caller carry on and lose its writes."""
+    shared = event(n=1)
+    async with pool.acquire() as racer, pool.acquire() as conn:
+        racing = racer.transaction()
+        await racing.start()
+        await append_in(racer, schema, "raced-2", [shared], NO_STREAM)
+        async with conn.transaction():
+            appending = asyncio.ensure_future(append_in(conn, schema, "raced-1", [shared], NO_STREAM))
+            await asyncio.sleep(0.3)  # waiting on the racer's uncommitted key
+            assert not appending.done()
+            await racing.commit()
+            with pytest.raises(asyncpg.UniqueViolationError):
+                await appending
+            with pytest.raises(asyncpg.InFailedSQLTransactionError):
+                await conn.fetchval("SELECT 1")
 
 
 async def test_every_event_of_one_transaction_records_its_transaction_id(pool: Pool, schema: str) -> None:

@@ -248,12 +248,17 @@ async def append_in(
     Raises ConcurrencyError when the stream is not at ``expected_version`` and EventIdConflict when an
     event id is stored with other content; in both cases nothing is written and a caller's transaction
     can go on. Retrying an append that is done returns its original result.
+
+    One race is no such outcome: another transaction writing one of the ids, committed while this
+    append waits for it, fails this append's insert on the key. Alone, that is an EventIdConflict (the
+    statement was its own transaction); inside a caller's transaction, which the failure has aborted,
+    the ``asyncpg.UniqueViolationError`` itself is raised, so that the caller does not carry on.
     """
     request = AppendRequest(stream_id, events, expected_version)
     try:
         (outcome,) = await append_many_in(conn, schema, [request])
     except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == EVENT_ID_CONSTRAINT:
+        if exc.constraint_name == EVENT_ID_CONSTRAINT and not conn.is_in_transaction():
             raise EventIdConflict(stream_id, ()) from exc
         raise
     if isinstance(outcome, AppendResult):
