@@ -43,6 +43,7 @@ EXPECTED_ALERTS = {
     "AmnestyRejectionsGrowing",
     "AmnestyOutboxBacklog",
     "AmnestyOutboxStuck",
+    "AmnestyOutboxParked",
     "AmnestyLongOpenTransaction",
 }
 

@@ -202,6 +202,34 @@ async def test_one_pass_larger_than_a_record_batch_keeps_each_keys_partition_and
         assert seen == [(expected, v) for v in range(1, per_key + 1)], key
 
 
+async def test_a_row_no_kafka_request_can_carry_is_parked_and_the_rows_behind_it_go(
+    endpoints: Endpoints, admin_pool: Pool, fresh_schema: str, fresh_topic: str
+) -> None:
+    """Published, it failed every pass before anything was sent: the relay retried it for good and
+    every row behind it (a service's whole output) waited. Parked, it is kept and counted."""
+    insert = f'INSERT INTO "{fresh_schema}".outbox (event_id, topic, key, value) VALUES ($1, $2, $3, $4)'
+    huge, fine = uuid.uuid4(), uuid.uuid4()
+    await admin_pool.execute(insert, huge, fresh_topic, b"k", b"x" * (1024 * 1024 + 1))
+    await admin_pool.execute(insert, fine, fresh_topic, b"k", b"{}")
+    parked = {"service": "test"}
+    before = REGISTRY.get_sample_value("amnesty_outbox_parked_total", parked) or 0.0
+    producer = create_producer(endpoints.kafka_admin.aiokafka(), "relay-test")
+    await producer.start()
+    try:
+        relay = OutboxRelay(admin_pool, fresh_schema, producer, service="test")
+        assert await relay.publish_pending() == 2
+    finally:
+        await producer.stop()
+
+    assert await end_offsets(endpoints.kafka_admin, fresh_topic) == 1
+    assert await admin_pool.fetchval(f'SELECT count(*) FROM "{fresh_schema}".outbox') == 0
+    rows = await admin_pool.fetch(
+        f'SELECT event_id, length(value) AS size FROM "{fresh_schema}".outbox_parked'
+    )
+    assert [(r["event_id"], r["size"]) for r in rows] == [(huge, 1024 * 1024 + 1)]
+    assert REGISTRY.get_sample_value("amnesty_outbox_parked_total", parked) == before + 1
+
+
 RelayT = TypeVar("RelayT", bound=OutboxRelay)
 
 

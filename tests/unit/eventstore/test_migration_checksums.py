@@ -57,6 +57,10 @@ SHIPPED = {
         "eventstore",
         "0011_events_data_as_json.sql",
     ): "214e350eda168ce96797814d44803993f83e00bd66ebf807edfc727dd14aeceb",
+    (
+        "eventstore",
+        "0012_outbox_parked.sql",
+    ): "80137eaec783da429282b6bea8f0e571e19a594fddf958e9342f9692bae0a3d0",
     ("intake", "0001_submission_log.sql"): "926a4f63fc1792a2a22d4cc968e1fe353e403103bfded411bc16c5bac0d1d616",
     ("intake", "0002_redrive_log.sql"): "03ecd8a6cb6077f51007ce54820b76eff13d50994cc0bcfe48c4586677ba0266",
     (

@@ -38,6 +38,11 @@ OUTBOX_PENDING = Gauge(
 OUTBOX_PUBLISHED = Counter(
     "amnesty_outbox_published", "Outbox messages acknowledged by Kafka and deleted.", ["service"]
 )
+OUTBOX_PARKED = Counter(
+    "amnesty_outbox_parked",
+    "Outbox messages no Kafka request can carry, moved to the schema's outbox_parked table.",
+    ["service"],
+)
 OUTBOX_RELAY_LEADING = Gauge(
     "amnesty_outbox_relay_leading",
     "1 while this process's outbox relay holds its schema's lock and publishes, else 0.",

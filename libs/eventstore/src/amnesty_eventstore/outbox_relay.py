@@ -34,9 +34,10 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from amnesty_eventstore.connections import DbConnection, Pool
-from amnesty_eventstore.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
+from amnesty_eventstore.metrics import OUTBOX_PARKED, OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
 from amnesty_eventstore.pauses import pause
 from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES, publish_in_batches
 from amnesty_eventstore.schemas import store_schema
@@ -171,11 +172,34 @@ class OutboxRelay:
     async def _pass(self, conn: DbConnection) -> int:
         messages = await self._next_batch(conn)
         if messages:
-            await self._publish_or_stop(messages)
+            sendable, oversized = _by_size(messages)
+            if sendable:
+                await self._publish_or_stop(sendable)
+            for message, size in oversized:
+                # No key or value here: either may hold what the service keeps from upstream.
+                log.error(
+                    "outbox message too large for any Kafka request; parked in outbox_parked",
+                    service=self._service,
+                    event_id=message.event_id,
+                    topic=message.topic,
+                    bytes=size,
+                    limit=MAX_REQUEST_BYTES,
+                )
             await conn.execute(
-                self._store.sql("DELETE FROM {outbox} WHERE id = ANY($1::bigint[])"), [m.id for m in messages]
+                self._store.sql(
+                    "WITH parked AS (INSERT INTO {outbox_parked} "
+                    "(id, event_id, topic, key, value, headers, created_at, reason) "
+                    "SELECT o.id, o.event_id, o.topic, o.key, o.value, o.headers, o.created_at, $2 "
+                    "FROM {outbox} AS o WHERE o.id = ANY($1::bigint[])) "
+                    "DELETE FROM {outbox} WHERE id = ANY($3::bigint[])"
+                ),
+                [m.id for m, _ in oversized],
+                f"over the {MAX_REQUEST_BYTES} bytes a Kafka request may carry",
+                [m.id for m in messages],
             )
-            OUTBOX_PUBLISHED.labels(self._service).inc(len(messages))
+            OUTBOX_PUBLISHED.labels(self._service).inc(len(sendable))
+            if oversized:
+                OUTBOX_PARKED.labels(self._service).inc(len(oversized))
         await self._measure_pending(conn, found=len(messages))
         return len(messages)
 
@@ -373,6 +397,20 @@ class OutboxRelay:
             OUTBOX_PENDING.labels(self._service).set(
                 await conn.fetchval(self._store.sql("SELECT count(*) FROM {outbox}"))
             )
+
+
+def _by_size(messages: list[OutboxMessage]) -> tuple[list[OutboxMessage], list[tuple[OutboxMessage, int]]]:
+    """The messages a Kafka request can carry, and the others with their size: those would fail every
+    pass before anything was sent (``publish_in_batches`` refuses them), holding up the rows behind."""
+    sendable: list[OutboxMessage] = []
+    oversized: list[tuple[OutboxMessage, int]] = []
+    for message in messages:
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(message.key, message.value, message.headers)
+        if size > MAX_REQUEST_BYTES:
+            oversized.append((message, size))
+        else:
+            sendable.append(message)
+    return sendable, oversized
 
 
 def _unsigned(_topic: str, _key: bytes | None, _value: bytes) -> list[tuple[str, bytes]]:
