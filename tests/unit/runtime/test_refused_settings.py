@@ -76,3 +76,30 @@ def test_a_level_or_port_that_cannot_work_is_refused_when_read(
 def test_a_level_is_taken_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AMNESTY_SOMESERVICE_LOG_LEVEL", "debug")
     assert settings_or_exit(_Settings).log_level == "DEBUG"
+
+
+def test_a_misspelled_variable_of_the_service_is_named_on_start(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pydantic-settings ignores what matches no setting: a typo in a variable's name went unnoticed."""
+    from amnesty_intake.settings import IntakeSettings
+
+    monkeypatch.setenv("AMNESTY_PSEUDONYM_KEY", "k" * 32)
+    monkeypatch.setenv("AMNESTY_INTAKE_HTTP_PROT", "9999")
+    monkeypatch.setenv("AMNESTY_INTAKE_URL", "http://127.0.0.1:8001")  # the address tools use
+    monkeypatch.setenv("AMNESTY_INTAKE_DATABASE_URL", "postgresql://x")  # the infrastructure's setting
+    settings_or_exit(IntakeSettings)
+    assert capsys.readouterr().err.splitlines() == [
+        "Warning: AMNESTY_INTAKE_HTTP_PROT is no setting of IntakeSettings; ignored"
+    ]
+
+
+def test_a_setting_read_from_a_variable_of_its_own_name_is_named_by_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from amnesty_intake.settings import IntakeSettings
+
+    monkeypatch.setenv("AMNESTY_PROFILE", "prod")
+    with pytest.raises(SystemExit):
+        settings_or_exit(IntakeSettings)
+    assert "invalid setting AMNESTY_PROFILE of IntakeSettings: " in capsys.readouterr().err

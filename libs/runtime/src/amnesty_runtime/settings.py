@@ -5,8 +5,10 @@ Read once at start (pydantic-settings); nothing else in the code reads the envir
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -257,11 +259,19 @@ def refused_settings(exc: ValidationError, *read: type[BaseSettings]) -> list[st
     refusing = next((m for m in models if m.__name__ == exc.title), None)
     prefix = str(refusing.model_config.get("env_prefix") or "") if refusing is not None else ""
     lines = []
+    aliases = _aliases(refusing) if refusing is not None else set()
     for error in exc.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in error["loc"])
+        if where in aliases:  # a field read from a variable of its own name (AMNESTY_PROFILE)
+            lines.append(f"Error: invalid setting {where} of {exc.title}: {error['msg']}")
+            continue
         variable = f" ({prefix}{where.upper()})" if prefix and len(error["loc"]) == 1 else ""
         lines.append(f"Error: invalid setting {where}{variable} of {exc.title}: {error['msg']}")
     return lines
+
+
+def _aliases(model: type[BaseSettings]) -> set[str]:
+    return {f.validation_alias for f in model.model_fields.values() if isinstance(f.validation_alias, str)}
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
@@ -271,8 +281,26 @@ def settings_or_exit(settings: type[SettingsT]) -> SettingsT:
     """A service's settings from its environment; on a refused one, a line per setting on stderr and exit
     2 (as for a bad option), instead of a traceback that would also print the value."""
     try:
-        return settings()
+        read = settings()
     except ValidationError as exc:
         for line in refused_settings(exc, settings):
             print(line, file=sys.stderr)
         raise SystemExit(2) from None
+    # The whole environment, to find what pydantic-settings ignores: no setting is read from it here.
+    for variable in unknown_variables(settings, os.environ):  # noqa: TID251
+        print(f"Warning: {variable} is no setting of {settings.__name__}; ignored", file=sys.stderr)
+    return read
+
+
+def unknown_variables(settings: type[BaseSettings], environment: Mapping[str, str]) -> list[str]:
+    """The variables under the settings' own prefix (``AMNESTY_INTAKE_``) that name none of its
+    settings: a misspelled one (``AMNESTY_INTAKE_HTTP_PROT``) was ignored without a word. Not refused:
+    the infrastructure's settings (``AMNESTY_INTAKE_DATABASE_URL``) and the service's address for
+    tools (``AMNESTY_INTAKE_URL``) share the prefix."""
+    prefix = str(settings.model_config.get("env_prefix") or "").upper()
+    if not prefix:
+        return []
+    known = {f"{prefix}{name}".upper() for name in settings.model_fields}
+    known |= {f"AMNESTY_{name}".upper() for name in InfraSettings.model_fields}
+    known |= {alias.upper() for alias in _aliases(settings)} | {f"{prefix}URL"}
+    return sorted(v for v in environment if v.upper().startswith(prefix) and v.upper() not in known)
