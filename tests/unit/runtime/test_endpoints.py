@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.endpoints import resolve, with_credentials
+from amnesty_runtime.stack.stack import _redacted
 
 
 def test_with_credentials_keeps_server_and_database() -> None:
@@ -13,6 +16,17 @@ def test_with_credentials_keeps_server_and_database() -> None:
         "postgresql://admin:pw@db.example:5433/amnesty?sslmode=require", "intake", "s/cret"
     )
     assert url == "postgresql://intake:s%2Fcret@db.example:5433/amnesty?sslmode=require"
+
+
+@pytest.mark.parametrize(
+    "servers", ["[::1]:5432", "[2001:db8::7]", "h1:5432,h2:5433", "db.example", "%2Frun%2Fpostgresql"]
+)
+def test_the_servers_are_kept_as_written_whatever_their_form(servers: str) -> None:
+    """urlsplit's hostname drops an IPv6 address's brackets (a URL no driver reads), and its port
+    raised ValueError for the several hosts libpq and asyncpg take, failing every service's start."""
+    given = f"postgresql://admin:pw@{servers}/amnesty"
+    assert with_credentials(given, "intake", "pw2") == f"postgresql://intake:pw2@{servers}/amnesty"
+    assert _redacted(given) == f"postgresql://admin:***@{servers}/amnesty"
 
 
 def test_given_infrastructure_is_used_and_nothing_is_local(tmp_path: Path) -> None:

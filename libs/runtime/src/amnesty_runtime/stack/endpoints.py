@@ -16,11 +16,15 @@ from amnesty_runtime.stack.secrets import local_secret
 def with_credentials(url: str, user: str, password: str) -> str:
     """The same server and database as ``url``, logged in as another role."""
     parts = urlsplit(url)
-    host = parts.hostname or LOOPBACK
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
-    if parts.port:
-        netloc += f":{parts.port}"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{server_part(url) or LOOPBACK}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def server_part(url: str) -> str:
+    """The hosts and ports of ``url`` as written (``[::1]:5432``, ``h1:5432,h2:5432``): what follows
+    the credentials. urlsplit's hostname drops an IPv6 address's brackets, and its port refuses the
+    several hosts libpq and asyncpg take."""
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 @dataclass(frozen=True)

@@ -174,5 +174,7 @@ def _maintenance_url(url: str) -> str:
 
 def _redacted(url: str) -> str:
     parts = urlsplit(url)
-    netloc = f"{parts.username}:***@{parts.hostname}:{parts.port}" if parts.password else parts.netloc
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    credentials, at, servers = parts.netloc.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    netloc = f"{user}:***@{servers}" if colon else parts.netloc
+    return urlunsplit((parts.scheme, netloc if at else parts.netloc, parts.path, "", ""))
