@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from amnesty_runtime.settings import InfraSettings
+from amnesty_runtime.stack import postgres as stack_postgres
+from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.postgres import LocalPostgres
 from amnesty_runtime.stack.processes import ProcessTable
 
@@ -18,3 +22,33 @@ def test_by_default_the_server_loads_no_statement_statistics(
     monkeypatch.delenv("AMNESTY_PG_STAT_STATEMENTS", raising=False)
     postgres = LocalPostgres(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
     assert "shared_preload_libraries" not in postgres.server_options()
+
+
+def test_a_server_that_pg_ctl_gave_up_waiting_for_is_still_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pg_ctl -w gives up after 60 s while the server goes on starting (crash recovery on a busy
+    machine): unrecorded, 'stack down' did not know it, and every later 'stack up' found its port taken."""
+    table = ProcessTable(tmp_path / "stack.json")
+    postgres = LocalPostgres(InfraSettings(local_dir=tmp_path), table)
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        postgres.data.mkdir(parents=True)
+        (postgres.data / "PG_VERSION").write_text("17\n")
+        monkeypatch.setattr(stack_postgres, "require_free", lambda *_: None)
+        monkeypatch.setattr(LocalPostgres, "_prepare", lambda _self: (tmp_path, None))
+        monkeypatch.setattr(LocalPostgres, "_close_doors", lambda _self, _user: None)
+
+        def pg_ctl_gives_up(_self: LocalPostgres, _argv: list[str], _user: str | None, what: str) -> None:
+            (postgres.data / "postmaster.pid").write_text(f"{server.pid}\n{postgres.data}\n")
+            raise StackError(f"PostgreSQL {what} failed: server did not start in time")
+
+        monkeypatch.setattr(LocalPostgres, "_run", pg_ctl_gives_up)
+        with pytest.raises(StackError, match="did not start in time"):
+            postgres.start()
+        record = table.get("postgres")
+        assert record is not None
+        assert record.pid == server.pid
+    finally:
+        server.kill()
+        server.wait()

@@ -14,6 +14,8 @@ import subprocess
 import warnings
 from pathlib import Path
 
+import psutil
+
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack.errors import StackError
 from amnesty_runtime.stack.owner_only import OWNER_ONLY_UMASK, tighten
@@ -79,25 +81,42 @@ class LocalPostgres:
             self._initdb(bin_dir, user)
         self._close_doors(user)
         options = " ".join(f"-c {k}={v}" for k, v in self.server_options().items())
-        self._run(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-l",
-                str(self.log),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
+        try:
+            self._run(
+                [
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
+                user,
                 "start",
-            ],
-            user,
-            "start",
-        )
-        pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
-        self._table.put(ProcessRecord.of(NAME, pid))
+            )
+        except StackError:
+            # pg_ctl gave up waiting (crash recovery on a busy machine outlasts its 60 s) while the
+            # server goes on starting: recorded, 'stack down' stops it; unrecorded, it was orphaned, and
+            # every later 'stack up' found its port taken.
+            self._record_postmaster()
+            raise
+        if not self._record_postmaster():
+            raise StackError(f"PostgreSQL started, but {self.data / 'postmaster.pid'} names no live server")
+
+    def _record_postmaster(self) -> bool:
+        """Record the postmaster its pid file names, if it is alive; whether it was."""
+        try:
+            pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+            record = ProcessRecord.of(NAME, pid)
+        except (OSError, ValueError, IndexError, psutil.Error):
+            return False
+        self._table.put(record)
+        return True
 
     def server_options(self) -> dict[str, str]:
         """The server's settings, given as ``-c`` options at its start."""
