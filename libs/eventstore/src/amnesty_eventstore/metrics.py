@@ -27,7 +27,9 @@ GROUP_FALLBACKS = Counter(
     "Groups whose transaction failed as a whole and were retried one caller at a time.",
     ["name"],
 )
-EVENTS_READ = Counter("amnesty_eventstore_events_read", "Events read in commit order.", ["schema"])
+EVENTS_READ = Counter(
+    "amnesty_eventstore_events_read", "Events read in checkpoint order (read_all, catch_up).", ["schema"]
+)
 OLDEST_XACT_SECONDS = Gauge(
     "amnesty_eventstore_oldest_xact_seconds",
     "Age of the oldest open transaction holding a transaction id: it holds back the read horizon.",

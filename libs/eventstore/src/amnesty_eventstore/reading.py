@@ -1,8 +1,14 @@
-"""Reading streams (one, several at once, or all of a kind), and all events in commit order without gaps.
+"""Reading streams (one, several at once, or all of a kind), and all events in one total order without gaps.
 
 All events are read only below the horizon: the oldest transaction id still running
 (``pg_snapshot_xmin(pg_current_snapshot())``). Every transaction below it has ended, so no event
 below it can appear later; events are ordered by (transaction id, position), the checkpoint order.
+
+That order is the order transactions began writing, not the order they committed, and it need not
+keep a stream's versions in order: a transaction that took its id early (a consumer's batch locks
+its checkpoints first) and appended a stream's version 2 after another transaction, begun later,
+committed version 1, sorts before it. Every event comes once and none is skipped; a reader that
+folds per stream orders a stream's events by ``stream_version`` (as ``read_stream`` does).
 """
 
 from __future__ import annotations
@@ -178,7 +184,7 @@ async def read_all(
     limit: int = 1000,
     upcasters: Upcasters | None = None,
 ) -> list[RecordedEvent]:
-    """Up to ``limit`` events after ``after`` in commit order, all below the current horizon.
+    """Up to ``limit`` events after ``after`` in checkpoint order, all below the current horizon.
 
     Reading on from the last event's checkpoint never skips one: an event that is not there yet will
     come after it.
@@ -196,7 +202,7 @@ async def catch_up(
     prefetch: int = 1000,
     upcasters: Upcasters | None = None,
 ) -> AsyncGenerator[Sequence[RecordedEvent], None]:
-    """Every event after ``after`` up to a horizon frozen at the start, in batches, in commit order.
+    """Every event after ``after`` up to a horizon frozen at the start, in batches, in checkpoint order.
 
     One read-only repeatable-read transaction and a server-side cursor: the horizon and the rows come
     from one snapshot, and the client holds one batch at a time. Use it in ``contextlib.aclosing`` (or

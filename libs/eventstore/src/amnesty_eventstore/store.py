@@ -112,7 +112,7 @@ class EventStore:
             )
 
     async def read_all(self, after: Checkpoint = START, *, limit: int = 1000) -> list[RecordedEvent]:
-        """Up to ``limit`` events after ``after`` in commit order (see reading.read_all)."""
+        """Up to ``limit`` events after ``after`` in checkpoint order (see reading.read_all)."""
         async with self.pool.acquire() as conn:
             return await read_all(conn, self.schema, after, limit=limit, upcasters=self.upcasters)
 
