@@ -316,3 +316,21 @@ async def _turns(n: int) -> None:
     """Let the dispatcher and writers run ``n`` turns of the loop (a group takes a few to go out)."""
     for _ in range(n):
         await asyncio.sleep(0)
+
+
+async def test_two_writers_hand_back_a_connection_one_group_left_idle(pool: FakePool, work: FakeWork) -> None:
+    """Both writers finished while work was queued, so each kept its connection, and one group took
+    all the work: the other connection stayed out of the pool, idle, until the next group."""
+    async with group_commit(pool, work, writers=2) as group:
+        work.gate.clear()
+        first = asyncio.ensure_future(group.submit(["a"]))
+        await _turns(10)
+        second = asyncio.ensure_future(group.submit(["b"]))
+        await _turns(10)
+        rest = asyncio.gather(*(group.submit([x]) for x in "cdef"))
+        await _turns(10)
+        work.gate.set()
+        await asyncio.gather(first, second, rest)
+        await _turns(50)
+        assert work.groups == [["a"], ["b"], ["c", "d", "e", "f"]]
+        assert pool.out == 0

@@ -87,6 +87,7 @@ class GroupCommit(Generic[Item, Outcome]):
         self._free_writers = writers  # the semaphore's count, which it does not tell
         self._queued_weight = 0
         self._connections: list[PooledConnection] = []
+        self._starting = 0  # groups dispatched that have not taken a connection yet
         self._in_flight: set[asyncio.Task[None]] = set()
         self._queue: asyncio.Queue[_Pending[Item, Outcome]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -140,6 +141,8 @@ class GroupCommit(Generic[Item, Outcome]):
 
     async def _dispatch(self) -> None:
         while True:
+            if self._queue.empty():
+                await self._hand_back_idle()
             first = await self._queue.get()
             await self._free.acquire()
             self._free_writers -= 1
@@ -148,6 +151,7 @@ class GroupCommit(Generic[Item, Outcome]):
             await asyncio.sleep(0)
             self._queued_weight -= first.weight
             group = [first, *self._take(first.weight)]
+            self._starting += 1
             task = asyncio.create_task(self._write(group), name=f"group-commit-{self._name}-group")
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
@@ -174,12 +178,21 @@ class GroupCommit(Generic[Item, Outcome]):
             size += pending.weight
         return taken
 
+    async def _hand_back_idle(self) -> None:
+        """Nothing is queued: hand back the connections kept beyond what the groups just dispatched
+        will take. Two writers that finished while work was queued each kept theirs, and one group
+        took all the work: the other connection sat out of the pool, idle, until the next group."""
+        while len(self._connections) > self._starting:
+            await self._pool.release(self._connections.pop())
+
     async def _write(self, group: Sequence[_Pending[Item, Outcome]]) -> None:
         try:
             # A caller that gave up before its group went is left out; once sent, it commits anyway.
             live = [p for p in group if not p.result.cancelled()]
             if live:
                 await self._commit(live)
+            else:
+                self._starting -= 1
         finally:
             self._free_writers += 1
             self._free.release()
@@ -190,6 +203,7 @@ class GroupCommit(Generic[Item, Outcome]):
         self._callers.observe(len(group))
         conn: PooledConnection | None = None
         try:
+            self._starting -= 1
             conn = self._connections.pop() if self._connections else await self._pool.acquire()
             outcomes = await self._run(conn, [item for pending in group for item in pending.items])
         except Exception:  # handed to the callers by the one-by-one retry
