@@ -9,9 +9,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from amnesty_contracts.topics import CASES, REJECTED, UPSTREAM
 from amnesty_runtime.stack import Endpoints
 from amnesty_runtime.stack.errors import StackError
-from amnesty_runtime.stack.topics import DAY_MS, UNLIMITED, TopicSpec, ensure_topics
+from amnesty_runtime.stack.topics import DAY_MS, UNLIMITED, TopicSpec, contract_topics, ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -63,3 +64,32 @@ async def test_a_topic_kafka_refuses_to_create_fails_the_start_with_kafkas_reaso
         assert refused not in await admin.list_topics()
     finally:
         await admin.delete_topics([fine])
+
+
+async def test_a_topic_that_exists_with_other_partitions_fails_the_start(
+    endpoints: Endpoints, admin: AIOKafkaAdminClient
+) -> None:
+    """A key's partition depends on the count: taken as it was, a topic created elsewhere with another
+    count (or a changed AMNESTY_TOPIC_PARTITIONS) would split each person's history across partitions."""
+    name = f"test.partitions.{uuid.uuid4().hex[:8]}"
+    try:
+        assert await ensure_topics(endpoints.kafka_admin, [TopicSpec(name, 1, {})]) == [name]
+        with pytest.raises(StackError, match=rf"{name} has 1, configured 3"):
+            await ensure_topics(endpoints.kafka_admin, [TopicSpec(name, 3, {})])
+    finally:
+        await admin.delete_topics([name])
+
+
+async def test_a_compacted_topic_is_set_back_to_deletion_by_age(
+    endpoints: Endpoints, admin: AIOKafkaAdminClient
+) -> None:
+    """Compaction keeps a person's last event only: a new projection could not be built from the start."""
+    name = f"test.compacted.{uuid.uuid4().hex[:8]}"
+    spec = next(s for s in contract_topics(1, {UPSTREAM: 30, REJECTED: 90}) if s.name == CASES)
+    try:
+        await ensure_topics(endpoints.kafka_admin, [TopicSpec(name, 1, {"cleanup.policy": "compact"})])
+        assert await config(admin, name, "cleanup.policy") == "compact"
+        await ensure_topics(endpoints.kafka_admin, [TopicSpec(name, 1, spec.config)])
+        assert await config(admin, name, "cleanup.policy") == "delete"
+    finally:
+        await admin.delete_topics([name])

@@ -13,10 +13,11 @@ from amnesty_runtime.stack.topics import DAY_MS, UNLIMITED, contract_topics
 def test_domain_topics_are_kept_forever_and_raw_ones_as_configured() -> None:
     specs = {s.name: s for s in contract_topics(3, {UPSTREAM: 30, REJECTED: 0.5})}
     assert {s.partitions for s in specs.values()} == {3}
+    delete = {"cleanup.policy": "delete"}
     for name in (CASES, DECISIONS):
-        assert specs[name].config == {"retention.ms": UNLIMITED, "retention.bytes": UNLIMITED}
-    assert specs[UPSTREAM].config == {"retention.ms": str(30 * DAY_MS), "retention.bytes": UNLIMITED}
-    assert specs[REJECTED].config == {"retention.ms": str(DAY_MS // 2), "retention.bytes": UNLIMITED}
+        assert specs[name].config == delete | {"retention.ms": UNLIMITED, "retention.bytes": UNLIMITED}
+    assert specs[UPSTREAM].config == delete | {"retention.ms": str(30 * DAY_MS), "retention.bytes": UNLIMITED}
+    assert specs[REJECTED].config == delete | {"retention.ms": str(DAY_MS // 2), "retention.bytes": UNLIMITED}
 
 
 def test_the_raw_retention_defaults_to_a_month_upstream_and_three_months_rejected(

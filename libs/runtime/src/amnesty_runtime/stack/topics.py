@@ -74,12 +74,14 @@ async def ensure_topics(
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        await _check_partitions(admin, [s for s in specs if s.name in existing])
         await _configure(admin, [s for s in specs if s.name in existing])
         missing = [s for s in specs if s.name not in existing]
         if not missing:
             return []
         deadline = time.monotonic() + timeout_s
         created: list[str] = []
+        existed: list[TopicSpec] = []  # created meanwhile by another process: taken as existing ones
         while True:
             try:
                 response = await admin.create_topics(
@@ -92,15 +94,19 @@ async def ensure_topics(
                 await asyncio.sleep(0.5)
                 continue
             refused = _refusals(response.topic_errors)
+            there = {name for name, error in refused.items() if error.code == TopicAlreadyExistsError.errno}
+            existed += [s for s in missing if s.name in there]
             created += [s.name for s in missing if s.name not in refused]
             retry = [s for s in missing if s.name in refused and refused[s.name].retriable]
-            final = {name: error for name, error in refused.items() if not error.retriable}
+            final = {n: e for n, e in refused.items() if not e.retriable and n not in there}
             if final:
                 raise StackError(
                     "Kafka refused to create "
                     + "; ".join(f"{name}: {error.description}" for name, error in sorted(final.items()))
                 )
             if not retry:
+                await _check_partitions(admin, existed)
+                await _configure(admin, existed)
                 return created
             if time.monotonic() > deadline:
                 raise StackError(
@@ -115,22 +121,63 @@ async def ensure_topics(
 
 @dataclass(frozen=True)
 class _Refusal:
+    code: int
     retriable: bool
     description: str
 
 
 def _refusals(topic_errors: list[tuple[Any, ...]]) -> dict[str, _Refusal]:
     """The topics CreateTopics did not create, from its per-topic errors (aiokafka raises none of
-    them: its answer must be read). One that exists already, created meanwhile by another process, is
-    no refusal: the goal is reached."""
+    them: its answer must be read). One that exists already was created meanwhile by another process."""
     refused: dict[str, _Refusal] = {}
     for name, code, *rest in topic_errors:
-        if code in (0, TopicAlreadyExistsError.errno):
+        if code == 0:
             continue
         error = for_code(code)
         message = rest[0] if rest and rest[0] else error.description
-        refused[name] = _Refusal(error.retriable, f"{message} ({error.__name__}, {code})")
+        refused[name] = _Refusal(code, error.retriable, f"{message} ({error.__name__}, {code})")
     return refused
+
+
+async def _check_partitions(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
+    """Refuse topics that exist with another number of partitions than their spec's. A key's partition
+    depends on the count, so each person's events are in order only within one count: adding
+    partitions to a topic that holds events would split a person's history, and a topic created
+    elsewhere with fewer would be taken as it is without a word."""
+    if not specs:
+        return
+    described = await _partition_counts(admin, [s.name for s in specs])
+    wrong = [(s, described[s.name]) for s in specs if described[s.name] != s.partitions]
+    if wrong:
+        raise StackError(
+            "Topics exist with another number of partitions than configured (AMNESTY_TOPIC_PARTITIONS): "
+            + "; ".join(f"{s.name} has {has}, configured {s.partitions}" for s, has in wrong)
+            + ". Set AMNESTY_TOPIC_PARTITIONS to what they have, or recreate them (and lose their events)."
+        )
+
+
+async def _partition_counts(
+    admin: AIOKafkaAdminClient, names: list[str], timeout_s: float = 10.0
+) -> dict[str, int]:
+    """How many partitions each topic has; a topic whose metadata is not there yet (just created
+    elsewhere, a broker restarting) is asked again until ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = {t["topic"]: t for t in await admin.describe_topics(names)}
+        failed = {
+            n: for_code(answer[n]["error_code"]) for n in names if n in answer and answer[n]["error_code"]
+        }
+        unknown = [n for n in names if n not in answer or (n in failed and failed[n].retriable)]
+        if not unknown and not failed:
+            return {n: len(answer[n]["partitions"]) for n in names}
+        final = {n: e for n, e in failed.items() if not e.retriable}
+        if final or time.monotonic() > deadline:
+            problems = {**dict.fromkeys(unknown, "no metadata"), **{n: e.__name__ for n, e in failed.items()}}
+            raise StackError(
+                "Could not read the partitions of "
+                + "; ".join(f"{name} ({problem})" for name, problem in sorted(problems.items()))
+            )
+        await asyncio.sleep(0.5)
 
 
 async def _configure(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
@@ -181,9 +228,15 @@ def contract_topics(partitions: int, retention_days: Mapping[str, float]) -> lis
         TopicSpec(
             t.name,
             partitions,
-            {"retention.ms": UNLIMITED, "retention.bytes": UNLIMITED}
+            # Deleted by age only, never compacted: compaction keeps the last event of each key (a
+            # person), and a new projection could no longer be built from the beginning.
+            {"cleanup.policy": "delete", "retention.ms": UNLIMITED, "retention.bytes": UNLIMITED}
             if t.unlimited_retention
-            else {"retention.ms": str(round(retention_days[t.name] * DAY_MS)), "retention.bytes": UNLIMITED},
+            else {
+                "cleanup.policy": "delete",
+                "retention.ms": str(round(retention_days[t.name] * DAY_MS)),
+                "retention.bytes": UNLIMITED,
+            },
         )
         for t in TOPICS.values()
     ]
