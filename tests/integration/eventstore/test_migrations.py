@@ -85,21 +85,38 @@ async def test_a_migrator_waits_out_another_longer_than_its_statement_timeout(
         endpoints.database_url("intake"), min_size=1, max_size=1, statement_timeout_s=0.5
     )
     try:
-        await holder.execute(
-            "SELECT pg_advisory_lock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
-        )
+        assert len(await migrate(holder, schema)) == len(EVENTSTORE_MIGRATIONS.migrations())
+        migrating = holder.transaction()  # another process's migrations, running long
+        await migrating.start()
+        await holder.execute(f'LOCK TABLE "{schema}".schema_migrations IN SHARE ROW EXCLUSIVE MODE')
         waiting = asyncio.create_task(migrate(pool, schema))
         await asyncio.sleep(1.5)
         assert not waiting.done()
-        await holder.execute(
-            "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
-        )
-        assert len(await waiting) == len(EVENTSTORE_MIGRATIONS.migrations())
+        await migrating.commit()
+        assert await waiting == []
         # The session's own timeout is back for the store's queries.
         assert await pool.fetchval("SHOW statement_timeout") == "500ms"
     finally:
         await holder.close()
         await pool.close()
+
+
+async def test_a_migrator_is_not_held_off_by_another_role_holding_the_old_advisory_key(
+    endpoints: Endpoints, schema: str
+) -> None:
+    """An advisory lock is one namespace for the whole database: any role that can connect (another
+    service's, Grafana's) could take the key the migrators once waited on and hold a service's start."""
+    intruder = await asyncpg.connect(endpoints.database_url("eligibility"))
+    service = await asyncpg.connect(endpoints.database_url("intake"))
+    try:
+        assert await intruder.fetchval(
+            "SELECT pg_try_advisory_lock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
+        )
+        applied = await asyncio.wait_for(migrate(service, schema), 20)
+        assert len(applied) == len(EVENTSTORE_MIGRATIONS.migrations())
+    finally:
+        await intruder.close()
+        await service.close()
 
 
 async def test_a_changed_applied_migration_is_refused(

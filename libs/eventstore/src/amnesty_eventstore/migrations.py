@@ -2,13 +2,15 @@
 
 A service migrates its own schema at start: the event store's files first, then its own
 (``migrate(pool, "intake", [EVENTSTORE_MIGRATIONS, MigrationSource("intake", files(...) / "migrations")])``).
-Files use unqualified names; each runs in its own transaction with the search_path set to the schema.
-An applied file may never change (its checksum is checked at every start) and a new file may not sort
-before an applied one of its component. Concurrent migrators of one schema wait on an advisory lock.
+Files use unqualified names, with the search_path set to the schema; the pending ones run in one
+transaction, all or none. An applied file may never change (its checksum is checked at every start)
+and a new file may not sort before an applied one of its component. Concurrent migrators of one schema
+wait on a lock of its table of applied migrations.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ import asyncpg
 
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.errors import MigrationChecksumError, MigrationOrderError
-from amnesty_eventstore.schemas import store_schema
+from amnesty_eventstore.schemas import StoreSchema, store_schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +108,40 @@ async def migrate(
 async def _migrate(conn: DbConnection, schema: str, sources: Sequence[MigrationSource]) -> list[Migration]:
     store = store_schema(schema)
     available = [m for source in sources for m in source.migrations()]
-    # A session lock, held across the per-file transactions; keyed by schema so services don't wait
-    # for each other. Waited for as long as another process's migrations take: under the pool's
-    # statement timeout, a replica starting beside one rewriting a large table gave up after 30 s.
-    await conn.execute("SET statement_timeout = 0")
-    try:
-        await conn.execute(
-            "SELECT pg_advisory_lock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
-        )
-    finally:
-        await conn.execute("RESET statement_timeout")  # the session's own value, as it connected
-    try:
+    await _create_migrations_table(conn, store)
+    async with conn.transaction():
+        # Migrations may run long, and another process's as long as they take: the pool's statement
+        # timeout is for the store's own queries (a replica waiting beside one that rewrote a large
+        # table gave up after 30 s).
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        # Concurrent migrators of the schema wait for each other on its own table, which only roles
+        # that may write it can lock. (An advisory lock is one namespace for the whole database: any
+        # role that can connect, another service's or Grafana's, could hold a service's start off.)
+        await conn.execute(store.sql("LOCK TABLE {schema_migrations} IN SHARE ROW EXCLUSIVE MODE"))
+        rows = await conn.fetch(store.sql("SELECT component, name, checksum FROM {schema_migrations}"))
+        pending = pending_migrations(available, [AppliedMigration(*row) for row in rows])
+        for migration in pending:
+            async with conn.transaction():  # a savepoint: the failing file is named by its own error
+                await conn.execute(f"SET LOCAL search_path TO {store.quoted}")
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    store.sql(
+                        # When this file was applied: now() would be the transaction's start, alike
+                        # for every file of the run.
+                        "INSERT INTO {schema_migrations} (component, name, checksum, applied_at) "
+                        "VALUES ($1, $2, $3, clock_timestamp())"
+                    ),
+                    migration.component,
+                    migration.name,
+                    migration.checksum,
+                )
+    return pending
+
+
+async def _create_migrations_table(conn: DbConnection, store: StoreSchema) -> None:
+    """Create the table of applied migrations unless it exists. Two first migrators may both try: the
+    second one's insert into the catalog then fails on its unique key, and the table is there."""
+    with contextlib.suppress(asyncpg.UniqueViolationError, asyncpg.DuplicateTableError):
         await conn.execute(
             store.sql(
                 "CREATE TABLE IF NOT EXISTS {schema_migrations} ("
@@ -124,31 +149,3 @@ async def _migrate(conn: DbConnection, schema: str, sources: Sequence[MigrationS
                 "applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, name))"
             )
         )
-        rows = await conn.fetch(store.sql("SELECT component, name, checksum FROM {schema_migrations}"))
-        pending = pending_migrations(available, [AppliedMigration(*row) for row in rows])
-        for migration in pending:
-            async with conn.transaction():
-                # Migrations may run long; the pool's statement timeout is for the store's own queries.
-                await conn.execute(
-                    f"SET LOCAL search_path TO {store.quoted}; SET LOCAL statement_timeout = 0"
-                )
-                await conn.execute(migration.sql)
-                await conn.execute(
-                    store.sql(
-                        "INSERT INTO {schema_migrations} (component, name, checksum) VALUES ($1, $2, $3)"
-                    ),
-                    migration.component,
-                    migration.name,
-                    migration.checksum,
-                )
-        return pending
-    finally:
-        try:
-            await conn.execute(
-                "SELECT pg_advisory_unlock(hashtext('amnesty_eventstore.migrate'), hashtext($1))", schema
-            )
-        except BaseException:
-            # The pool hands connections back without a reset: one still holding the session lock
-            # would block every other process's migrations. Closed, it lets go.
-            conn.terminate()
-            raise
