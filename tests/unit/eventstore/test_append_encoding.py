@@ -160,3 +160,21 @@ def test_rows_that_do_not_match_the_appends_are_an_error() -> None:
 def test_a_concurrency_error_names_the_stream_and_both_versions() -> None:
     error = ConcurrencyError("person-1", NO_STREAM, 3)
     assert str(error) == "stream 'person-1' is at version 3, expected no stream"
+
+
+def test_appends_repeating_ids_go_in_later_statements_and_a_streams_appends_keep_their_order() -> None:
+    """A retry beside its original needs a later statement (to see the original's ids); an append to a
+    stream named by such a retry goes after it too, or it would run before the call says it does."""
+    from amnesty_eventstore.appending import _rounds
+
+    shared = [NewEvent(event_id=uuid.uuid4(), type="T", data={})]
+    other = [NewEvent(event_id=uuid.uuid4(), type="T", data={})]
+    fresh = [NewEvent(event_id=uuid.uuid4(), type="T", data={})]
+    requests = [
+        AppendRequest("s", shared, 5),
+        AppendRequest("s", shared),  # its retry
+        AppendRequest("s", other),  # after the retry, as called
+        AppendRequest("t", fresh),  # nothing in common: the first statement
+    ]
+    assert _rounds(requests) == [[0, 3], [1], [2]]
+    assert _rounds([requests[0], requests[3]]) == [[0, 1]]

@@ -191,52 +191,54 @@ async def append_many_in(
 ) -> list[AppendOutcome]:
     """Append several appends in one round trip on ``conn``; one outcome per append, in order.
 
-    Outside a transaction the statement commits on its own; inside one (e.g. a consumer's batch) it
-    writes in that transaction. A conflicting append writes nothing and does not stop the others. SQL
-    errors (e.g. two appends racing with the same new event id) fail the whole statement.
+    Outside a transaction the call commits on its own; inside one (e.g. a consumer's batch) it writes
+    in that transaction. A conflicting append writes nothing and does not stop the others. An SQL error
+    (e.g. two transactions racing with the same new event id) fails the whole call and writes nothing;
+    inside a caller's transaction it aborts that transaction, except where the call ran as several
+    statements (below), which roll back to their savepoint.
     """
     rounds = _rounds(requests)
     if len(rounds) == 1:
-        return await _append_statement(conn, schema, requests)
+        rows = await _append_statement(conn, schema, requests)
+        _count(schema, rows, requests)
+        return decode_outcomes(requests, rows)
     # An append repeating ids of an earlier one (a retry queued beside its original): in one statement
     # its ids are not stored yet when it is checked, so it was taken for a new append after the
     # original, a ConcurrencyError. A later statement of the same transaction sees them and answers it
     # as a retry (a duplicate, or an event id conflict). One transaction (a savepoint inside the
-    # caller's) keeps the rounds all or nothing, as the one statement is.
-    outcomes: list[AppendOutcome | None] = [None] * len(requests)
+    # caller's) keeps the rounds all or nothing, as the one statement is; counted once it is done.
+    answers: list[Any] = [None] * len(requests)
     async with conn.transaction():
         for members in rounds:
-            answered = await _append_statement(conn, schema, [requests[i] for i in members])
-            for i, outcome in zip(members, answered, strict=True):
-                outcomes[i] = outcome
-    return [outcome for outcome in outcomes if outcome is not None]
+            rows = await _append_statement(conn, schema, [requests[i] for i in members])
+            for i, row in zip(members, rows, strict=True):
+                answers[i] = row
+    _count(schema, answers, requests)
+    return decode_outcomes(requests, answers)
 
 
 def _rounds(requests: Sequence[AppendRequest]) -> list[list[int]]:
     """The appends in statements to run one after another: each after every earlier append that
-    shares one of its event ids, and as early as that allows (nearly always all in one)."""
+    shares one of its event ids or its stream (so that a stream's appends keep the call's order), and
+    as early as that allows. Nearly always all in one."""
     every = [event.event_id for request in requests for event in request.events]
     if len(set(every)) == len(every):  # the common case, checked at the cost of one set
         return [list(range(len(requests)))]
-    rounds: list[tuple[set[UUID], list[int]]] = []
+    rounds: list[tuple[set[object], list[int]]] = []
     for index, request in enumerate(requests):
-        ids = {event.event_id for event in request.events}
-        after = max((n + 1 for n, (taken, _) in enumerate(rounds) if not taken.isdisjoint(ids)), default=0)
+        keys: set[object] = {event.event_id for event in request.events}
+        keys.add(request.stream_id)
+        after = max((n + 1 for n, (taken, _) in enumerate(rounds) if not taken.isdisjoint(keys)), default=0)
         if after == len(rounds):
             rounds.append((set(), []))
-        rounds[after][0].update(ids)
+        rounds[after][0].update(keys)
         rounds[after][1].append(index)
     return [members for _, members in rounds]
 
 
-async def _append_statement(
-    conn: DbConnection, schema: str, requests: Sequence[AppendRequest]
-) -> list[AppendOutcome]:
-    encoded = encode_appends(requests)
-    rows = await conn.fetch(_append_sql(schema), *encoded.arguments())
-    outcomes = decode_outcomes(requests, rows)
-    _count(schema, rows, requests)
-    return outcomes
+async def _append_statement(conn: DbConnection, schema: str, requests: Sequence[AppendRequest]) -> list[Any]:
+    """The function's rows for ``requests``, one per append, in order."""
+    return list(await conn.fetch(_append_sql(schema), *encode_appends(requests).arguments()))
 
 
 async def append_in(
