@@ -198,6 +198,8 @@ class GroupCommit(Generic[Item, Outcome]):
             self._free.release()
             for _ in group:
                 self._queue.task_done()
+        if self._queue.empty():  # a connection kept for this group, whose callers all gave up
+            await self._hand_back_idle()
 
     async def _commit(self, group: Sequence[_Pending[Item, Outcome]]) -> None:
         self._callers.observe(len(group))

@@ -175,16 +175,6 @@ class OutboxRelay:
             sendable, oversized = _by_size(messages)
             if sendable:
                 await self._publish_or_stop(sendable)
-            for message, size in oversized:
-                # No key or value here: either may hold what the service keeps from upstream.
-                log.error(
-                    "outbox message too large for any Kafka request; parked in outbox_parked",
-                    service=self._service,
-                    event_id=message.event_id,
-                    topic=message.topic,
-                    bytes=size,
-                    limit=MAX_REQUEST_BYTES,
-                )
             await conn.execute(
                 self._store.sql(
                     "WITH parked AS (INSERT INTO {outbox_parked} "
@@ -198,6 +188,16 @@ class OutboxRelay:
                 [m.id for m in messages],
             )
             OUTBOX_PUBLISHED.labels(self._service).inc(len(sendable))
+            for message, size in oversized:
+                # No key or value here: either may hold what the service keeps from upstream.
+                log.error(
+                    "outbox message too large for any Kafka request; parked in outbox_parked",
+                    service=self._service,
+                    event_id=message.event_id,
+                    topic=message.topic,
+                    bytes=size,
+                    limit=MAX_REQUEST_BYTES,
+                )
             if oversized:
                 OUTBOX_PARKED.labels(self._service).inc(len(oversized))
         await self._measure_pending(conn, found=len(messages))
