@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
-from amnesty_contracts import RejectionReason
+from amnesty_contracts import MAX_MESSAGE_BYTES, RejectionReason
 from amnesty_intake.domain.redrives import Filter, Refusal, RejectedId, plan_redrive, readable_original
 from tests.unit.intake.rejected_examples import T0, cut, rejected
 
@@ -37,6 +38,14 @@ def test_a_filter_matches_reason_service_and_a_half_open_time_range() -> None:
 def test_a_message_cut_at_64_kib_is_recognised_by_its_digest() -> None:
     assert cut(0, 1).cut
     assert not rejected(0, 2).cut
+
+
+def test_a_message_whose_key_was_cut_is_cut_and_never_re_driven() -> None:
+    """Its dead letter keeps the first 64 KiB of the key: sent back under it, the message would be
+    another record, on another partition, out of its key's order."""
+    long_key = dataclasses.replace(rejected(0, 3), key=b"k" * MAX_MESSAGE_BYTES)
+    assert long_key.cut
+    assert plan_redrive([long_key], [], by_id=True).refused == [(long_key, Refusal.CUT)]
 
 
 def test_by_filter_every_fresh_message_is_sent_in_the_order_given() -> None:

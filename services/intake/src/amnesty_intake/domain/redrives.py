@@ -56,7 +56,11 @@ class Rejected:
 
     @property
     def cut(self) -> bool:
-        """Only part of the original is kept (it was over 64 KiB): it can be read, never re-driven."""
+        """Only part of the original is kept (it was over 64 KiB, or its key was, which its dead letter
+        keeps the first 64 KiB of): it can be read, never re-driven. Sent under a cut key, it would be
+        another record, on another partition, out of its key's order."""
+        if self.key is not None and len(self.key) >= MAX_MESSAGE_BYTES:
+            return True
         return hashlib.sha256(self.original).hexdigest() != self.message.original_sha256
 
     @property
