@@ -109,9 +109,14 @@ class LocalPostgres:
             raise StackError(f"PostgreSQL started, but {self.data / 'postmaster.pid'} names no live server")
 
     def _record_postmaster(self) -> bool:
-        """Record the postmaster its pid file names, if it is alive; whether it was."""
+        """Record the postmaster its pid file names, if that is a live postgres that started when the file
+        says; whether it was. A stale file (a crash, a reboot) may name a pid another program has now."""
         try:
-            pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+            lines = (self.data / "postmaster.pid").read_text().splitlines()
+            pid, started = int(lines[0]), int(lines[2])
+            process = psutil.Process(pid)
+            if "postgres" not in process.name() or abs(process.create_time() - started) > 2:
+                return False
             record = ProcessRecord.of(NAME, pid)
         except (OSError, ValueError, IndexError, psutil.Error):
             return False

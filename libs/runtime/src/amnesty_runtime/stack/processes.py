@@ -62,14 +62,13 @@ class ProcessRecord:
         if proc is None:
             return
         members = [proc]
-        with suppress(psutil.NoSuchProcess):
-            members += proc.children(recursive=True)  # before the signal: orphans are re-parented
         with suppress(ProcessLookupError, psutil.NoSuchProcess):
             if group and os.getpgid(proc.pid) == proc.pid:
+                members += proc.children(recursive=True)  # before the signal: orphans are re-parented
                 os.killpg(proc.pid, sig)
             else:
                 proc.send_signal(sig)
-        _, alive = psutil.wait_procs(members if group else [proc], timeout=timeout_s)
+        _, alive = psutil.wait_procs(members, timeout=timeout_s)
         for survivor in alive:
             with suppress(psutil.NoSuchProcess):
                 survivor.kill()
