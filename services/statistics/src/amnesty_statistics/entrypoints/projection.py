@@ -312,7 +312,10 @@ class _Building:
                         break
                 return target
         finally:
-            await pipeline.stopped()  # the broker has stopped: the batch in flight, if any, ends here
+            # The broker has stopped: the batch in flight, if any, ends here, without a failed
+            # batch's pause before it would come again.
+            pipeline.stopping()
+            await pipeline.stopped()
 
 
 @contextlib.asynccontextmanager
