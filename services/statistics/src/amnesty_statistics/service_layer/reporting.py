@@ -35,7 +35,8 @@ async def regions(queries: StatsQueries, filters: Filters) -> dict[str, Any]:
 
 
 async def series(queries: StatsQueries, query: SeriesQuery) -> list[dict[str, Any]] | InvalidParameter:
-    """One point per period from `from` (default: the first day with figures) to `to` (default: the last)."""
+    """One point per period from `from` to `to`; left open, the days with figures within 2000..2099, at
+    most the last 10,000 periods (``series_range``)."""
     metrics = query.metric.counted
     filters = query.filters
     if filters.start is None or filters.end is None:
