@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from amnesty_contracts import RejectionReason
-from amnesty_intake.domain.redrives import Filter, Refusal, RejectedId
+import tracemalloc
+from collections.abc import AsyncIterator
+
+from amnesty_contracts import RejectedMessage, RejectionReason
+from amnesty_intake.domain.redrives import Filter, Refusal, Rejected, RejectedId
 from amnesty_intake.service_layer.rejected_messages import find_rejected, list_rejected, redrive
 from tests.unit.intake.rejected_examples import FakeRedriveLog, FakeRejectedTopic, cut, rejected
 
@@ -68,7 +71,7 @@ async def test_the_new_rejection_of_a_re_driven_message_is_not_picked_up_by_the_
     again = rejected(2, 9, b"still bad", minutes=1)
     report = await redrive(FakeRejectedTopic([first, again]), log, selection=INVALID_FIELD)
     assert report.queued == []
-    assert (again, Refusal.SAME_BYTES_REDRIVEN) in report.plan.refused
+    assert (again.id, Refusal.SAME_BYTES_REDRIVEN) in [(c.id, refusal) for c, refusal in report.plan.refused]
     assert log.sent == [b"still bad"]
 
 
@@ -92,3 +95,31 @@ async def test_what_another_run_recorded_meanwhile_is_reported_not_sent() -> Non
 
     report = await redrive(topic, RacedLog(), selection=INVALID_FIELD)
     assert report.raced == [RejectedId(0, 0)]
+
+
+async def test_a_redrive_by_filter_keeps_the_originals_of_only_what_it_sends() -> None:
+    """Every match was kept whole (an original up to 87 KiB each) until the limit was applied: over a
+    topic of many large rejections the command ran out of memory and sent nothing."""
+    topic = _Reread([rejected(0, n, b"x" * 60_000 + str(n).encode(), minutes=n) for n in range(200)])
+    log = FakeRedriveLog()
+    tracemalloc.start()
+    try:
+        report = await redrive(topic, log, selection=INVALID_FIELD, limit=2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert report.queued == [RejectedId(0, 0), RejectedId(0, 1)]
+    assert report.plan.left == 198
+    assert peak < 5_000_000  # 200 originals of 60 KB would be 12 MB, 16 MB with their base64
+
+
+class _Reread(FakeRejectedTopic):
+    """A topic whose messages are decoded as they are read, as the real one's are: nothing is held
+    between reads."""
+
+    def __init__(self, messages: list[Rejected]) -> None:
+        self._documents = [(m.id, m.key, m.message.model_dump_json()) for m in messages]
+
+    async def read(self) -> AsyncIterator[Rejected]:
+        for rejected_id, key, document in self._documents:
+            yield Rejected(rejected_id, key, RejectedMessage.model_validate_json(document))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 
 from amnesty_contracts import MAX_MESSAGE_BYTES, RejectedMessage, RejectionReason
 
@@ -67,6 +68,57 @@ class Rejected:
     def rejected_at(self) -> datetime:
         return self.message.rejected_at
 
+    @property
+    def service(self) -> str:
+        return self.message.service
+
+    @property
+    def original_sha256(self) -> str:
+        return self.message.original_sha256
+
+
+class Redrivable(Protocol):
+    """What deciding whether to re-drive a rejected message reads of it."""
+
+    @property
+    def id(self) -> RejectedId: ...
+    @property
+    def cut(self) -> bool: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def original_sha256(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A rejected message without its original: what a redrive by filter keeps of each one it reads
+    (the topic may hold many, each up to 87 KiB), until it knows which few it sends."""
+
+    id: RejectedId
+    rejected_at: datetime
+    reason: str
+    detail: str
+    service: str
+    original_sha256: str
+    cut: bool
+    size: int
+    """Of the original kept."""
+
+    @classmethod
+    def of(cls, rejected: Rejected) -> Candidate:
+        message = rejected.message
+        return cls(
+            rejected.id,
+            message.rejected_at,
+            str(message.reason),
+            message.detail,
+            message.service,
+            message.original_sha256,
+            rejected.cut,
+            len(rejected.original),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Filter:
@@ -110,33 +162,37 @@ class Refusal(StrEnum):
     NOT_INTAKE = "refused by another service, not by intake: it does not go back through intake"
 
 
+R = TypeVar("R", bound=Redrivable)
+
+
 @dataclass(frozen=True, slots=True)
-class RedrivePlan:
+class RedrivePlan(Generic[R]):
     """What a redrive sends, in order, and what it leaves, with why."""
 
-    send: list[Rejected]
-    refused: list[tuple[Rejected, Refusal]]
+    send: list[R]
+    refused: list[tuple[R, Refusal]]
     left: int
     """Re-drivable messages beyond the limit: the next run takes them."""
 
 
 def plan_redrive(
-    selected: Sequence[Rejected],
-    redriven: Iterable[Rejected],
+    selected: Sequence[R],
+    redriven: Iterable[Redrivable],
     *,
     by_id: bool,
     limit: int | None = None,
-) -> RedrivePlan:
+) -> RedrivePlan[R]:
     """Which of ``selected`` (in the order given) to send; ``redriven`` are those re-driven before.
 
     Chosen by id, a message is sent unless it was re-driven itself: the operator names it after another
     fix. Chosen by filter, bytes re-driven before (from any rejected message) are not sent again: their
     new rejection is the outcome of that redrive, not something to send back automatically.
     """
+    redriven = list(redriven)
     before = {r.id for r in redriven}
-    sent_bytes = set() if by_id else {r.message.original_sha256 for r in redriven}
-    send: list[Rejected] = []
-    refused: list[tuple[Rejected, Refusal]] = []
+    sent_bytes = set() if by_id else {r.original_sha256 for r in redriven}
+    send: list[R] = []
+    refused: list[tuple[R, Refusal]] = []
     left = 0
     for rejected in selected:
         refusal = _refusal(rejected, before, sent_bytes)
@@ -146,18 +202,18 @@ def plan_redrive(
             left += 1
         else:
             send.append(rejected)
-            sent_bytes.add(rejected.message.original_sha256)
+            sent_bytes.add(rejected.original_sha256)
     return RedrivePlan(send, refused, left)
 
 
-def _refusal(rejected: Rejected, before: set[RejectedId], sent_bytes: set[str]) -> Refusal | None:
+def _refusal(rejected: Redrivable, before: set[RejectedId], sent_bytes: set[str]) -> Refusal | None:
     if rejected.id in before:
         return Refusal.ALREADY_REDRIVEN
-    if rejected.message.service != INTAKE:
+    if rejected.service != INTAKE:
         return Refusal.NOT_INTAKE
     if rejected.cut:
         return Refusal.CUT
-    if rejected.message.original_sha256 in sent_bytes:
+    if rejected.original_sha256 in sent_bytes:
         return Refusal.SAME_BYTES_REDRIVEN
     return None
 

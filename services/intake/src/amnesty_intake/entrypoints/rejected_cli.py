@@ -367,14 +367,13 @@ def _print_redrive(report: RedriveReport, ports: _Ports, *, by_id: bool) -> None
     if plan.send:
         title = "would re-drive" if report.dry_run else "re-driven"
         table = Table("id", "rejected at", "reason", "detail", "bytes", title=title)
-        for rejected in plan.send:
-            message = rejected.message
+        for candidate in plan.send:
             table.add_row(
-                str(rejected.id),
-                message.rejected_at.isoformat()[:19].replace("T", " "),
-                str(message.reason),
-                escape(message.detail),
-                str(len(rejected.original)),
+                str(candidate.id),
+                candidate.rejected_at.isoformat()[:19].replace("T", " "),
+                candidate.reason,
+                escape(candidate.detail),
+                str(candidate.size),
             )
         console.print(table)
     for missing in report.missing:

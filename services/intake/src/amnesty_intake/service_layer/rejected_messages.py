@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 
 from amnesty_intake.domain.redrives import (
+    Candidate,
     Filter,
     Redrive,
     RedrivePlan,
@@ -105,9 +106,10 @@ async def find_rejected(topic: RejectedTopic, log: RedriveLog, ids: Sequence[Rej
 
 @dataclass(frozen=True, slots=True)
 class RedriveReport:
-    """What a redrive chose, what it queued for intake, and the ids asked for that are not on the topic."""
+    """What a redrive chose, what it queued for intake, and the ids asked for that are not on the topic
+    (or, chosen by filter, that were gone from it when their originals were read again)."""
 
-    plan: RedrivePlan
+    plan: RedrivePlan[Candidate]
     queued: list[RejectedId] = field(default_factory=list)
     missing: list[RejectedId] = field(default_factory=list)
     dry_run: bool = False
@@ -138,22 +140,32 @@ async def redrive(
             return rejected.id in wanted
         return selection is not None and selection.matches(rejected)
 
+    # Of each message only what the choice needs (no original): a filter may match many, and only the
+    # few sent need their originals, read again below. By id, the few asked for are kept whole.
     redrives = await log.redrives()
-    redriven: list[Rejected] = []
-    chosen: list[Rejected] = []
+    redriven: list[Candidate] = []
+    chosen: list[Candidate] = []
+    whole: dict[RejectedId, Rejected] = {}
     async for rejected in topic.read():
         if rejected.id in redrives:
-            redriven.append(rejected)
+            redriven.append(Candidate.of(rejected))
         if chosen_now(rejected):
-            chosen.append(rejected)
+            chosen.append(Candidate.of(rejected))
+            if by_id:
+                whole[rejected.id] = rejected
     if by_id:
         position = {rejected_id: n for n, rejected_id in enumerate(dict.fromkeys(ids))}
         chosen.sort(key=lambda r: position[r.id])
     else:
-        chosen.sort(key=_order)
+        chosen.sort(key=lambda c: (c.rejected_at, c.id))
     plan = plan_redrive(chosen, redriven, by_id=by_id, limit=None if by_id else limit)
     found = {r.id for r in chosen}
     missing = [i for i in dict.fromkeys(ids) if i not in found]
     if dry_run or not plan.send:
         return RedriveReport(plan, missing=missing, dry_run=dry_run)
-    return RedriveReport(plan, await log.record(plan.send), missing)
+    if not by_id:
+        sending = {c.id for c in plan.send}
+        whole = {r.id: r async for r in topic.read() if r.id in sending}
+    send = [whole[c.id] for c in plan.send if c.id in whole]
+    missing += [c.id for c in plan.send if c.id not in whole]  # gone from the topic meanwhile
+    return RedriveReport(plan, await log.record(send), missing)
