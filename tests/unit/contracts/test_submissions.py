@@ -307,6 +307,23 @@ def test_absent_and_null_have_the_same_fingerprint() -> None:
     assert canonical_submission(absent) == canonical_submission(null)
 
 
+def test_a_submission_id_must_not_carry_a_person_id_in_another_case() -> None:
+    """The person_id is kept upper-cased: compared as typed, a record id holding it in lower case
+    (bn-417203) passed, and travelled on past intake in the events' correlation ids."""
+    raw = json.dumps(
+        {
+            "type": "Detained",
+            "source": "military-police",
+            "submission_id": "bn-417203",
+            "person_id": "bn-417203",
+            "detained_on": "2024-11-20",
+        }
+    ).encode()
+    parsed = parse_submission(raw, today=date(2025, 10, 1))
+    assert isinstance(parsed, Rejection), parsed
+    assert parsed.detail.startswith("submission_id:")
+
+
 @pytest.mark.parametrize(
     ("submission_id", "accepted"),
     [

@@ -56,7 +56,9 @@ class _Submission(BaseModel):
         # substring to judge by.
         identifiers = [self.person_id] if len(self.person_id) >= _SHORTEST_JUDGED_ID else []
         identifiers += [str(getattr(self, "case_number", None) or "")]
-        if any(i and i in self.submission_id for i in identifiers):
+        # In any case: the person_id is kept upper-cased, and a record id may hold it as typed.
+        submission_id = self.submission_id.casefold()
+        if any(i and i.casefold() in submission_id for i in identifiers):
             raise PydanticCustomError(
                 "identifier_in_submission_id",
                 "submission_id: must not contain the person_id or case_number (personal data)",
