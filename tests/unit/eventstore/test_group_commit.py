@@ -334,3 +334,22 @@ async def test_two_writers_hand_back_a_connection_one_group_left_idle(pool: Fake
         await _turns(50)
         assert work.groups == [["a"], ["b"], ["c", "d", "e", "f"]]
         assert pool.out == 0
+
+
+async def test_a_group_whose_callers_all_gave_up_hands_back_the_connection_kept_for_it(
+    pool: FakePool, work: FakeWork
+) -> None:
+    """The writer kept its connection for the work queued behind its group; that work's callers then
+    gave up, so the next group took no connection, and the kept one stayed out of the pool."""
+    async with group_commit(pool, work) as group:
+        first = await _first_group_in_flight(group, work)
+        gave_up = [asyncio.ensure_future(group.submit([x])) for x in "bc"]
+        await _turns(5)
+        for caller in gave_up:
+            caller.cancel()
+        await _turns(5)
+        work.gate.set()
+        await first
+        await _turns(20)
+        assert work.groups == [["a"]]
+        assert pool.out == 0
