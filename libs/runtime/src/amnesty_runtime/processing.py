@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
+import structlog
 from faststream.kafka import KafkaBroker
 
 from amnesty_eventstore import DbConnection, Pool
@@ -22,6 +23,8 @@ from amnesty_eventstore.consumption import AfterCommit, BatchHandler, Checkpoint
 from amnesty_eventstore.kafka_batches import BatchPipeline, Fetching, Membership, subscribe_checkpointed
 from amnesty_runtime.metrics import CONSUMER_LAG, HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_REJECTED
 from amnesty_runtime.policy import BatchReport, Policy
+
+log = structlog.get_logger(__name__)
 
 
 def count_batch(service: str, topics: Sequence[str], report: BatchReport, seconds: float) -> None:
@@ -108,9 +111,16 @@ async def watch_consumer_lag(
 ) -> None:
     """Export ``amnesty_consumer_lag_messages`` for the service's pipelines every ``interval_s``, until
     cancelled: the broker's end of each assigned partition (as its last fetch answered, so no request)
-    less the next offset to apply."""
+    less the next offset to apply.
+
+    A failed measurement (a partition moving away mid-rebalance, say) is logged and tried again: the
+    watch ran in a gather that keeps a failure until the service stops, so the gauge froze unseen.
+    """
     while True:
-        for pipeline in pipelines():
-            for topic, behind in pipeline.lag().items():
-                CONSUMER_LAG.labels(service, topic).set(behind)
+        try:
+            for pipeline in pipelines():
+                for topic, behind in pipeline.lag().items():
+                    CONSUMER_LAG.labels(service, topic).set(behind)
+        except Exception:
+            log.warning("measuring the consumer lag failed", service=service, exc_info=True)
         await asyncio.sleep(interval_s)
