@@ -27,3 +27,16 @@ def test_the_raw_retention_defaults_to_a_month_upstream_and_three_months_rejecte
     assert InfraSettings().raw_retention_days == {UPSTREAM: 30, REJECTED: 365}
     monkeypatch.delenv("AMNESTY_REJECTED_RETENTION_DAYS")
     assert InfraSettings().raw_retention_days == {UPSTREAM: 30, REJECTED: 90}
+
+
+def test_every_bootstrap_server_is_read_in_any_of_its_forms() -> None:
+    """Only the first was probed, an IPv6 address in brackets never parsed (the wait ran out), and a
+    server without a port raised ValueError."""
+    from amnesty_runtime.stack.topics import bootstrap_addresses
+
+    assert bootstrap_addresses("[::1]:9093, kafka-2:19092,kafka-3,[2001:db8::7]") == [
+        ("::1", 9093),
+        ("kafka-2", 19092),
+        ("kafka-3", 9092),
+        ("2001:db8::7", 9092),
+    ]

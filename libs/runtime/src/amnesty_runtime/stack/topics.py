@@ -27,15 +27,32 @@ class TopicSpec:
     config: dict[str, str]
 
 
+KAFKA_PORT = 9092
+"""Kafka's port where a bootstrap server names none."""
+
+
+def bootstrap_addresses(bootstrap_servers: str) -> list[tuple[str, int]]:
+    """Each ``host[:port]`` of a bootstrap list, an IPv6 address in brackets (``[::1]:9092``) too."""
+    addresses = []
+    for server in filter(None, (s.strip() for s in bootstrap_servers.split(","))):
+        host, colon, port = server.rpartition(":")
+        if not colon or not port.isdigit() or (host.startswith("[") != host.endswith("]")):
+            host, port = server, str(KAFKA_PORT)  # no port (a bare IPv6 address in brackets too)
+        addresses.append((host.removeprefix("[").removesuffix("]"), int(port)))
+    return addresses
+
+
 async def _accepting(bootstrap_servers: str) -> bool:
-    host, _, port = bootstrap_servers.split(",", maxsplit=1)[0].rpartition(":")
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    await writer.wait_closed()
-    return True
+    """Whether any bootstrap server accepts a TCP connection: the first alone could be the one away."""
+    for host, port in bootstrap_addresses(bootstrap_servers):
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
+        except (OSError, TimeoutError):
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return False
 
 
 async def wait_for_kafka(
