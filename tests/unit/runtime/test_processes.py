@@ -151,33 +151,32 @@ def test_stopping_the_simulator_ends_what_its_shell_started(tmp_path: Path) -> N
     passes no SIGTERM on, so signalling the shell alone left the simulator publishing, orphaned."""
     processes = LocalProcesses(InfraSettings(local_dir=tmp_path), ProcessTable(tmp_path / "stack.json"))
     record = processes.start("simulator", ["/bin/sh", "-c", "sleep 60 && true"], {})
-    shell = psutil.Process(record.pid)
-    deadline = time.monotonic() + 10
-    while not shell.children() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    (child,) = shell.children()
-    try:
+    with _only_child(record.pid) as child:
         assert processes.stop(["simulator"]) == ["simulator"]
         assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE
-    finally:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
 
 
 def test_a_process_that_leads_no_group_is_stopped_alone(tmp_path: Path) -> None:
     """Not a group's leader (not started in a session of its own), it is signalled alone: its children
     are not its to stop, and were waited on, then killed, at the end of the whole timeout."""
     shell = subprocess.Popen(["/bin/sh", "-c", "sleep 60 & wait"])
-    parent = psutil.Process(shell.pid)
-    deadline = time.monotonic() + 10
-    while not parent.children() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    (child,) = parent.children()
-    try:
+    with _only_child(shell.pid) as child:
         ProcessRecord.of("other", shell.pid).stop(timeout_s=1, group=True)
         assert shell.wait(5) is not None
         assert child.is_running()
         assert child.status() != psutil.STATUS_ZOMBIE
+
+
+@contextlib.contextmanager
+def _only_child(pid: int) -> Iterator[psutil.Process]:
+    """The one child the shell ``pid`` starts, once it has; killed on the way out if it is still there."""
+    shell = psutil.Process(pid)
+    deadline = time.monotonic() + 10
+    while not shell.children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (child,) = shell.children()
+    try:
+        yield child
     finally:
         with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
