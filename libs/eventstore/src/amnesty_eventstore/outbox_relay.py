@@ -34,12 +34,11 @@ import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
-from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from amnesty_eventstore.connections import DbConnection, Pool
 from amnesty_eventstore.metrics import OUTBOX_PARKED, OUTBOX_PENDING, OUTBOX_PUBLISHED, OUTBOX_RELAY_LEADING
 from amnesty_eventstore.pauses import pause
-from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES, publish_in_batches
+from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES, publish_in_batches, record_size
 from amnesty_eventstore.schemas import store_schema
 from amnesty_eventstore.signatures import Signer
 
@@ -405,7 +404,7 @@ def _by_size(messages: list[OutboxMessage]) -> tuple[list[OutboxMessage], list[t
     sendable: list[OutboxMessage] = []
     oversized: list[tuple[OutboxMessage, int]] = []
     for message in messages:
-        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(message.key, message.value, message.headers)
+        size = record_size(message)
         if size > MAX_REQUEST_BYTES:
             oversized.append((message, size))
         else:

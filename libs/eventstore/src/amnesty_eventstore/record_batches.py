@@ -46,6 +46,12 @@ class BatchProducer(Protocol):
     async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> asyncio.Future[Any]: ...
 
 
+def record_size(record: Publishable) -> int:
+    """The most ``record`` takes in a record batch, and so in a produce request."""
+    size: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(record.key, record.value, record.headers)
+    return size
+
+
 async def publish_in_batches(
     producer: BatchProducer, records: Sequence[Publishable], *, max_request_bytes: int = MAX_REQUEST_BYTES
 ) -> None:
@@ -55,7 +61,7 @@ async def publish_in_batches(
     refuses a batch; batches queued before that may have been published (the caller sends them again).
     """
     for record in records:
-        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(record.key, record.value, record.headers)
+        size = record_size(record)
         if size > max_request_bytes:
             raise MessageSizeTooLargeError(
                 f"a record for {record.topic} is {size} bytes, more than a request may carry "
