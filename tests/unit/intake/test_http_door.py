@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 
 from amnesty_contracts import MAX_MESSAGE_BYTES
 from amnesty_intake.entrypoint import build_app
-from amnesty_intake.entrypoints.http import MAX_BODY_BYTES, MAX_ITEMS, _items
+from amnesty_intake.entrypoints.http import MAX_BODY_BYTES, MAX_ITEMS, _items, _sources
 from amnesty_intake.settings import IntakeSettings
 from tests.support.http_api import assert_every_schema_is_typed, assert_problem
+
+from .fake_store import FakeIntakeStore, admission
 
 TOKEN = "unit-token-" + "t" * 24
 AUTHORISED = {"Authorization": f"Bearer {TOKEN}"}
@@ -136,7 +138,8 @@ def test_an_array_item_sent_within_the_limit_is_judged_within_it() -> None:
     body = json.dumps([item], separators=(",", ":")).encode()
     assert len(json.dumps(item).encode()) > MAX_MESSAGE_BYTES
 
-    (incoming,), sources = _items(body)
+    (incoming,) = _items(body)
+    sources = _sources(admission(FakeIntakeStore()).screen([incoming]))
 
     assert json.loads(incoming.raw) == item
     assert len(incoming.raw) <= MAX_MESSAGE_BYTES
@@ -152,7 +155,8 @@ def test_each_item_of_an_array_is_judged_on_the_bytes_its_sender_wrote() -> None
     big = b'{"source": "erdr", "confidence": 1e400}'
     body = b"[" + first + b",\n  " + bad + b" , " + big + b"]"
 
-    incoming, sources = _items(body)
+    incoming = _items(body)
+    sources = _sources(admission(FakeIntakeStore()).screen(incoming))
 
     assert [i.raw for i in incoming] == [first, bad, big]
     assert sources == ["army-plus", None, "erdr"]

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from amnesty_contracts import (
     MAX_MESSAGE_BYTES,
     SUBMISSION_ADAPTER,
+    Rejection,
     RejectionReason,
     parse_json_document,
 )
@@ -108,8 +109,8 @@ async def _read_capped(request: Request, timeout_s: float) -> bytes:
     return bytes(body)
 
 
-def _items(body: bytes) -> tuple[list[Incoming], list[object]]:
-    """The items of a body and the `source` each names (None where it names none); CPU-bound.
+def _items(body: bytes) -> list[Incoming]:
+    """The items of a body; CPU-bound.
 
     An array's items are judged each on the exact bytes its sender wrote (``request_items``), the 64 KiB
     limit per item; one object, or a body whose array is broken, is judged whole, on its exact bytes.
@@ -120,15 +121,21 @@ def _items(body: bytes) -> tuple[list[Incoming], list[object]]:
         raise ProblemError(
             413, f"at most {MAX_ITEMS} submissions per request", code="too-many-items"
         ) from None
-    if parts is None:
-        return [Incoming(body)], [_source(body, MAX_BODY_BYTES)]
-    return [Incoming(part) for part in parts], [_source(part, MAX_MESSAGE_BYTES) for part in parts]
+    return [Incoming(body)] if parts is None else [Incoming(part) for part in parts]
 
 
-def _source(raw: bytes, max_bytes: int) -> object:
-    """The `source` a message names, for the token's check; None when it names none or is unreadable
-    (then it is rejected, and nothing of it is recorded but its dead letter)."""
-    document = parse_json_document(raw, max_bytes=max_bytes)
+def _sources(screened: Sequence[Screened]) -> list[object]:
+    """The `source` each item names, for the token's check (None where it names none): a valid
+    submission's as parsed; a refused one's read from its JSON, since it may still name one (and is
+    then kept as a dead letter under this token). The valid ones are not parsed a second time."""
+    return [
+        s.parsed.source if not isinstance(s.parsed, Rejection) else _named_source(s.item.raw)
+        for s in screened
+    ]
+
+
+def _named_source(raw: bytes) -> object:
+    document = parse_json_document(raw, max_bytes=MAX_BODY_BYTES)
     return document.get("source") if isinstance(document, dict) else None
 
 
@@ -192,9 +199,9 @@ def submissions_router(
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise _too_large(f"at most {MAX_BODY_BYTES} bytes per request")
         body = await _read_capped(request, body_timeout_s)
-        items, sources = await asyncio.to_thread(_items, body)
-        _refuse_other_sources(request.state.sender, sources)
+        items = await asyncio.to_thread(_items, body)
         screened = await asyncio.to_thread(admission().screen, items)
+        _refuse_other_sources(request.state.sender, _sources(screened))
         started = time.perf_counter()
         outcomes = [_admitted(o) for o in await admissions().submit(screened)]
         count_batch(SERVICE, ["http"] * len(items), report(outcomes), time.perf_counter() - started)
