@@ -60,9 +60,12 @@ class Rejected:
         """Only part of the original is kept (it was over 64 KiB, or its key was, which its dead letter
         keeps the first 64 KiB of): it can be read, never re-driven. Sent under a cut key, it would be
         another record, on another partition, out of its key's order."""
+        return self._cut(self.original)
+
+    def _cut(self, original: bytes) -> bool:
         if self.key is not None and len(self.key) >= MAX_MESSAGE_BYTES:
             return True
-        return hashlib.sha256(self.original).hexdigest() != self.message.original_sha256
+        return hashlib.sha256(original).hexdigest() != self.message.original_sha256
 
     @property
     def rejected_at(self) -> datetime:
@@ -108,6 +111,7 @@ class Candidate:
     @classmethod
     def of(cls, rejected: Rejected) -> Candidate:
         message = rejected.message
+        original = rejected.original  # decoded once, for both its digest and its size
         return cls(
             rejected.id,
             message.rejected_at,
@@ -115,8 +119,8 @@ class Candidate:
             message.detail,
             message.service,
             message.original_sha256,
-            rejected.cut,
-            len(rejected.original),
+            rejected._cut(original),
+            len(original),
         )
 
 
