@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-
-from aiokafka.record.default_records import DefaultRecordBatchBuilder
+import uuid
 
 from amnesty_contracts import MAX_MESSAGE_BYTES
 from amnesty_eventstore.consumption import Delivery
-from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES
+from amnesty_eventstore.outbox_relay import EVENT_ID_HEADER, OutboxMessage
+from amnesty_eventstore.record_batches import MAX_REQUEST_BYTES, record_size
+from amnesty_eventstore.signatures import Signer, SigningKey
 from amnesty_intake.domain.admission import Verdict
 from amnesty_intake.domain.pseudonyms import Pseudonymizer
 from amnesty_intake.service_layer.admission import Incoming
@@ -86,8 +87,13 @@ async def test_the_dead_letter_of_a_message_with_a_huge_key_fits_in_a_kafka_requ
     assert (outcome.verdict, outcome.reason) == (Verdict.REJECTED, "too-large")
     (letter,) = store.dead_letters
     assert letter.key == key[:MAX_MESSAGE_BYTES]
-    relay_headers = [("event_id", b"0" * 36), ("signature", b"s" * 200)]
-    size = DefaultRecordBatchBuilder.estimate_size_in_bytes(letter.key, letter.value, relay_headers)
+    # As the relay publishes it: its event id header, then the producer's signature headers.
+    signer = Signer(SigningKey("intake", b"i" * 32))
+    headers = [
+        (EVENT_ID_HEADER, str(uuid.uuid4()).encode()),
+        *signer.headers("rejected", letter.key, letter.value),
+    ]
+    size = record_size(OutboxMessage(1, "", "rejected", letter.key, letter.value, headers))
     assert size <= MAX_REQUEST_BYTES
 
 

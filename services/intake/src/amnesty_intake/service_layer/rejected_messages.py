@@ -59,7 +59,7 @@ class Listing:
     """original_sha256 of every re-driven message -> that message: its copies are not re-driven again."""
 
 
-def _order(rejected: Rejected) -> tuple[datetime, RejectedId]:
+def _order(rejected: Rejected | Candidate) -> tuple[datetime, RejectedId]:
     return rejected.rejected_at, rejected.id
 
 
@@ -157,7 +157,7 @@ async def redrive(
         position = {rejected_id: n for n, rejected_id in enumerate(dict.fromkeys(ids))}
         chosen.sort(key=lambda r: position[r.id])
     else:
-        chosen.sort(key=lambda c: (c.rejected_at, c.id))
+        chosen.sort(key=_order)
     plan = plan_redrive(chosen, redriven, by_id=by_id, limit=None if by_id else limit)
     found = {r.id for r in chosen}
     missing = [i for i in dict.fromkeys(ids) if i not in found]
