@@ -17,6 +17,7 @@ from rich.table import Table
 from amnesty_contracts import UPSTREAM
 from amnesty_eventstore.collector import collector_paused
 from amnesty_runtime import progress, simulation
+from amnesty_runtime.command_failures import print_failure
 from amnesty_runtime.settings import InfraSettings
 from amnesty_runtime.stack import resolve
 from amnesty_runtime.stack.errors import StackError
@@ -110,7 +111,7 @@ def simulate(
     try:
         kafka = resolve(InfraSettings()).kafka_client_options(UPSTREAM_PRINCIPAL)
     except StackError as exc:  # no credentials yet (the stack never came up): one line, not a traceback
-        console.print(f"[red]kafka:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "kafka", exc)
         raise typer.Exit(1) from exc
     with progress.progress_bars(console, quiet=quiet) as bars:
         publishing = bars.add_task("publishing", total=len(messages), unit="messages")

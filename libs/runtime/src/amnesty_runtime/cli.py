@@ -18,10 +18,10 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel, Field, ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from amnesty_runtime import simulation
+from amnesty_runtime.command_failures import print_failure
 from amnesty_runtime.logs import configure_logging
 from amnesty_runtime.settings import SERVICE_PORTS, InfraSettings, refused_settings
 from amnesty_runtime.stack import Stack, StackError
@@ -48,7 +48,7 @@ def stack_up() -> None:
     try:
         report = asyncio.run(stack.up())
     except StackError as exc:
-        console.print(f"[red]stack up failed:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "stack up failed", exc)
         raise typer.Exit(1) from exc
     console.print(f"PostgreSQL ready after {report.postgres_ready_s:.1f}s")
     console.print(f"Kafka ready after {report.kafka_ready_s:.1f}s")
@@ -107,7 +107,7 @@ def demo(
             stack.processes.wait_ready(instance, infra.ready_timeout_s)
         simulated = _start_simulator(stack, infra, scale=scale, speed=speed, seed=seed, env=env)
     except StackError as exc:
-        console.print(f"[red]demo failed:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "demo failed", exc)
         raise typer.Exit(1) from exc
     _print_status(stack)
     _print_where_to_look(infra, simulated, ports)

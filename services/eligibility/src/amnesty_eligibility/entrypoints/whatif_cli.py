@@ -16,7 +16,6 @@ from typing import Annotated
 import asyncpg
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from amnesty_contracts import DenialReason, PendingReason
@@ -28,6 +27,7 @@ from amnesty_eligibility.service_layer.handlers import SERVICE
 from amnesty_eligibility.service_layer.whatif import Comparison, what_if
 from amnesty_eligibility.settings import EligibilitySettings
 from amnesty_runtime import progress
+from amnesty_runtime.command_failures import print_failure
 from amnesty_runtime.stack import resolve
 
 app = typer.Typer(help="Replay the recorded history under another rule set and compare; publishes nothing.")
@@ -87,7 +87,7 @@ def whatif(
     try:
         active = load_rule_set(settings.rule_set, settings.rules_file)
     except RuleFileError as exc:
-        console.print(f"[red]rule set:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "rule set", exc)
         raise typer.Exit(2) from exc
     dsn = resolve(settings.infra).database_url(SERVICE)
     try:
@@ -110,7 +110,7 @@ def whatif(
         )
         raise typer.Exit(1) from exc
     except (OSError, asyncpg.PostgresError) as exc:
-        console.print(f"[red]database:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "database", exc)
         raise typer.Exit(1) from exc
     console.print(render(comparison))
     console.print(

@@ -9,11 +9,11 @@ import asyncpg
 import typer
 import uvloop
 from aiokafka.errors import KafkaError
-from rich.markup import escape
 from rich.progress import Progress
 
 from amnesty_eventstore import create_pool
 from amnesty_runtime import progress
+from amnesty_runtime.command_failures import print_failure
 from amnesty_runtime.provenance import MissingKeyError, verifier_of
 from amnesty_runtime.stack import resolve
 from amnesty_statistics.entrypoints.projection import (
@@ -44,18 +44,18 @@ def rebuild_statistics(quiet: progress.QuietOption = False) -> None:
         # On uvloop, as the service runs: the rebuild reads both topics from the start.
         report = uvloop.run(_rebuild(settings, quiet=quiet))
     except RebuildInProgressError as exc:
-        console.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        print_failure(console, None, exc)
         raise typer.Exit(1) from exc
     # No verifying keys: a rebuild never counts events it cannot check, so it does not start.
     except MissingKeyError as exc:
-        console.print(f"[red]keys:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "keys", exc)
         raise typer.Exit(1) from exc
     # PostgreSQL or Kafka unreachable (or refusing): one line naming which, not the driver's traceback.
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        console.print(f"[red]database:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "database", exc)
         raise typer.Exit(1) from exc
     except KafkaError as exc:
-        console.print(f"[red]kafka:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_failure(console, "kafka", exc)
         raise typer.Exit(1) from exc
     console.print(
         f"version {report.version} replaces version {report.previous}: {report.events} messages in "
